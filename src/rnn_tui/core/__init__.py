@@ -1,0 +1,24 @@
+"""The numerical core: NumPy arrays in, NumPy arrays out. No I/O, no UI.
+
+Each cell module (``rnn``, ``lstm``, ``gru``) holds a forward_sequence / backward_sequence pair of
+Numba kernels; ``layers`` wraps them into whole-sequence layers; ``network`` stacks layers between
+an embedding and a dense head; ``losses`` and ``optim`` hold the fused losses and optimizers.
+"""
+
+from rnn_tui.core.network import Forward, Network, NetSpec, State, StepResult
+from rnn_tui.core.optim import OPTIMIZERS, clip_global_norm, global_norm, make_optimizer
+from rnn_tui.core.params import Layout, Params
+
+__all__ = [
+    "OPTIMIZERS",
+    "Forward",
+    "Layout",
+    "NetSpec",
+    "Network",
+    "Params",
+    "State",
+    "StepResult",
+    "clip_global_norm",
+    "global_norm",
+    "make_optimizer",
+]

@@ -1,0 +1,114 @@
+r"""LSTM layer, PyTorch's ``nn.LSTM`` equations, gates in the order i, f, g, o.
+
+.. math::
+    a_t &= x_t W_{ih} + b_{ih} + h_{t-1} W_{hh} + b_{hh} = [a^i, a^f, a^g, a^o] \\
+    i &= \sigma(a^i),\ f = \sigma(a^f),\ g = \tanh(a^g),\ o = \sigma(a^o) \\
+    c_t &= f \odot c_{t-1} + i \odot g, \qquad h_t = o \odot \tanh(c_t)
+
+Backward, with :math:`\delta h_t` the total gradient on :math:`h_t` and :math:`\delta c_t` the
+gradient arriving from step t+1:
+
+.. math::
+    \delta o &= \delta h_t \tanh c_t, \quad
+    \delta c = \delta c_t + \delta h_t\, o\,(1-\tanh^2 c_t) \\
+    \delta i &= \delta c\, g,\ \delta g = \delta c\, i,\ \delta f = \delta c\, c_{t-1},\
+    \delta c_{t-1} = \delta c\, f \\
+    \delta a &= [\delta i\, i(1-i),\ \delta f\, f(1-f),\ \delta g\,(1-g^2),\ \delta o\, o(1-o)],
+    \quad \delta h_{t-1} \mathrel{+}= \delta a\, W_{hh}^\top
+
+Weights input-major: ``W_ih`` (I, 4H), ``W_hh`` (H, 4H).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from rnn_tui.core._jit import kernel
+from rnn_tui.core.mathfn import sigmoid, tanh
+
+
+@kernel
+def forward_sequence(xg, W_hh, h0, c0, hs, cs, gates, tcs):
+    """Run T steps. ``xg`` (T, B, 4H) is the input projection with both biases added.
+    Fills ``hs``/``cs`` (T+1, B, H) (index 0 = initial state), ``gates`` (T, B, 4H) with the
+    activated i, f, g, o and ``tcs`` (T, B, H) with tanh(c_t)."""
+    T, B, G = xg.shape
+    H = G // 4
+    hs[0] = h0
+    cs[0] = c0
+    for t in range(T):
+        a = gates[t]
+        np.dot(hs[t], W_hh, a)
+        x = xg[t]
+        cp = cs[t]
+        cn = cs[t + 1]
+        hn = hs[t + 1]
+        tc = tcs[t]
+        for b in range(B):
+            for j in range(H):
+                i = sigmoid(x[b, j] + a[b, j])
+                f = sigmoid(x[b, H + j] + a[b, H + j])
+                g = tanh(x[b, 2 * H + j] + a[b, 2 * H + j])
+                o = sigmoid(x[b, 3 * H + j] + a[b, 3 * H + j])
+                c = f * cp[b, j] + i * g
+                th = tanh(c)
+                a[b, j] = i
+                a[b, H + j] = f
+                a[b, 2 * H + j] = g
+                a[b, 3 * H + j] = o
+                cn[b, j] = c
+                tc[b, j] = th
+                hn[b, j] = o * th
+
+
+@kernel
+def backward_sequence(dhs, dhT, dcT, W_hh, cs, gates, tcs, dA, dh_norms):
+    """Backpropagate through T steps; fills ``dA`` (T, B, 4H) with dL/da_t and ``dh_norms`` with
+    ||dL/dh_t||. Returns (dL/dh_0, dL/dc_0)."""
+    T, B, H = dhs.shape
+    dh = dhT.copy()
+    dc = dcT.copy()
+    W_hhT = W_hh.T
+    for t in range(T - 1, -1, -1):
+        gt = gates[t]
+        da = dA[t]
+        up = dhs[t]
+        cp = cs[t]
+        tc = tcs[t]
+        acc = 0.0
+        for b in range(B):
+            for j in range(H):
+                i = gt[b, j]
+                f = gt[b, H + j]
+                g = gt[b, 2 * H + j]
+                o = gt[b, 3 * H + j]
+                th = tc[b, j]
+                d = dh[b, j] + up[b, j]
+                acc += d * d
+                dct = dc[b, j] + d * o * (1.0 - th * th)
+                da[b, j] = dct * g * i * (1.0 - i)
+                da[b, H + j] = dct * cp[b, j] * f * (1.0 - f)
+                da[b, 2 * H + j] = dct * i * (1.0 - g * g)
+                da[b, 3 * H + j] = d * th * o * (1.0 - o)
+                dc[b, j] = dct * f
+        dh_norms[t] = math.sqrt(acc)
+        np.dot(da, W_hhT, dh)
+    return dh, dc
+
+
+@kernel
+def step(xg, W_hh, h, c, h_out, c_out, work):
+    """One step for a batch (sampling). ``work`` is a (B, 4H) scratch buffer."""
+    np.dot(h, W_hh, work)
+    B, H = h.shape
+    for b in range(B):
+        for j in range(H):
+            i = sigmoid(xg[b, j] + work[b, j])
+            f = sigmoid(xg[b, H + j] + work[b, H + j])
+            g = tanh(xg[b, 2 * H + j] + work[b, 2 * H + j])
+            o = sigmoid(xg[b, 3 * H + j] + work[b, 3 * H + j])
+            cc = f * c[b, j] + i * g
+            c_out[b, j] = cc
+            h_out[b, j] = o * tanh(cc)

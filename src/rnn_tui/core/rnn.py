@@ -1,0 +1,87 @@
+r"""Vanilla (Elman) RNN layer, PyTorch's ``nn.RNN`` equations.
+
+.. math::
+    a_t = x_t W_{ih} + b_{ih} + h_{t-1} W_{hh} + b_{hh}, \qquad h_t = \phi(a_t),
+    \quad \phi \in \{\tanh, \mathrm{relu}\}
+
+Backward, with :math:`\delta h_t = \partial L/\partial h_t` (from the output at t plus from step t+1):
+
+.. math::
+    \delta a_t = \delta h_t \odot \phi'(a_t), \qquad
+    \delta h_{t-1} \mathrel{+}= \delta a_t W_{hh}^\top
+
+Weights are stored input-major: ``W_ih`` is (I, H) = PyTorch's ``weight_ih.T``. The input
+projection ``xg = x W_ih + b_ih + b_hh`` of the whole sequence is computed by the caller in one
+product; the weight gradients are one product each after the loop
+(:math:`\partial W_{hh} = \sum_t h_{t-1}^\top \delta a_t`).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from rnn_tui.core._jit import kernel
+from rnn_tui.core.mathfn import tanh
+
+
+@kernel
+def forward_sequence(xg, W_hh, h0, relu, hs):
+    """Run T steps. ``xg`` (T, B, H) holds the input projection with both biases added;
+    ``hs`` (T+1, B, H) receives h0 at index 0 and h_t at index t+1."""
+    T, B, H = xg.shape
+    hs[0] = h0
+    rec = np.empty((B, H), dtype=xg.dtype)
+    zero = xg.dtype.type(0.0)
+    for t in range(T):
+        np.dot(hs[t], W_hh, rec)
+        out = hs[t + 1]
+        x = xg[t]
+        for b in range(B):
+            if relu:
+                for j in range(H):
+                    out[b, j] = max(x[b, j] + rec[b, j], zero)
+            else:
+                for j in range(H):
+                    out[b, j] = tanh(x[b, j] + rec[b, j])
+
+
+@kernel
+def backward_sequence(dhs, dhT, W_hh, hs, relu, dA, dh_norms):
+    """Backpropagate through T steps. ``dhs`` (T, B, H) is dL/dh_t from above (the output at t),
+    ``dhT`` the gradient on the final state. Fills ``dA`` (T, B, H) with dL/da_t and ``dh_norms``
+    (T,) with ||dL/dh_t||; returns dL/dh_0."""
+    T, B, H = dhs.shape
+    dh = dhT.copy()
+    W_hhT = W_hh.T
+    for t in range(T - 1, -1, -1):
+        h = hs[t + 1]
+        g = dhs[t]
+        da = dA[t]
+        acc = 0.0
+        for b in range(B):
+            for j in range(H):
+                d = dh[b, j] + g[b, j]
+                acc += d * d
+                if relu:
+                    da[b, j] = d if h[b, j] > 0 else 0.0
+                else:
+                    da[b, j] = d * (1.0 - h[b, j] * h[b, j])
+        dh_norms[t] = math.sqrt(acc)
+        np.dot(da, W_hhT, dh)
+    return dh
+
+
+@kernel
+def step(xg, W_hh, h, relu, out):
+    """One step for a batch (sampling): ``out = phi(xg + h W_hh)``; xg (B, H) includes biases."""
+    np.dot(h, W_hh, out)
+    B, H = out.shape
+    zero = out.dtype.type(0.0)
+    for b in range(B):
+        for j in range(H):
+            if relu:
+                out[b, j] = max(xg[b, j] + out[b, j], zero)
+            else:
+                out[b, j] = tanh(xg[b, j] + out[b, j])
