@@ -18,3 +18,12 @@ def torch_cases():
     if not REFERENCE.exists():
         pytest.fail(f"missing shared reference data at {REFERENCE}")
     return np.load(REFERENCE)
+
+
+def pytest_configure(config):
+    """One BLAS thread, as the trainer uses: steady timings on a shared 2-core machine and
+    bit-for-bit repeatable results."""
+    import scipy.linalg.cython_blas  # noqa: F401  (load SciPy's BLAS, which Numba calls)
+    from threadpoolctl import threadpool_limits
+
+    config._rnn_tui_blas = threadpool_limits(1)

@@ -1,0 +1,195 @@
+"""Settings for a run: data, model and training, as dataclasses; TOML in and out; validation.
+
+A config file has three tables, ``[data]``, ``[model]`` and ``[train]``; command-line flags
+override it. Every problem is a :class:`~rnn_tui.errors.UserError` naming the setting.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import sys
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from rnn_tui.errors import UserError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+TASKS = ("char", "word", "series")
+CELLS = ("rnn", "rnn_relu", "lstm", "gru")
+OPTIMIZERS = ("sgd", "adam", "adamw", "adagrad", "rmsprop")
+
+
+@dataclass
+class DataConfig:
+    task: str = "char"
+    corpus: str = "pydoc"  # built-in corpus name, text file or (series) CSV / built-in series
+    encoding: str = "utf-8"
+    column: str = ""  # CSV value column: name or 0-based index ("" = last numeric column)
+    val_fraction: float = 0.1
+    lowercase: bool = True  # word task
+    min_count: int = 2  # word task
+    max_vocab: int = 10000  # word task
+    lookback: int = 24  # series task: window of the past the model reads
+    horizon: int = 12  # series task: steps forecast recursively
+    holdout: int = 24  # series task: final points held out for validation
+    period: int = 0  # series task: seasonal period (0 = detect)
+
+
+@dataclass
+class ModelConfig:
+    cell: str = "lstm"
+    hidden: int = 256
+    layers: int = 1
+    embed: int = 64  # 0 = one-hot input
+    dropout: float = 0.0
+
+
+@dataclass
+class TrainConfig:
+    seq: int = 64
+    batch: int = 32
+    optimizer: str = "adam"
+    lr: float = 3e-3
+    clip: float = 5.0  # global-norm clip (0 = off)
+    steps: int = 0  # 0 = until the time budget runs out
+    time_budget: float = 300.0  # seconds (0 = no limit)
+    eval_every: int = 200
+    eval_tokens: int = 100_000
+    checkpoint_every: int = 500
+    sample_every: int = 500
+    sample_len: int = 200
+    temperature: float = 0.8
+    log_every: int = 0  # steps between step events (0 = about five a second)
+    seed: int = 0
+    dtype: str = "float32"
+
+
+@dataclass
+class RunConfig:
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def to_toml(self) -> str:
+        return tomli_w.dumps(self.to_dict())
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any], source: str = "config") -> RunConfig:
+        cfg = cls()
+        cfg.update(d, source)
+        return cfg
+
+    def update(self, d: dict[str, Any], source: str = "config") -> None:
+        """Set values from a nested dict ``{"data": {...}, ...}``; unknown keys are errors."""
+        sections = {f.name: getattr(self, f.name) for f in fields(self)}
+        for sec, values in d.items():
+            if sec not in sections:
+                raise UserError(f"{source}: unknown section [{sec}]{_suggest(sec, sections)}")
+            if not isinstance(values, dict):
+                raise UserError(f"{source}: [{sec}] must be a table of settings")
+            target = sections[sec]
+            known = {f.name: f for f in fields(target)}
+            for key, value in values.items():
+                if key not in known:
+                    raise UserError(
+                        f"{source}: unknown setting {key!r} in [{sec}]{_suggest(key, known)}"
+                    )
+                setattr(target, key, _coerce(value, known[key].type, f"{sec}.{key}", source))
+
+    def validate(self) -> RunConfig:
+        d, m, t = self.data, self.model, self.train
+        _choice("data.task", d.task, TASKS)
+        _choice("model.cell", m.cell, CELLS)
+        _choice("train.optimizer", t.optimizer, OPTIMIZERS)
+        _choice("train.dtype", t.dtype, ("float32", "float64"))
+        for name, v in (("model.hidden", m.hidden), ("model.layers", m.layers),
+                        ("train.seq", t.seq), ("train.batch", t.batch),
+                        ("train.eval_every", t.eval_every), ("train.eval_tokens", t.eval_tokens),
+                        ("train.checkpoint_every", t.checkpoint_every),
+                        ("train.sample_every", t.sample_every),
+                        ("data.lookback", d.lookback), ("data.horizon", d.horizon)):
+            if v < 1:
+                raise UserError(f"{name} must be at least 1, got {v}")
+        for name, v in (("model.embed", m.embed), ("train.steps", t.steps),
+                        ("train.sample_len", t.sample_len), ("train.log_every", t.log_every),
+                        ("data.holdout", d.holdout), ("data.period", d.period),
+                        ("data.min_count", d.min_count)):
+            if v < 0:
+                raise UserError(f"{name} must not be negative, got {v}")
+        if not (t.lr > 0 and math.isfinite(t.lr)):
+            raise UserError(f"train.lr (learning rate) must be > 0, got {t.lr}")
+        if t.clip < 0 or not math.isfinite(t.clip):
+            raise UserError(f"train.clip must be >= 0 (0 turns clipping off), got {t.clip}")
+        if t.time_budget < 0:
+            raise UserError(f"train.time_budget must be >= 0 seconds, got {t.time_budget}")
+        if not 0 <= m.dropout < 1:
+            raise UserError(f"model.dropout must be in [0, 1), got {m.dropout}")
+        if not 0 < d.val_fraction < 0.5:
+            raise UserError(f"data.val_fraction must be in (0, 0.5), got {d.val_fraction}")
+        if not t.temperature > 0:
+            raise UserError(f"train.temperature must be > 0, got {t.temperature}")
+        if m.hidden > 4096 or m.layers > 8 or t.batch > 4096 or t.seq > 4096:
+            raise UserError("model or batch too large for this playground "
+                            "(hidden <= 4096, layers <= 8, batch and seq <= 4096)")
+        return self
+
+
+def load_toml(path: str | Path) -> dict[str, Any]:
+    p = Path(path)
+    if not p.exists():
+        raise UserError(f"config file not found: {p}")
+    if p.is_dir():
+        raise UserError(f"config path is a directory, not a file: {p}")
+    try:
+        return tomllib.loads(p.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as err:
+        raise UserError(f"config file {p} is not valid TOML: {err}") from None
+    except UnicodeDecodeError:
+        raise UserError(f"config file {p} is not UTF-8 text") from None
+
+
+def _suggest(word: str, options) -> str:
+    close = difflib.get_close_matches(word, list(options), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else f"; known: {', '.join(options)}"
+
+
+def _choice(name: str, value: str, options) -> None:
+    if value not in options:
+        raise UserError(f"{name}: unknown value {value!r}{_suggest(value, options)}")
+
+
+def _coerce(value: Any, typ: Any, name: str, source: str) -> Any:
+    typ = typ if isinstance(typ, str) else getattr(typ, "__name__", str(typ))
+    try:
+        if typ == "bool":
+            if isinstance(value, str):
+                low = value.lower()
+                if low in ("1", "true", "yes", "on"):
+                    return True
+                if low in ("0", "false", "no", "off"):
+                    return False
+                raise ValueError(value)
+            return bool(value)
+        if typ == "int":
+            if isinstance(value, float) and not value.is_integer():
+                raise ValueError(value)
+            return int(value)
+        if typ == "float":
+            out = float(value)
+            if math.isnan(out):
+                raise ValueError(value)
+            return out
+        return str(value)
+    except (TypeError, ValueError):
+        raise UserError(f"{source}: {name} must be {typ}, got {value!r}") from None
