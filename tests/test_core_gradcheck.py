@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rnn_tui.core import Network, NetSpec, State
+from rnn_tui.core import NetSpec, Network, State
 
 CELLS = ["rnn", "rnn_relu", "lstm", "gru"]
 EPS = 1e-4  # fourth-order central differences: truncation O(EPS^4), rounding ~1e-12

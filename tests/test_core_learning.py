@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rnn_tui.core import Network, NetSpec, clip_global_norm, make_optimizer
+from rnn_tui.core import NetSpec, Network, clip_global_norm, make_optimizer
 
 K, DELAY, T, BLANK_P = 8, 10, 30, 0.5
 

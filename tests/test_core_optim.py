@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rnn_tui.core import Network, NetSpec, clip_global_norm, global_norm, make_optimizer
+from rnn_tui.core import NetSpec, Network, clip_global_norm, global_norm, make_optimizer
 from rnn_tui.core.optim import OPTIMIZERS
 
 LRS = {"sgd": 0.3, "adam": 1e-2, "adamw": 1e-2, "adagrad": 5e-2, "rmsprop": 3e-3}

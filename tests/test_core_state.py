@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rnn_tui.core import Network, NetSpec, State
+from rnn_tui.core import NetSpec, Network, State
 
 
 @pytest.mark.parametrize("cell", ["rnn", "rnn_relu", "lstm", "gru"])

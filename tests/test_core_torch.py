@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rnn_tui.core import Network, NetSpec, State
+from rnn_tui.core import NetSpec, Network, State
 
 CASES = ["rnn_tanh_L1", "rnn_tanh_L2", "rnn_relu_L1", "rnn_relu_L2", "lstm_L1", "lstm_L2",
          "gru_L1", "gru_L2"]

@@ -5,7 +5,7 @@ Numba kernels; ``layers`` wraps them into whole-sequence layers; ``network`` sta
 an embedding and a dense head; ``losses`` and ``optim`` hold the fused losses and optimizers.
 """
 
-from rnn_tui.core.network import Forward, Network, NetSpec, State, StepResult
+from rnn_tui.core.network import Forward, NetSpec, Network, State, StepResult
 from rnn_tui.core.optim import OPTIMIZERS, clip_global_norm, global_norm, make_optimizer
 from rnn_tui.core.params import Layout, Params
 

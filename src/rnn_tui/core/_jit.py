@@ -1,11 +1,11 @@
 """The one place that decides how kernels are compiled.
 
-Every kernel is ``@njit(nogil=True, cache=True)`` so training can run on a worker thread while the app
-draws, and a second start loads machine code from the cache instead of compiling. Numba looks for a
-writable cache directory in this order: ``NUMBA_CACHE_DIR``, the package's ``__pycache__`` (not
-writable when the package is installed read-only), then the user's cache directory. If none is
-writable Numba refuses ``cache=True`` at decoration time; we then compile without a cache rather
-than fail.
+Every kernel is ``@njit(nogil=True, cache=True)``: training runs on a worker thread while the
+app draws, and a second start loads machine code from the cache instead of compiling. Numba
+looks for a writable cache directory in this order: ``NUMBA_CACHE_DIR``, the package's
+``__pycache__`` (not writable when the package is installed read-only), then the user's cache
+directory. If none is writable Numba refuses ``cache=True`` at decoration time; we then compile
+without a cache rather than fail.
 """
 
 from __future__ import annotations

@@ -80,7 +80,9 @@ def W_hh_rows(w: dict[str, np.ndarray]) -> int:
     return w["W_hh"].shape[0]
 
 
-def layer_forward(cell, w, h0, c0, x=None, tokens=None) -> tuple[LayerCache, np.ndarray, np.ndarray | None]:
+def layer_forward(
+    cell, w, h0, c0, x=None, tokens=None
+) -> tuple[LayerCache, np.ndarray, np.ndarray | None]:
     """Run one layer over the sequence. Returns (cache, h_T, c_T)."""
     xg = input_projection(cell, w, x, tokens)
     T, B, _ = xg.shape

@@ -9,7 +9,8 @@ With gradient :math:`g`, learning rate :math:`\eta`, step :math:`t`:
   :math:`\hat m = m/(1-\beta_1^t)`, :math:`\hat v = v/(1-\beta_2^t)`. AdamW decays
   :math:`p \leftarrow p(1 - \eta\lambda)` first instead of adding :math:`\lambda p` to g.
 - Adagrad: :math:`s \leftarrow s + g^2,\ p \leftarrow p - \eta g / (\sqrt s + \epsilon)`.
-- RMSprop: :math:`s \leftarrow \alpha s + (1-\alpha) g^2,\ p \leftarrow p - \eta g/(\sqrt s+\epsilon)`.
+- RMSprop: :math:`s \leftarrow \alpha s + (1-\alpha) g^2,\
+  p \leftarrow p - \eta g/(\sqrt s+\epsilon)`.
 - Clipping: if :math:`\|g\|_2 > c`, :math:`g \leftarrow g\, c / \|g\|_2`, so the norm is exactly c.
 """
 

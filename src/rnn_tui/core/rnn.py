@@ -4,7 +4,8 @@ r"""Vanilla (Elman) RNN layer, PyTorch's ``nn.RNN`` equations.
     a_t = x_t W_{ih} + b_{ih} + h_{t-1} W_{hh} + b_{hh}, \qquad h_t = \phi(a_t),
     \quad \phi \in \{\tanh, \mathrm{relu}\}
 
-Backward, with :math:`\delta h_t = \partial L/\partial h_t` (from the output at t plus from step t+1):
+Backward, with :math:`\delta h_t = \partial L/\partial h_t` (from the output at t plus from
+step t+1):
 
 .. math::
     \delta a_t = \delta h_t \odot \phi'(a_t), \qquad

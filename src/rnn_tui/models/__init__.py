@@ -1,0 +1,1 @@
+"""Task models built on the core: language models and time-series forecasters."""

@@ -1,0 +1,263 @@
+"""Command line: ``rnn-tui`` (the app), ``train``, ``sample``, ``forecast``, ``watch``, ``corpora``.
+
+Heavy modules (NumPy, Numba, Textual) are imported inside the commands so ``--help`` is instant.
+Every :class:`~rnn_tui.errors.UserError` becomes one line on stderr and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+from pathlib import Path
+
+from rnn_tui import __version__
+from rnn_tui.errors import UserError
+
+# flag -> (section, key, type, help)
+TRAIN_FLAGS: list[tuple[str, str, str, type, str]] = [
+    ("--task", "data", "task", str, "char | word | series (default char)"),
+    ("--corpus", "data", "corpus", str,
+     "built-in corpus name (see `rnn-tui corpora`), text file, or for series a CSV / built-in "
+     "series (default pydoc)"),
+    ("--encoding", "data", "encoding", str, "text encoding of the corpus file (default utf-8)"),
+    ("--column", "data", "column", str, "CSV value column, by name or 0-based index"),
+    ("--val-fraction", "data", "val_fraction", float, "share of the text held out (0.1)"),
+    ("--min-count", "data", "min_count", int, "word task: rarer words become <unk> (2)"),
+    ("--max-vocab", "data", "max_vocab", int, "word task: vocabulary cap (10000)"),
+    ("--lookback", "data", "lookback", int, "series: past steps the model reads (24)"),
+    ("--horizon", "data", "horizon", int, "series: steps forecast ahead (12)"),
+    ("--holdout", "data", "holdout", int, "series: final points held out (24)"),
+    ("--period", "data", "period", int, "series: seasonal period, 0 = detect (0)"),
+    ("--cell", "model", "cell", str, "rnn | rnn_relu | lstm | gru (lstm)"),
+    ("--hidden", "model", "hidden", int, "hidden units per layer (256)"),
+    ("--layers", "model", "layers", int, "stacked recurrent layers (1)"),
+    ("--embed", "model", "embed", int, "embedding size, 0 = one-hot input (64)"),
+    ("--dropout", "model", "dropout", float, "dropout between layers (0)"),
+    ("--seq", "train", "seq", int, "time steps per batch (truncated BPTT length) (64)"),
+    ("--batch", "train", "batch", int, "parallel streams per batch (32)"),
+    ("--optimizer", "train", "optimizer", str, "sgd | adam | adamw | adagrad | rmsprop (adam)"),
+    ("--lr", "train", "lr", float, "learning rate (3e-3)"),
+    ("--clip", "train", "clip", float, "clip the global gradient norm, 0 = off (5)"),
+    ("--steps", "train", "steps", int, "stop after this many steps, 0 = no limit (0)"),
+    ("--time-budget", "train", "time_budget", float, "stop after this many seconds (300)"),
+    ("--eval-every", "train", "eval_every", int, "steps between evaluations (200)"),
+    ("--eval-tokens", "train", "eval_tokens", int, "validation tokens per evaluation"),
+    ("--checkpoint-every", "train", "checkpoint_every", int, "steps between checkpoints (500)"),
+    ("--sample-every", "train", "sample_every", int, "steps between samples (500)"),
+    ("--sample-len", "train", "sample_len", int, "tokens per sample (200)"),
+    ("--temperature", "train", "temperature", float, "sampling temperature (0.8)"),
+    ("--log-every", "train", "log_every", int, "steps between progress events, 0 = ~5/s"),
+    ("--seed", "train", "seed", int, "random seed (0)"),
+    ("--dtype", "train", "dtype", str, "float32 | float64 (float32)"),
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="rnn-tui",
+        description="A terminal playground for recurrent neural networks: watch an RNN learn.",
+        epilog="Run `rnn-tui COMMAND --help` for a command's options.")
+    p.add_argument("--version", action="version", version=f"rnn-tui {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    t = sub.add_parser("train", help="train a model headless (console progress, run directory)",
+                       description="Train a model without the app. Progress goes to the console; "
+                       "config, metrics, checkpoints and samples go to RUNS_DIR/NAME.")
+    t.add_argument("--config", metavar="FILE", help="TOML file with [data] [model] [train]; "
+                   "flags override it")
+    t.add_argument("--resume", metavar="RUN", help="continue a run from its last checkpoint")
+    t.add_argument("--name", help="run name (default: TASK-DATE-TIME)")
+    t.add_argument("--runs-dir", default="runs", help="where run directories go (./runs)")
+    t.add_argument("--quiet", action="store_true", help="no samples on the console")
+    for flag, _sec, key, typ, hlp in TRAIN_FLAGS:
+        t.add_argument(flag, dest=key, type=str, metavar=typ.__name__.upper(), help=hlp)
+
+    s = sub.add_parser("sample", help="generate text from a trained run, streamed to stdout")
+    s.add_argument("run", metavar="RUN", help="run directory (or checkpoint file)")
+    s.add_argument("--prime", default="", help="text to start from")
+    s.add_argument("-n", "--length", type=int, default=500, help="tokens to generate (500)")
+    s.add_argument("--temperature", type=float, default=0.8, help="sampling temperature (0.8)")
+    s.add_argument("--top-k", type=int, default=0, help="sample among the k likeliest (0 = all)")
+    s.add_argument("--seed", type=int, default=None, help="random seed")
+
+    c = sub.add_parser("corpora", help="list the built-in corpora and series")
+    c.add_argument("--fetch", metavar="NAME", help="download a corpus that is fetched by URL")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "train":
+            return cmd_train(args)
+        if args.command == "sample":
+            return cmd_sample(args)
+        if args.command == "corpora":
+            return cmd_corpora(args)
+        return cmd_default(args)
+    except UserError as err:
+        print(f"rnn-tui: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("rnn-tui: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+def _flags_to_dict(args) -> dict:
+    out: dict[str, dict] = {}
+    for _flag, sec, key, _typ, _hlp in TRAIN_FLAGS:
+        v = getattr(args, key, None)
+        if v is not None:
+            out.setdefault(sec, {})[key] = v
+    return out
+
+
+def cmd_default(args) -> int:
+    """With no command: until the app lands, a short headless run on the built-in corpus."""
+    ns = build_parser().parse_args(["train", "--time-budget", "60", "--hidden", "128",
+                                    "--eval-every", "100", "--sample-every", "200"])
+    return cmd_train(ns)
+
+
+def cmd_train(args) -> int:
+    from rnn_tui.config import RunConfig, load_toml
+
+    cfg = RunConfig()
+    resume_dir = None
+    if args.resume:
+        resume_dir = Path(args.resume)
+        if not (resume_dir / "config.toml").is_file():
+            raise UserError(f"{resume_dir} is not a run directory (no config.toml); give the "
+                            "directory `rnn-tui train` created")
+        cfg.update(load_toml(resume_dir / "config.toml"), str(resume_dir / "config.toml"))
+    if args.config:
+        cfg.update(load_toml(args.config), args.config)
+    cfg.update(_flags_to_dict(args), "command line")
+    cfg.validate()
+    return run_training(cfg, args, resume_dir)
+
+
+def run_training(cfg, args, resume_dir: Path | None) -> int:
+    from rnn_tui.runtime import configure_threads
+    from rnn_tui.train.console import ConsoleSink
+    from rnn_tui.train.runs import MetricsWriter, load_checkpoint, make_run_dir
+    from rnn_tui.train.trainer import Trainer, write_config
+
+    configure_threads()
+    task = build_task(cfg)  # all input checks happen before anything is written
+    arrays = meta = None
+    if resume_dir is not None:
+        arrays, meta = load_checkpoint(resume_dir)
+        run_dir = resume_dir
+    else:
+        run_dir = make_run_dir(args.runs_dir, args.name, cfg.data.task)
+    writer = MetricsWriter(run_dir / "metrics.jsonl")
+    trainer = Trainer(task, cfg, run_dir, [ConsoleSink(show_samples=not args.quiet), writer])
+    if arrays is not None:
+        trainer.restore(arrays, meta)
+    write_config(run_dir, cfg)
+
+    def on_signal(signum, _frame):
+        trainer.stop("interrupted")
+
+    for sig in (signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGHUP", None)):
+        if sig is not None:
+            signal.signal(sig, on_signal)
+    try:
+        reason = trainer.run()
+    finally:
+        writer.close()
+    if reason == "failed":
+        return 1
+    if reason == "interrupted":
+        print(f"rnn-tui: interrupted; checkpoint saved. Continue with: rnn-tui train --resume "
+              f"{run_dir}", file=sys.stderr)
+        return 130
+    return 0
+
+
+def build_task(cfg):
+    if cfg.data.task in ("char", "word"):
+        from rnn_tui.train.tasks import LanguageTask
+
+        return LanguageTask.from_config(cfg)
+    raise UserError(f"task {cfg.data.task!r} is not available yet")
+
+
+def cmd_sample(args) -> int:
+    import numpy as np
+
+    from rnn_tui.data.text import tokenizer_from_dict
+    from rnn_tui.models.language import LanguageModel
+    from rnn_tui.runtime import configure_threads
+    from rnn_tui.train.runs import load_checkpoint
+    from rnn_tui.train.tasks import network_from_meta
+
+    configure_threads()
+    if args.length < 1:
+        raise UserError(f"--length must be at least 1, got {args.length}")
+    if not args.temperature > 0:
+        raise UserError(f"--temperature must be > 0, got {args.temperature}")
+    if args.top_k < 0:
+        raise UserError(f"--top-k must be >= 0, got {args.top_k}")
+    arrays, meta = load_checkpoint(args.run)
+    if meta.get("task") not in ("char", "word"):
+        raise UserError(f"{args.run} is a {meta.get('task')} run; `sample` needs a language "
+                        "model (use `rnn-tui forecast` for series)")
+    net = network_from_meta(arrays, meta)
+    tok = tokenizer_from_dict(meta["tokenizer"])
+    if tok.vocab_size != net.spec.input_size:
+        raise UserError("checkpoint vocabulary does not match its model; the file is corrupt")
+    model = LanguageModel(tok, net)
+    rng = np.random.default_rng(args.seed)
+    out = sys.stdout
+    if args.prime:
+        out.write(args.prime)
+    sep = " " if meta["task"] == "word" else ""
+    prev = args.prime
+    for piece in model.sample(args.length, args.prime, args.temperature, args.top_k, rng):
+        if sep and prev and not prev.endswith("\n") and piece not in ".,;:!?)'\n":
+            out.write(sep)
+        out.write(piece)
+        out.flush()
+        prev = piece
+    out.write("\n")
+    return 0
+
+
+def cmd_corpora(args) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from rnn_tui.data.corpora import list_corpora
+
+    if args.fetch:
+        from rnn_tui.data.corpora import load_corpus
+
+        c = load_corpus(args.fetch)
+        print(f"{c.name}: {len(c.text):,} characters ready")
+        return 0
+    table = Table(title="Built-in corpora")
+    for col in ("name", "characters", "description"):
+        table.add_column(col)
+    for info in list_corpora():
+        size = f"{info.size:,}" if info.size else ("not fetched" if not info.available else "?")
+        table.add_row(info.name, size, info.description)
+    Console().print(table)
+    if os.environ.get("RNN_TUI_SHOW_SERIES", "1") != "0":
+        try:
+            from rnn_tui.data.series import BUILTIN_SERIES
+
+            print("built-in series: " + ", ".join(BUILTIN_SERIES))
+        except ImportError:
+            pass
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,127 @@
+r"""Character- and word-level language models: train step, evaluation, streaming sampling.
+
+The model reads tokens (T, B), predicts the next token at every step (many-to-many) and is
+scored by mean cross-entropy in nats per token; perplexity is :math:`e^{loss}`. Sampling feeds
+each drawn token back in (one-to-many), with the hidden state carried:
+
+.. math:: p_k \propto \exp(z_k / \tau), \text{ restricted to the } k \text{ largest if top-}k
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from rnn_tui.core import NetSpec, Network, State, clip_global_norm
+from rnn_tui.core.losses import softmax_cross_entropy
+
+
+class NonFiniteError(ArithmeticError):
+    """The loss or the gradients became NaN or Inf; the weights were not touched."""
+
+
+@dataclass
+class StepInfo:
+    loss: float
+    state: State
+    grad_norm: float
+    clipped: bool
+    group_norms: dict[str, float]
+    dh_norms: np.ndarray  # (L, T)
+
+
+def train_step(net: Network, x, y, state: State, opt, clip: float, rng=None, loss="xent",
+               last_only=False) -> StepInfo:
+    """One step of truncated BPTT: forward, backward, clip, update. Raises
+    :class:`NonFiniteError` before the update if anything is not finite."""
+    res = net.loss_and_grad(x, y, state, loss=loss, rng=rng, last_only=last_only)
+    norm = clip_global_norm(net.params.grad, clip) if clip > 0 else float(
+        np.linalg.norm(net.params.grad))
+    if not (math.isfinite(res.loss) and math.isfinite(norm)):
+        raise NonFiniteError(f"loss {res.loss}, gradient norm {norm}")
+    groups = net.params.group_grad_norms()
+    opt.step(net.params.data, net.params.grad)
+    return StepInfo(res.loss, res.state, norm, clip > 0 and norm > clip, groups, res.dh_norms)
+
+
+class LanguageModel:
+    """A tokenizer and a network that predicts the next token."""
+
+    def __init__(self, tokenizer, net: Network):
+        self.tokenizer = tokenizer
+        self.net = net
+
+    @classmethod
+    def create(cls, tokenizer, cell: str, hidden: int, layers: int, embed: int, dropout: float,
+               dtype=np.float32, seed: int = 0) -> LanguageModel:
+        V = tokenizer.vocab_size
+        spec = NetSpec(cell=cell, input_mode="embedding" if embed > 0 else "onehot",
+                       input_size=V, embed_dim=max(embed, 1), hidden=hidden, layers=layers,
+                       output_size=V, dropout=dropout)
+        return cls(tokenizer, Network(spec, dtype=dtype, seed=seed))
+
+    def evaluate(self, ids: np.ndarray, batch: int, seq: int, max_tokens: int = 0) -> float:
+        """Mean nats per token over ``ids`` read as B parallel streams with carried state."""
+        n = len(ids) - 1
+        if max_tokens:
+            n = min(n, max_tokens)
+        B = max(1, min(batch, n // max(seq, 1)))
+        L = n // B
+        if L < 1:
+            raise ValueError("validation text too short")
+        streams = ids[: B * L + 1]
+        x_all = np.stack([streams[b * L : (b + 1) * L] for b in range(B)], axis=1)
+        y_all = np.stack([streams[b * L + 1 : (b + 1) * L + 1] for b in range(B)], axis=1)
+        state = self.net.initial_state(B)
+        total, count = 0.0, 0
+        for s in range(0, L, seq):
+            x, y = x_all[s : s + seq], y_all[s : s + seq]
+            loss, state, _ = self.net.evaluate(x, y, state)
+            total += loss * y.size
+            count += y.size
+        return total / count
+
+    def sample(self, n: int, prime: str = "", temperature: float = 1.0, top_k: int = 0,
+               rng: np.random.Generator | None = None) -> Iterator[str]:
+        """Yield ``n`` generated tokens as text pieces, one at a time (streaming)."""
+        rng = rng or np.random.default_rng()
+        tok = self.tokenizer
+        state = self.net.initial_state(1)
+        ids = list(tok.encode(prime, unknown="skip")) if prime else []
+        if not ids:
+            ids = [int(rng.integers(tok.vocab_size))]
+        out = None
+        for i in ids:
+            out, state = self.net.step(np.array([i]), state)
+        for _ in range(n):
+            nxt = draw(out[0], temperature, top_k, rng)
+            yield tok.decode_one(nxt)
+            out, state = self.net.step(np.array([nxt]), state)
+
+    def hidden_trace(self, ids: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray] | None]:
+        """Hidden (and LSTM cell) states of every layer while reading ``ids``: each (T, H)."""
+        fwd = self.net.forward(np.asarray(ids).reshape(-1, 1), self.net.initial_state(1))
+        hs = [c.hs[1:, 0, :].copy() for c in fwd.layers]
+        cs = [c.cs[1:, 0, :].copy() for c in fwd.layers] if fwd.layers[0].cs is not None else None
+        return hs, cs
+
+    def loss_of(self, x, y, state: State) -> float:
+        fwd = self.net.forward(x, state)
+        T, B, H = fwd.y.shape
+        loss, _ = softmax_cross_entropy(self.net.head(fwd.y.reshape(T * B, H)), y.reshape(-1))
+        return loss
+
+
+def draw(logits: np.ndarray, temperature: float, top_k: int, rng: np.random.Generator) -> int:
+    """Draw one index from softmax(logits / temperature), optionally only among the top k."""
+    z = np.asarray(logits, dtype=np.float64) / max(temperature, 1e-6)
+    if 0 < top_k < z.size:
+        cut = np.partition(z, -top_k)[-top_k]
+        z = np.where(z >= cut, z, -np.inf)
+    z = z - z.max()
+    p = np.exp(z)
+    c = np.cumsum(p)
+    return int(min(np.searchsorted(c, rng.random() * c[-1], side="right"), z.size - 1))

@@ -1,0 +1,63 @@
+"""Console sink for headless runs: a Rich progress line, evaluations and samples as they come."""
+
+from __future__ import annotations
+
+import sys
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from rnn_tui.train import events as ev
+
+
+class ConsoleSink:
+    def __init__(self, console: Console | None = None, show_samples: bool = True):
+        self.console = console or Console(stderr=False, highlight=False)
+        self.show_samples = show_samples
+        self.progress: Progress | None = None
+        self.bar = None
+        self.total = None
+
+    def __call__(self, e: ev.Event) -> None:
+        c = self.console
+        if isinstance(e, ev.RunStarted):
+            what = "resuming" if e.resumed else "training"
+            c.print(f"[bold]{what}[/] {e.task} model, {e.parameters:,} parameters"
+                    + (f", vocabulary {e.vocab_size}" if e.vocab_size else "")
+                    + (f" → {e.run_dir}" if e.run_dir else ""))
+            self.total = e.total_steps or e.time_budget_s
+            self.by_time = not e.total_steps
+            self.progress = Progress(
+                TextColumn("[progress.description]{task.description}"), BarColumn(),
+                TextColumn("{task.percentage:>3.0f}%"), TimeElapsedColumn(),
+                console=c, transient=True, disable=not c.is_terminal)
+            self.progress.start()
+            self.bar = self.progress.add_task("starting (compiling kernels on first run)…",
+                                              total=self.total or None)
+        elif isinstance(e, ev.StepEnded) and self.progress is not None:
+            done = e.elapsed_s if self.by_time else e.step
+            self.progress.update(self.bar, completed=done, description=(
+                f"step {e.step} · loss {e.loss:.3f} · {e.tokens_per_s / 1000:.1f}k tok/s · "
+                f"|g| {e.grad_norm:.2f}"))
+        elif isinstance(e, ev.Evaluated):
+            extra = " ".join(f"{k} {v:.2f}" for k, v in e.metrics.items())
+            c.print(f"step {e.step:>6}  {e.elapsed_s:7.1f}s  val_loss {e.val_loss:.4f}  "
+                    f"(best {e.best_val_loss:.4f})  {extra}")
+        elif isinstance(e, ev.SampleText) and self.show_samples:
+            c.print(f"[dim]--- sample at step {e.step} (temperature {e.temperature:.2f})[/]")
+            c.print(e.text, markup=False, highlight=False)
+        elif isinstance(e, ev.CheckpointSaved):
+            pass
+        elif isinstance(e, ev.Failed):
+            self._stop()
+            print(f"rnn-tui: {e.message}", file=sys.stderr)
+        elif isinstance(e, ev.Finished):
+            self._stop()
+            best = "n/a" if e.best_val_loss is None else f"{e.best_val_loss:.4f}"
+            c.print(f"finished ({e.reason}) after {e.step} steps, {e.elapsed_s:.1f}s; "
+                    f"best val_loss {best}")
+
+    def _stop(self) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+            self.progress = None

@@ -1,0 +1,174 @@
+"""Tasks: what the trainer trains. Each owns its data, model, optimizer and carried state, and
+knows how to take a step, evaluate, describe itself in events, and save and restore itself.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from rnn_tui.config import RunConfig
+from rnn_tui.core import make_optimizer
+from rnn_tui.core.network import NetSpec, Network, State
+from rnn_tui.errors import UserError
+from rnn_tui.models.language import LanguageModel, train_step
+from rnn_tui.train import events as ev
+
+
+def _dtype(cfg: RunConfig):
+    return np.float32 if cfg.train.dtype == "float32" else np.float64
+
+
+class LanguageTask:
+    """Character- or word-level language model over one long token stream (stateful TBPTT)."""
+
+    def __init__(
+        self, cfg: RunConfig, tokenizer, ids: np.ndarray, model: LanguageModel | None = None
+    ):
+        from rnn_tui.data.batches import StreamBatcher, split_tail
+
+        self.cfg = cfg
+        self.kind = cfg.data.task
+        t = cfg.train
+        self.tokenizer = tokenizer
+        self.train_ids, self.val_ids = split_tail(ids, cfg.data.val_fraction)
+        if len(self.val_ids) < 2:
+            raise UserError("the text is too short to hold out a validation part; use a longer "
+                            "corpus or a larger --val-fraction")
+        self.batcher = StreamBatcher(self.train_ids, t.batch, t.seq)
+        m = cfg.model
+        self.model = model or LanguageModel.create(
+            tokenizer, m.cell, m.hidden, m.layers, m.embed, m.dropout, _dtype(cfg), t.seed)
+        self.net = self.model.net
+        self.opt = make_optimizer(t.optimizer, self.net.params.data.size, self.net.dtype, t.lr)
+        self.rng = np.random.default_rng(t.seed)
+        self.sample_rng = np.random.default_rng(t.seed + 1)
+        self.state: State = self.net.initial_state(t.batch)
+        self.last_x: np.ndarray | None = None
+        self.tokens_per_step = t.batch * t.seq
+        self._unigram: float | None = None
+
+    @classmethod
+    def from_config(cls, cfg: RunConfig) -> LanguageTask:
+        from rnn_tui.data.corpora import load_corpus
+        from rnn_tui.data.text import CharTokenizer, WordTokenizer
+
+        corpus = load_corpus(cfg.data.corpus, encoding=cfg.data.encoding)
+        if cfg.data.task == "word":
+            tok = WordTokenizer(lowercase=cfg.data.lowercase, min_count=cfg.data.min_count,
+                                max_vocab=cfg.data.max_vocab or None)
+            tok.fit(corpus.text)
+        else:
+            tok = CharTokenizer.fit(corpus.text)
+        ids = tok.encode(corpus.text, unknown="skip") if cfg.data.task == "char" else \
+            tok.encode(corpus.text)
+        return cls(cfg, tok, np.asarray(ids, dtype=np.int64))
+
+    # -------------------------------------------------------------- training
+    @property
+    def epoch(self) -> int:
+        return self.batcher.epoch
+
+    def step(self):
+        x, y, new_epoch = self.batcher.next_batch()
+        if new_epoch or self.state.h.shape[1] != x.shape[1]:
+            self.state = self.net.initial_state(x.shape[1])
+        t = self.cfg.train
+        info = train_step(self.net, x, y, self.state, self.opt, t.clip,
+                          self.rng if self.cfg.model.dropout > 0 else None)
+        self.state = info.state
+        self.last_x = x
+        return info, x.size
+
+    def evaluate(self) -> tuple[float, dict[str, float]]:
+        t = self.cfg.train
+        val = self.model.evaluate(self.val_ids, t.batch, t.seq, t.eval_tokens)
+        metrics = {"val_ppl": math.exp(min(val, 50.0))}
+        if self.kind == "word":
+            metrics["unigram_ppl"] = math.exp(self.unigram_loss())
+        return val, metrics
+
+    def unigram_loss(self) -> float:
+        """Cross-entropy of a unigram model fitted on the training part (add-one smoothing),
+        on the validation part: the baseline a word model must beat."""
+        if self._unigram is None:
+            V = self.tokenizer.vocab_size
+            counts = np.bincount(self.train_ids, minlength=V).astype(np.float64) + 1.0
+            logp = np.log(counts / counts.sum())
+            self._unigram = float(-logp[self.val_ids].mean())
+        return self._unigram
+
+    def sample_text(self, temperature: float, length: int, prime: str = "") -> str:
+        return "".join(self.model.sample(length, prime, temperature, 0, self.sample_rng))
+
+    def hidden_snapshot(self, max_steps: int = 48) -> ev.HiddenSnapshot | None:
+        if self.last_x is None:
+            return None
+        ids = self.last_x[:max_steps, 0]
+        hs, cs = self.model.hidden_trace(ids)
+        r = lambda a: np.round(a.T.astype(np.float64), 3).tolist()  # noqa: E731
+        return ev.HiddenSnapshot(
+            tokens=[self.tokenizer.decode_one(int(i)) for i in ids],
+            h=[r(h) for h in hs], c=None if cs is None else [r(c) for c in cs])
+
+    # -------------------------------------------------------------- checkpoints
+    def checkpoint(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        opt_meta, opt_arrays = self.opt.state_dict()
+        arrays = {"params": self.net.params.data, "state_h": self.state.h}
+        if self.state.c is not None:
+            arrays["state_c"] = self.state.c
+        arrays.update({f"opt.{k}": v for k, v in opt_arrays.items()})
+        meta = {
+            "task": self.kind,
+            "spec": self.net.spec.to_dict(),
+            "dtype": self.net.dtype.name,
+            "tokenizer": self.tokenizer.to_dict(),
+            "optimizer": opt_meta,
+            "rng": self.rng.bit_generator.state,
+            "sample_rng": self.sample_rng.bit_generator.state,
+            "batcher": self.batcher.state_dict(),
+        }
+        return arrays, meta
+
+    def restore(self, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
+        check_compatible(self.net, self.tokenizer.to_dict(), arrays, meta)
+        self.net.params.load_flat(arrays["params"])
+        self.opt.load_state_dict(meta["optimizer"], {
+            k[4:]: v for k, v in arrays.items() if k.startswith("opt.")})
+        self.rng.bit_generator.state = meta["rng"]
+        self.sample_rng.bit_generator.state = meta["sample_rng"]
+        self.batcher.load_state_dict(meta["batcher"])
+        c = arrays.get("state_c")
+        self.state = State(arrays["state_h"].astype(self.net.dtype),
+                           None if c is None else c.astype(self.net.dtype))
+
+
+def check_compatible(net: Network, tokenizer: dict | None, arrays, meta) -> None:
+    """Refuse a checkpoint from a different model or vocabulary, saying what differs."""
+    spec = meta.get("spec", {})
+    mine = net.spec.to_dict()
+    diffs = [f"{k} {spec.get(k)!r} vs {mine[k]!r}" for k in mine if spec.get(k) != mine[k]]
+    if diffs:
+        raise UserError("checkpoint is for a different model (" + ", ".join(diffs[:3]) + "); "
+                        "use the run's own settings or start a new run")
+    if tokenizer is not None and meta.get("tokenizer") != tokenizer:
+        raise UserError("checkpoint was trained with a different vocabulary; resume it on the "
+                        "same corpus and task")
+    if arrays["params"].shape != net.params.data.shape:
+        raise UserError("checkpoint parameter vector does not fit this model")
+
+
+def network_from_meta(arrays, meta) -> Network:
+    """Rebuild a network from a checkpoint's own spec (for sample / forecast)."""
+    try:
+        spec = NetSpec(**meta["spec"])
+        net = Network(spec, dtype=np.dtype(meta.get("dtype", "float32")), seed=None)
+    except (KeyError, TypeError, ValueError) as err:
+        raise UserError(f"checkpoint metadata does not describe a model ({err})") from None
+    if arrays.get("params") is None or arrays["params"].shape != net.params.data.shape:
+        raise UserError("checkpoint parameters do not match its own model description; "
+                        "the file is corrupt")
+    net.params.load_flat(arrays["params"].astype(net.dtype))
+    return net
