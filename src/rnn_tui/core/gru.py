@@ -28,44 +28,46 @@ import math
 import numpy as np
 
 from rnn_tui.core._jit import kernel
+from rnn_tui.core.blas import TRANS, mm
 from rnn_tui.core.mathfn import sigmoid, tanh
 
 
 @kernel
-def forward_sequence(xg, W_hh, b_hn, h0, hs, gates, ghn):
+def forward_sequence(blas, xg, W_hh, b_hn, h0, hs, gates, ghn):
     """Run T steps. Fills ``hs`` (T+1, B, H), ``gates`` (T, B, 3H) with r, z, n and ``ghn``
     (T, B, H) with W_hn h_{t-1} + b_hn."""
     T, B, G = xg.shape
     H = G // 3
     hs[0] = h0
+    pre = np.empty((B, G), dtype=xg.dtype)  # separate from gates: no aliasing, so it vectorises
     for t in range(T):
-        a = gates[t]
-        np.dot(hs[t], W_hh, a)
+        mm(blas, hs[t], W_hh, pre)
         x = xg[t]
+        gt = gates[t]
         hp = hs[t]
         hn = hs[t + 1]
         gn = ghn[t]
         for b in range(B):
+            # Short single-purpose loops vectorise (see lstm.forward_sequence).
+            xb, pb, gb = x[b], pre[b], gt[b]
+            hpb, hnb, gnb = hp[b], hn[b], gn[b]
+            for j in range(2 * H):
+                gb[j] = sigmoid(xb[j] + pb[j])
             for j in range(H):
-                r = sigmoid(x[b, j] + a[b, j])
-                z = sigmoid(x[b, H + j] + a[b, H + j])
-                hh = a[b, 2 * H + j] + b_hn[j]
-                n = tanh(x[b, 2 * H + j] + r * hh)
-                a[b, j] = r
-                a[b, H + j] = z
-                a[b, 2 * H + j] = n
-                gn[b, j] = hh
-                hn[b, j] = (1.0 - z) * n + z * hp[b, j]
+                gnb[j] = pb[2 * H + j] + b_hn[j]
+            for j in range(H):
+                gb[2 * H + j] = tanh(xb[2 * H + j] + gb[j] * gnb[j])
+            for j in range(H):
+                z = gb[H + j]
+                hnb[j] = (1.0 - z) * gb[2 * H + j] + z * hpb[j]
 
 
 @kernel
-def backward_sequence(dhs, dhT, W_hh, hs, gates, ghn, dGx, dGh, dh_norms):
+def backward_sequence(blas, dhs, dhT, W_hh, hs, gates, ghn, dGx, dGh, dh_norms):
     """Backpropagate through T steps; fills ``dGx``/``dGh`` (T, B, 3H) with the gradients of the
     input and recurrent projections and ``dh_norms`` with ||dL/dh_t||. Returns dL/dh_0."""
     T, B, H = dhs.shape
     dh = dhT.copy()
-    W_hhT = W_hh.T
-    rec = np.empty_like(dh)
     for t in range(T - 1, -1, -1):
         gt = gates[t]
         gx = dGx[t]
@@ -92,15 +94,14 @@ def backward_sequence(dhs, dhT, W_hh, hs, gates, ghn, dGx, dGh, dh_norms):
                 gh[b, 2 * H + j] = dan * r
                 dh[b, j] = d * z
         dh_norms[t] = math.sqrt(acc)
-        np.dot(gh, W_hhT, rec)
-        dh += rec
+        mm(blas, gh, W_hh, dh, tb=TRANS, beta=1.0)
     return dh
 
 
 @kernel
-def step(xg, W_hh, b_hn, h, h_out, work):
+def step(blas, xg, W_hh, b_hn, h, h_out, work):
     """One step for a batch (sampling). ``work`` is a (B, 3H) scratch buffer."""
-    np.dot(h, W_hh, work)
+    mm(blas, h, W_hh, work)
     B, H = h.shape
     for b in range(B):
         for j in range(H):

@@ -19,6 +19,7 @@ import numpy as np
 
 from rnn_tui.core import gru, lstm, rnn
 from rnn_tui.core._jit import kernel
+from rnn_tui.core.blas import NO_TRANS, TRANS, blas_handle, mm
 
 GATES = {"rnn": 1, "rnn_relu": 1, "lstm": 4, "gru": 3}
 CELL_ALIASES = {"rnn_tanh": "rnn", "vanilla": "rnn", "elman": "rnn"}
@@ -42,6 +43,26 @@ def scatter_add_rows(dst, idx, src):
         s = src[n]
         for d in range(D):
             row[d] += s[d]
+
+
+@kernel
+def accumulate_weight_grads(blas, x2, hprev2, dGx2, dGh2, gW_ih, gW_hh, gb_ih, gb_hh, with_x):
+    """After the time loop, every weight gradient is one product over all T*B rows:
+    dW_ih += X^T dGx, dW_hh += H_prev^T dGh, db_ih += sum dGx, db_hh += sum dGh."""
+    mm(blas, hprev2, dGh2, gW_hh, TRANS, NO_TRANS, 1.0)
+    if with_x:
+        mm(blas, x2, dGx2, gW_ih, TRANS, NO_TRANS, 1.0)
+    N, G = dGx2.shape
+    for n in range(N):
+        for j in range(G):
+            gb_ih[j] += dGx2[n, j]
+            gb_hh[j] += dGh2[n, j]
+
+
+@kernel
+def input_grad(blas, dGx2, W_ih, dx2):
+    """dx = dGx W_ih^T for all T*B rows at once."""
+    mm(blas, dGx2, W_ih, dx2, NO_TRANS, TRANS, 0.0)
 
 
 @dataclass
@@ -84,6 +105,7 @@ def layer_forward(
     cell, w, h0, c0, x=None, tokens=None
 ) -> tuple[LayerCache, np.ndarray, np.ndarray | None]:
     """Run one layer over the sequence. Returns (cache, h_T, c_T)."""
+    blas = blas_handle()
     xg = input_projection(cell, w, x, tokens)
     T, B, _ = xg.shape
     H = W_hh_rows(w)
@@ -94,16 +116,16 @@ def layer_forward(
         cs = np.empty_like(hs)
         gates = np.empty((T, B, 4 * H), dtype=dt)
         tcs = np.empty((T, B, H), dtype=dt)
-        lstm.forward_sequence(xg, w["W_hh"], h0, c0, hs, cs, gates, tcs)
+        lstm.forward_sequence(blas, xg, w["W_hh"], h0, c0, hs, cs, gates, tcs)
         cache.cs, cache.gates, cache.extra = cs, gates, tcs
         return cache, hs[T], cs[T]
     if cell == "gru":
         gates = np.empty((T, B, 3 * H), dtype=dt)
         ghn = np.empty((T, B, H), dtype=dt)
-        gru.forward_sequence(xg, w["W_hh"], w["b_hh"][2 * H :], h0, hs, gates, ghn)
+        gru.forward_sequence(blas, xg, w["W_hh"], w["b_hh"][2 * H :], h0, hs, gates, ghn)
         cache.gates, cache.extra = gates, ghn
         return cache, hs[T], None
-    rnn.forward_sequence(xg, w["W_hh"], h0, cell == "rnn_relu", hs)
+    rnn.forward_sequence(blas, xg, w["W_hh"], h0, cell == "rnn_relu", hs)
     return cache, hs[T], None
 
 
@@ -112,6 +134,7 @@ def layer_backward(cache: LayerCache, w, gw, dy, dhT, dcT, need_dx: bool = True)
     the gradient on the final state. Adds weight gradients into ``gw`` (views of the flat gradient)
     and returns (dx or None, dh0, dc0 or None); the norms ||dL/dh_t|| land in ``cache.dh_norms``."""
     cell = cache.cell
+    blas = blas_handle()
     hs = cache.hs
     T1, B, H = hs.shape
     T = T1 - 1
@@ -121,34 +144,34 @@ def layer_backward(cache: LayerCache, w, gw, dy, dhT, dcT, need_dx: bool = True)
     if cell == "lstm":
         dA = np.empty((T, B, 4 * H), dtype=dt)
         dh0, dc0 = lstm.backward_sequence(
-            dy, dhT, dcT, w["W_hh"], cache.cs, cache.gates, cache.extra, dA, dh_norms
+            blas, dy, dhT, dcT, w["W_hh"], cache.cs, cache.gates, cache.extra, dA, dh_norms
         )
         dGx = dGh = dA
     elif cell == "gru":
         dGx = np.empty((T, B, 3 * H), dtype=dt)
         dGh = np.empty_like(dGx)
         dh0 = gru.backward_sequence(
-            dy, dhT, w["W_hh"], hs, cache.gates, cache.extra, dGx, dGh, dh_norms
+            blas, dy, dhT, w["W_hh"], hs, cache.gates, cache.extra, dGx, dGh, dh_norms
         )
     else:
         dA = np.empty((T, B, H), dtype=dt)
-        dh0 = rnn.backward_sequence(dy, dhT, w["W_hh"], hs, cell == "rnn_relu", dA, dh_norms)
+        dh0 = rnn.backward_sequence(blas, dy, dhT, w["W_hh"], hs, cell == "rnn_relu", dA, dh_norms)
         dGx = dGh = dA
     cache.dh_norms = dh_norms
     G = dGx.shape[2]
     dGx2 = dGx.reshape(T * B, G)
     dGh2 = dGh.reshape(T * B, G)
-    gw["W_hh"] += hs[:T].reshape(T * B, H).T @ dGh2
-    db = dGx2.sum(axis=0)
-    gw["b_ih"] += db
-    gw["b_hh"] += db if dGh is dGx else dGh2.sum(axis=0)
+    x2 = dGx2 if cache.x is None else cache.x.reshape(T * B, -1)
+    accumulate_weight_grads(blas, x2, hs[:T].reshape(T * B, H), dGx2, dGh2, gw["W_ih"],
+                            gw["W_hh"], gw["b_ih"], gw["b_hh"], cache.x is not None)
     if cache.tokens is not None:
         scatter_add_rows(gw["W_ih"], cache.tokens.reshape(-1), dGx2)
         return None, dh0, dc0
-    x = cache.x
-    inp = x.shape[2]
-    gw["W_ih"] += x.reshape(T * B, inp).T @ dGx2
-    dx = (dGx2 @ w["W_ih"].T).reshape(T, B, inp) if need_dx else None
+    if not need_dx:
+        return None, dh0, dc0
+    inp = cache.x.shape[2]
+    dx = np.empty((T, B, inp), dtype=dt)
+    input_grad(blas, dGx2, w["W_ih"], dx.reshape(T * B, inp))
     return dx, dh0, dc0
 
 

@@ -26,11 +26,12 @@ import math
 import numpy as np
 
 from rnn_tui.core._jit import kernel
+from rnn_tui.core.blas import TRANS, mm
 from rnn_tui.core.mathfn import sigmoid, tanh
 
 
 @kernel
-def forward_sequence(xg, W_hh, h0, c0, hs, cs, gates, tcs):
+def forward_sequence(blas, xg, W_hh, h0, c0, hs, cs, gates, tcs):
     """Run T steps. ``xg`` (T, B, 4H) is the input projection with both biases added.
     Fills ``hs``/``cs`` (T+1, B, H) (index 0 = initial state), ``gates`` (T, B, 4H) with the
     activated i, f, g, o and ``tcs`` (T, B, H) with tanh(c_t)."""
@@ -38,39 +39,43 @@ def forward_sequence(xg, W_hh, h0, c0, hs, cs, gates, tcs):
     H = G // 4
     hs[0] = h0
     cs[0] = c0
+    pre = np.empty((B, G), dtype=xg.dtype)  # separate from gates: no aliasing, so it vectorises
     for t in range(T):
-        a = gates[t]
-        np.dot(hs[t], W_hh, a)
+        mm(blas, hs[t], W_hh, pre)
         x = xg[t]
+        gt = gates[t]
         cp = cs[t]
         cn = cs[t + 1]
         hn = hs[t + 1]
         tc = tcs[t]
         for b in range(B):
+            # Short single-purpose loops: each touches few arrays, so LLVM can prove them
+            # alias-free with few runtime checks and vectorise every one of them.
+            xb, pb, gb = x[b], pre[b], gt[b]
+            cpb, cnb, hnb, tcb = cp[b], cn[b], hn[b], tc[b]
+            for j in range(G):
+                gb[j] = xb[j] + pb[j]
+            for j in range(2 * H):
+                gb[j] = sigmoid(gb[j])
+            for j in range(2 * H, 3 * H):
+                gb[j] = tanh(gb[j])
+            for j in range(3 * H, G):
+                gb[j] = sigmoid(gb[j])
             for j in range(H):
-                i = sigmoid(x[b, j] + a[b, j])
-                f = sigmoid(x[b, H + j] + a[b, H + j])
-                g = tanh(x[b, 2 * H + j] + a[b, 2 * H + j])
-                o = sigmoid(x[b, 3 * H + j] + a[b, 3 * H + j])
-                c = f * cp[b, j] + i * g
-                th = tanh(c)
-                a[b, j] = i
-                a[b, H + j] = f
-                a[b, 2 * H + j] = g
-                a[b, 3 * H + j] = o
-                cn[b, j] = c
-                tc[b, j] = th
-                hn[b, j] = o * th
+                cnb[j] = gb[H + j] * cpb[j] + gb[j] * gb[2 * H + j]
+            for j in range(H):
+                tcb[j] = tanh(cnb[j])
+            for j in range(H):
+                hnb[j] = gb[3 * H + j] * tcb[j]
 
 
 @kernel
-def backward_sequence(dhs, dhT, dcT, W_hh, cs, gates, tcs, dA, dh_norms):
+def backward_sequence(blas, dhs, dhT, dcT, W_hh, cs, gates, tcs, dA, dh_norms):
     """Backpropagate through T steps; fills ``dA`` (T, B, 4H) with dL/da_t and ``dh_norms`` with
     ||dL/dh_t||. Returns (dL/dh_0, dL/dc_0)."""
     T, B, H = dhs.shape
     dh = dhT.copy()
     dc = dcT.copy()
-    W_hhT = W_hh.T
     for t in range(T - 1, -1, -1):
         gt = gates[t]
         da = dA[t]
@@ -94,14 +99,14 @@ def backward_sequence(dhs, dhT, dcT, W_hh, cs, gates, tcs, dA, dh_norms):
                 da[b, 3 * H + j] = d * th * o * (1.0 - o)
                 dc[b, j] = dct * f
         dh_norms[t] = math.sqrt(acc)
-        np.dot(da, W_hhT, dh)
+        mm(blas, da, W_hh, dh, tb=TRANS)
     return dh, dc
 
 
 @kernel
-def step(xg, W_hh, h, c, h_out, c_out, work):
+def step(blas, xg, W_hh, h, c, h_out, c_out, work):
     """One step for a batch (sampling). ``work`` is a (B, 4H) scratch buffer."""
-    np.dot(h, W_hh, work)
+    mm(blas, h, W_hh, work)
     B, H = h.shape
     for b in range(B):
         for j in range(H):

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from rnn_tui.core import gru, lstm, rnn
+from rnn_tui.core.blas import blas_handle
 from rnn_tui.core.layers import (
     GATES,
     LayerCache,
@@ -319,6 +320,7 @@ class Network:
         else:
             feats, tok = x, None
         H = spec.hidden
+        blas = blas_handle()
         for layer in range(spec.layers):
             w = self.layer_weights(layer)
             xg = input_projection(spec.cell, w, feats, tok)[0]
@@ -327,13 +329,14 @@ class Network:
             if spec.cell == "lstm":
                 c_out = np.empty_like(out)
                 work = np.empty((B, 4 * H), dtype=self.dtype)
-                lstm.step(xg, w["W_hh"], h, np.ascontiguousarray(state.c[layer]), out, c_out, work)
+                c_in = np.ascontiguousarray(state.c[layer])
+                lstm.step(blas, xg, w["W_hh"], h, c_in, out, c_out, work)
                 c_new[layer] = c_out
             elif spec.cell == "gru":
                 work = np.empty((B, 3 * H), dtype=self.dtype)
-                gru.step(xg, w["W_hh"], w["b_hh"][2 * H :], h, out, work)
+                gru.step(blas, xg, w["W_hh"], w["b_hh"][2 * H :], h, out, work)
             else:
-                rnn.step(xg, w["W_hh"], h, spec.cell == "rnn_relu", out)
+                rnn.step(blas, xg, w["W_hh"], h, spec.cell == "rnn_relu", out)
             h_new[layer] = out
             feats, tok = out[None], None
         return self.head(h_new[-1]), State(h_new, c_new)

@@ -24,11 +24,12 @@ import math
 import numpy as np
 
 from rnn_tui.core._jit import kernel
+from rnn_tui.core.blas import TRANS, mm
 from rnn_tui.core.mathfn import tanh
 
 
 @kernel
-def forward_sequence(xg, W_hh, h0, relu, hs):
+def forward_sequence(blas, xg, W_hh, h0, relu, hs):
     """Run T steps. ``xg`` (T, B, H) holds the input projection with both biases added;
     ``hs`` (T+1, B, H) receives h0 at index 0 and h_t at index t+1."""
     T, B, H = xg.shape
@@ -36,7 +37,7 @@ def forward_sequence(xg, W_hh, h0, relu, hs):
     rec = np.empty((B, H), dtype=xg.dtype)
     zero = xg.dtype.type(0.0)
     for t in range(T):
-        np.dot(hs[t], W_hh, rec)
+        mm(blas, hs[t], W_hh, rec)
         out = hs[t + 1]
         x = xg[t]
         for b in range(B):
@@ -49,13 +50,12 @@ def forward_sequence(xg, W_hh, h0, relu, hs):
 
 
 @kernel
-def backward_sequence(dhs, dhT, W_hh, hs, relu, dA, dh_norms):
+def backward_sequence(blas, dhs, dhT, W_hh, hs, relu, dA, dh_norms):
     """Backpropagate through T steps. ``dhs`` (T, B, H) is dL/dh_t from above (the output at t),
     ``dhT`` the gradient on the final state. Fills ``dA`` (T, B, H) with dL/da_t and ``dh_norms``
     (T,) with ||dL/dh_t||; returns dL/dh_0."""
     T, B, H = dhs.shape
     dh = dhT.copy()
-    W_hhT = W_hh.T
     for t in range(T - 1, -1, -1):
         h = hs[t + 1]
         g = dhs[t]
@@ -70,14 +70,14 @@ def backward_sequence(dhs, dhT, W_hh, hs, relu, dA, dh_norms):
                 else:
                     da[b, j] = d * (1.0 - h[b, j] * h[b, j])
         dh_norms[t] = math.sqrt(acc)
-        np.dot(da, W_hhT, dh)
+        mm(blas, da, W_hh, dh, tb=TRANS)
     return dh
 
 
 @kernel
-def step(xg, W_hh, h, relu, out):
+def step(blas, xg, W_hh, h, relu, out):
     """One step for a batch (sampling): ``out = phi(xg + h W_hh)``; xg (B, H) includes biases."""
-    np.dot(h, W_hh, out)
+    mm(blas, h, W_hh, out)
     B, H = out.shape
     zero = out.dtype.type(0.0)
     for b in range(B):

@@ -1,0 +1,181 @@
+"""Training and sampling throughput of the rnn-tui core, optionally beside PyTorch.
+
+Training step = embedding(65 -> 64) -> recurrent layer(s) -> dense(65) -> softmax cross-entropy ->
+backward -> Adam, float32, on random tokens. Sampling = batch 1, one token at a time, state carried,
+softmax + multinomial draw. Each figure is the median over repeated timed runs after warm-up.
+
+    python benchmarks/throughput.py [--quick] [--compare-torch] [--json FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import statistics
+import sys
+import time
+
+import numpy as np
+
+TRAIN_CONFIGS = [  # (hidden, batch, seq, layers)
+    (128, 32, 64, 1), (256, 32, 64, 1), (512, 32, 64, 1), (128, 1, 25, 1), (256, 32, 64, 2),
+]
+SAMPLE_CONFIGS = [(128, 1), (256, 1), (512, 1), (256, 2)]  # (hidden, layers)
+CELLS = ["rnn", "lstm", "gru"]
+V, E = 65, 64
+
+
+def median_rate(fn, work, repeats, min_time=0.25):
+    """Median of ``work / seconds`` over ``repeats`` timed runs of ``fn`` (each at least
+    ``min_time`` long, batching calls as needed), after one warm-up."""
+    fn()
+    t = time.perf_counter()
+    fn()
+    one = max(time.perf_counter() - t, 1e-7)
+    inner = max(1, int(min_time / one))
+    rates = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        for _ in range(inner):
+            fn()
+        rates.append(work * inner / (time.perf_counter() - t))
+    return statistics.median(rates)
+
+
+def ours_train(cell, H, B, T, L, repeats):
+    from rnn_tui.core import NetSpec, Network, make_optimizer
+
+    net = Network(NetSpec(cell=cell, input_mode="embedding", input_size=V, embed_dim=E,
+                          hidden=H, layers=L, output_size=V))
+    opt = make_optimizer("adam", net.params.data.size, lr=1e-3)
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, V, (T, B))
+    y = rng.integers(0, V, (T, B))
+    state = net.initial_state(B)
+
+    def step():
+        net.loss_and_grad(x, y, state)
+        opt.step(net.params.data, net.params.grad)
+
+    return median_rate(step, B * T, repeats)
+
+
+def ours_sample(cell, H, L, repeats, n=200):
+    from rnn_tui.core import NetSpec, Network
+    from rnn_tui.models.language import draw
+
+    net = Network(NetSpec(cell=cell, input_mode="embedding", input_size=V, embed_dim=E,
+                          hidden=H, layers=L, output_size=V))
+    rng = np.random.default_rng(0)
+
+    def run():
+        state = net.initial_state(1)
+        tok = 0
+        for _ in range(n):
+            out, state = net.step(np.array([tok]), state)
+            tok = draw(out[0], 1.0, 0, rng)
+
+    return median_rate(run, n, repeats)
+
+
+def torch_train(cell, H, B, T, L, repeats):
+    import torch
+
+    mod = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[cell]
+    emb, rnn, head = torch.nn.Embedding(V, E), mod(E, H, L), torch.nn.Linear(H, V)
+    params = list(emb.parameters()) + list(rnn.parameters()) + list(head.parameters())
+    opt = torch.optim.Adam(params, lr=1e-3)
+    x = torch.randint(0, V, (T, B))
+    y = torch.randint(0, V, (T, B))
+    lossf = torch.nn.CrossEntropyLoss()
+
+    def step():
+        opt.zero_grad()
+        out, _ = rnn(emb(x))
+        loss = lossf(head(out).reshape(-1, V), y.reshape(-1))
+        loss.backward()
+        opt.step()
+
+    return median_rate(step, B * T, repeats)
+
+
+def torch_sample(cell, H, L, repeats, n=200):
+    import torch
+
+    mod = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[cell]
+    emb, rnn, head = torch.nn.Embedding(V, E), mod(E, H, L), torch.nn.Linear(H, V)
+
+    def run():
+        with torch.no_grad():
+            state = None
+            tok = torch.zeros((1, 1), dtype=torch.long)
+            for _ in range(n):
+                out, state = rnn(emb(tok), state)
+                p = torch.softmax(head(out[0]), dim=-1)
+                tok = torch.multinomial(p, 1)
+
+    return median_rate(run, n, repeats)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--json", metavar="FILE", help="write one record per row to FILE")
+    ap.add_argument("--compare-torch", action="store_true", help="also time PyTorch")
+    ap.add_argument("--quick", action="store_true", help="fewer repeats")
+    ap.add_argument("--cells", default=",".join(CELLS))
+    ap.add_argument("--threads", type=int, default=0,
+                    help="BLAS threads for rnn-tui (default: what `rnn-tui train` uses)")
+    args = ap.parse_args(argv)
+    from rnn_tui.runtime import configure_threads
+
+    configure_threads(args.threads or None)
+    torch = None
+    if args.compare_torch:
+        try:
+            import torch
+
+            torch.set_num_threads(2)
+        except ImportError:
+            print("torch is not importable; running without --compare-torch", file=sys.stderr)
+    repeats = 3 if args.quick else 7
+    rows = []
+    cells = args.cells.split(",")
+    for (H, B, T, L) in TRAIN_CONFIGS:
+        for cell in cells:
+            r = {"kind": "train", "cell": cell, "hidden": H, "batch": B, "seq": T, "layers": L,
+                 "tok_s": ours_train(cell, H, B, T, L, repeats)}
+            if torch is not None:
+                r["torch_tok_s"] = torch_train(cell, H, B, T, L, repeats)
+                r["ratio"] = r["tok_s"] / r["torch_tok_s"]
+            rows.append(r)
+            print_row(r)
+    for (H, L) in SAMPLE_CONFIGS:
+        for cell in cells:
+            r = {"kind": "sample", "cell": cell, "hidden": H, "batch": 1, "seq": 1, "layers": L,
+                 "tok_s": ours_sample(cell, H, L, repeats)}
+            if torch is not None:
+                r["torch_tok_s"] = torch_sample(cell, H, L, repeats)
+                r["ratio"] = r["tok_s"] / r["torch_tok_s"]
+            rows.append(r)
+            print_row(r)
+    train_ratios = [r["ratio"] for r in rows if r["kind"] == "train" and "ratio" in r]
+    if train_ratios:
+        gm = math.exp(sum(math.log(x) for x in train_ratios) / len(train_ratios))
+        print(f"training: min ratio {min(train_ratios):.2f}x, geometric mean {gm:.2f}x")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(rows, f, indent=1)
+    return 0
+
+
+def print_row(r):
+    extra = ""
+    if "torch_tok_s" in r:
+        extra = f"  torch {r['torch_tok_s']:>10,.0f}  ratio {r['ratio']:5.2f}x"
+    print(f"{r['kind']:<6} {r['cell']:<5} H{r['hidden']:<4} B{r['batch']:<3} T{r['seq']:<3} "
+          f"L{r['layers']}  {r['tok_s']:>10,.0f} tok/s{extra}", flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
