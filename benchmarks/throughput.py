@@ -63,18 +63,17 @@ def ours_train(cell, H, B, T, L, repeats):
 
 def ours_sample(cell, H, L, repeats, n=200):
     from rnn_tui.core import NetSpec, Network
-    from rnn_tui.models.language import draw
+    from rnn_tui.core.sampler import generate_tokens
 
     net = Network(NetSpec(cell=cell, input_mode="embedding", input_size=V, embed_dim=E,
                           hidden=H, layers=L, output_size=V))
     rng = np.random.default_rng(0)
 
     def run():
-        state = net.initial_state(1)
-        tok = 0
-        for _ in range(n):
-            out, state = net.step(np.array([tok]), state)
-            tok = draw(out[0], 1.0, 0, rng)
+        st = net.initial_state(1)
+        h = np.ascontiguousarray(st.h[:, 0])
+        c = None if st.c is None else np.ascontiguousarray(st.c[:, 0])
+        generate_tokens(net, 0, n, h, c, 1.0, 0, rng.random(n))
 
     return median_rate(run, n, repeats)
 
@@ -123,6 +122,7 @@ def main(argv=None) -> int:
     ap.add_argument("--json", metavar="FILE", help="write one record per row to FILE")
     ap.add_argument("--compare-torch", action="store_true", help="also time PyTorch")
     ap.add_argument("--quick", action="store_true", help="fewer repeats")
+    ap.add_argument("--sample-only", action="store_true", help="only the sampling rows")
     ap.add_argument("--cells", default=",".join(CELLS))
     ap.add_argument("--threads", type=int, default=0,
                     help="BLAS threads for rnn-tui (default: what `rnn-tui train` uses)")
@@ -141,7 +141,7 @@ def main(argv=None) -> int:
     repeats = 3 if args.quick else 7
     rows = []
     cells = args.cells.split(",")
-    for (H, B, T, L) in TRAIN_CONFIGS:
+    for (H, B, T, L) in ([] if args.sample_only else TRAIN_CONFIGS):
         for cell in cells:
             r = {"kind": "train", "cell": cell, "hidden": H, "batch": B, "seq": T, "layers": L,
                  "tok_s": ours_train(cell, H, B, T, L, repeats)}

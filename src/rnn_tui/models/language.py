@@ -17,6 +17,7 @@ import numpy as np
 
 from rnn_tui.core import NetSpec, Network, State, clip_global_norm
 from rnn_tui.core.losses import softmax_cross_entropy
+from rnn_tui.core.sampler import generate_tokens
 
 
 class NonFiniteError(ArithmeticError):
@@ -86,20 +87,29 @@ class LanguageModel:
 
     def sample(self, n: int, prime: str = "", temperature: float = 1.0, top_k: int = 0,
                rng: np.random.Generator | None = None) -> Iterator[str]:
-        """Yield ``n`` generated tokens as text pieces, one at a time (streaming)."""
+        """Yield ``n`` generated tokens as text pieces, as they are drawn (streaming). Tokens
+        are drawn by the fused kernel in chunks that grow from 1 to 64, so the first piece
+        appears at once and long samples still run at full speed."""
         rng = rng or np.random.default_rng()
         tok = self.tokenizer
-        state = self.net.initial_state(1)
+        net = self.net
         ids = list(tok.encode(prime, unknown="skip")) if prime else []
         if not ids:
             ids = [int(rng.integers(tok.vocab_size))]
-        out = None
-        for i in ids:
-            out, state = self.net.step(np.array([i]), state)
-        for _ in range(n):
-            nxt = draw(out[0], temperature, top_k, rng)
-            yield tok.decode_one(nxt)
-            out, state = self.net.step(np.array([nxt]), state)
+        state = net.initial_state(1)
+        if len(ids) > 1:
+            state = net.forward(np.asarray(ids[:-1]).reshape(-1, 1), state).state
+        h = np.ascontiguousarray(state.h[:, 0, :])
+        c = None if state.c is None else np.ascontiguousarray(state.c[:, 0, :])
+        last, done, chunk = ids[-1], 0, 1
+        while done < n:
+            k = min(chunk, n - done)
+            drawn = generate_tokens(net, last, k, h, c, temperature, top_k, rng.random(k))
+            for t in drawn:
+                yield tok.decode_one(int(t))
+            last = int(drawn[-1])
+            done += k
+            chunk = min(chunk * 2, 64)
 
     def hidden_trace(self, ids: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray] | None]:
         """Hidden (and LSTM cell) states of every layer while reading ``ids``: each (T, H)."""
