@@ -43,19 +43,22 @@ def median_rate(fn, work, repeats, min_time=0.25):
     return statistics.median(rates)
 
 
-def ours_train(cell, H, B, T, L, repeats):
+def ours_train(cell, H, B, T, L, repeats, optimizer="adam", embed=E):
     from rnn_tui.core import NetSpec, Network, make_optimizer
+    from rnn_tui.core.fused import FusedLM
 
-    net = Network(NetSpec(cell=cell, input_mode="embedding", input_size=V, embed_dim=E,
-                          hidden=H, layers=L, output_size=V))
-    opt = make_optimizer("adam", net.params.data.size, lr=1e-3)
+    net = Network(NetSpec(cell=cell, input_mode="embedding" if embed else "onehot",
+                          input_size=V, embed_dim=max(embed, 1), hidden=H, layers=L,
+                          output_size=V))
+    fused = FusedLM(net, T, B)
+    opt = make_optimizer(optimizer, net.params.data.size, lr=1e-3)
     rng = np.random.default_rng(0)
     x = rng.integers(0, V, (T, B))
     y = rng.integers(0, V, (T, B))
     state = net.initial_state(B)
 
     def step():
-        net.loss_and_grad(x, y, state)
+        fused.loss_and_grad(x, y, state)
         opt.step(net.params.data, net.params.grad)
 
     return median_rate(step, B * T, repeats)
@@ -124,12 +127,15 @@ def main(argv=None) -> int:
     ap.add_argument("--quick", action="store_true", help="fewer repeats")
     ap.add_argument("--sample-only", action="store_true", help="only the sampling rows")
     ap.add_argument("--cells", default=",".join(CELLS))
-    ap.add_argument("--threads", type=int, default=0,
-                    help="BLAS threads for rnn-tui (default: what `rnn-tui train` uses)")
+    ap.add_argument("--threads", type=int, default=2,
+                    help="BLAS threads for rnn-tui (2, as PyTorch gets; 0 = what `rnn-tui "
+                    "train` would choose now)")
     args = ap.parse_args(argv)
     from rnn_tui.runtime import configure_threads
 
-    configure_threads(args.threads or None)
+    threads = configure_threads(args.threads or None)
+    print(f"rnn-tui BLAS threads: {threads}" + ("" if not args.compare_torch else
+          ", torch threads: 2"), flush=True)
     torch = None
     if args.compare_torch:
         try:

@@ -37,13 +37,18 @@ def test_no_writable_cache_still_runs(tmp_path):
     assert "no writable compile cache" in out.stderr
 
 
-def test_read_only_package_falls_back_to_user_cache(tmp_path):
-    # Without the in-tree locator (as when site-packages is read-only), the user-wide cache
-    # directory receives the compiled kernels.
+def test_kernels_cache_in_user_dir_keyed_by_source_hash(tmp_path):
+    # Compiled code goes to the user's cache directory (so a read-only installed package still
+    # caches), in a folder named by a hash of the core's sources (so edits never load stale code).
     xdg = tmp_path / "xdg"
-    out = run({"NUMBA_CACHE_LOCATOR_CLASSES": "UserProvidedCacheLocator,UserWideCacheLocator",
-               "XDG_CACHE_HOME": str(xdg)})
+    env = {"XDG_CACHE_HOME": str(xdg), "NUMBA_CACHE_DIR": ""}
+    out = run(env)
     assert out.returncode == 0, out.stderr
     assert "cache True" in out.stdout
     cached = list(Path(xdg).rglob("*.nbi"))
     assert any("gru" in p.name for p in cached), cached
+    assert all(p.relative_to(xdg).parts[:2][0] == "rnn-tui" for p in cached)
+    assert {p.relative_to(xdg / "rnn-tui").parts[0] for p in cached} == {
+        next((xdg / "rnn-tui").iterdir()).name}
+    again = run(env)  # a second start loads from that cache and gives the same numbers
+    assert again.returncode == 0 and again.stdout == out.stdout

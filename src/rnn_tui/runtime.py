@@ -5,16 +5,30 @@ from __future__ import annotations
 import os
 
 
-def configure_threads(n: int | None = None) -> None:
-    """Use one BLAS thread unless ``RNN_TUI_BLAS_THREADS`` says otherwise.
+def default_threads(interactive: bool) -> int:
+    """BLAS threads for a run. Measured on the 2-core machine (LSTM H256 B32 T64 training):
+    idle, 2 threads gave 48k tok/s against 30k with 1; with one other busy process, 2 threads fell
+    to 13k while 1 thread held 31k. So: one thread in the app (its own thread competes) or when the
+    machine is already busy at start; otherwise up to two. ``RNN_TUI_BLAS_THREADS`` overrides."""
+    env = os.environ.get("RNN_TUI_BLAS_THREADS")
+    if env:
+        return max(1, int(env))
+    if interactive:
+        return 1
+    cores = os.cpu_count() or 1
+    try:
+        busy = os.getloadavg()[0] > 0.5
+    except OSError:
+        busy = False
+    return 1 if busy else min(2, cores)
 
-    Measured here: with two BLAS threads, any other busy thread (the app, another process) slowed
-    training steps 10-30x; one thread was steady. Numba's ``np.dot`` calls SciPy's OpenBLAS, a
-    different copy from NumPy's, so both are limited.
-    """
+
+def configure_threads(n: int | None = None, interactive: bool = False) -> int:
+    """Set the number of BLAS threads (NumPy's OpenBLAS, which the kernels call, and SciPy's)."""
     if n is None:
-        n = int(os.environ.get("RNN_TUI_BLAS_THREADS", "1"))
+        n = default_threads(interactive)
     import scipy.linalg.cython_blas  # noqa: F401  (make SciPy's BLAS visible to threadpoolctl)
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(n, user_api="blas")
+    return n

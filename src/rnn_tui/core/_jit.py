@@ -1,19 +1,28 @@
-"""The one place that decides how kernels are compiled.
+"""The one place that decides how kernels are compiled and where compiled code is cached.
 
 Every kernel is ``@njit(nogil=True, cache=True)``: training runs on a worker thread while the
-app draws, and a second start loads machine code from the cache instead of compiling. Numba
-looks for a writable cache directory in this order: ``NUMBA_CACHE_DIR``, the package's
-``__pycache__`` (not writable when the package is installed read-only), then the user's cache
-directory. If none is writable Numba refuses ``cache=True`` at decoration time; we then compile
+app draws, and a second start loads machine code from the cache instead of compiling.
+
+Where: ``<user cache dir>/rnn-tui/kernels-<hash of the core's sources>`` (or below
+``NUMBA_CACHE_DIR`` when that is set). Keying the directory by a hash of every core module matters:
+Numba checks only the timestamp of the file that holds a kernel, so a change to a helper it
+inlines from another file would otherwise load stale machine code. Using the user's cache
+directory also means a read-only installed package still caches. If that directory cannot be
+written, Numba's own locations are tried, and if none is writable the kernels are compiled
 without a cache rather than fail.
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
+import tempfile
 import warnings
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+import numba
 from numba import njit
 
 # Fast-math flags that let LLVM vectorise reductions and fuse multiply-adds, but *not* the
@@ -21,6 +30,34 @@ from numba import njit
 FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"}
 
 cache_enabled = True
+
+
+def _choose_cache_dir() -> str | None:
+    core = Path(__file__).resolve().parent
+    digest = hashlib.sha1()
+    for src in sorted(core.glob("*.py")):
+        digest.update(src.name.encode())
+        digest.update(src.read_bytes())
+    base = os.environ.get("NUMBA_CACHE_DIR")
+    if not base:
+        try:
+            import platformdirs
+
+            base = platformdirs.user_cache_dir("rnn-tui")
+        except Exception:  # noqa: BLE001
+            return None
+    path = Path(base) / f"kernels-{digest.hexdigest()[:12]}"
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=path).close()
+    except OSError:
+        return None
+    return str(path)
+
+
+cache_dir = _choose_cache_dir()
+if cache_dir is not None:
+    numba.config.CACHE_DIR = cache_dir
 
 
 def kernel(fn: Callable[..., Any] | None = None, *, fastmath: bool = True, inline: str = "never"):

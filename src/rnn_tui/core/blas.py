@@ -156,11 +156,53 @@ def _ol_isinstance_f64(x):
     return lambda x: is64
 
 
+# Below this many multiply-adds a plain loop beats a BLAS call (measured: batch-1 steps).
+SMALL_GEMM = 1 << 16
+
+
 @kernel(inline="always")
 def mm(blas, A, B, C, ta=NO_TRANS, tb=NO_TRANS, beta=0.0):
     """C = op(A) op(B) + beta C for C-contiguous 2-D arrays of one float type."""
     m, n = C.shape
     k = A.shape[0] if ta == TRANS else A.shape[1]
+    if m * n * k <= SMALL_GEMM:
+        small_mm(A, B, C, ta, tb, beta)
+        return
     one = C.dtype.type(1.0)
     gemm(blas, ta, tb, m, n, k, one, A.ctypes.data, A.shape[1], B.ctypes.data, B.shape[1],
          C.dtype.type(beta), C.ctypes.data, C.shape[1])
+
+
+@kernel
+def small_mm(A, B, C, ta, tb, beta):
+    """The same product as plain loops, arranged so the inner loop runs along contiguous rows
+    (axpy form) or is a contiguous dot product; used for tiny shapes such as batch-1 steps."""
+    m, n = C.shape
+    k = A.shape[0] if ta == TRANS else A.shape[1]
+    bt = C.dtype.type(beta)
+    for i in range(m):
+        ci = C[i]
+        if bt == 0:
+            for j in range(n):
+                ci[j] = 0
+        elif bt != 1:
+            for j in range(n):
+                ci[j] *= bt
+        if tb == NO_TRANS:
+            for p in range(k):
+                a = A[p, i] if ta == TRANS else A[i, p]
+                bp = B[p]
+                for j in range(n):
+                    ci[j] += a * bp[j]
+        else:
+            for j in range(n):
+                bj = B[j]
+                acc = C.dtype.type(0)
+                if ta == TRANS:
+                    for p in range(k):
+                        acc += A[p, i] * bj[p]
+                else:
+                    ai = A[i]
+                    for p in range(k):
+                        acc += ai[p] * bj[p]
+                ci[j] += acc

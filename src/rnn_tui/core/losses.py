@@ -41,6 +41,7 @@ def _softmax_xent(logits, targets, grad):
         if y < 0:
             out[:] = 0.0
             continue
+        zy = row[y]  # read before ``grad`` (which may be ``logits`` itself) is written
         m = row[0]
         for k in range(1, V):
             if row[k] > m:
@@ -54,7 +55,7 @@ def _softmax_xent(logits, targets, grad):
         for k in range(V):
             out[k] = out[k] * inv * scale
         out[y] -= scale
-        total += m + math.log(s) - row[y]
+        total += m + math.log(s) - zy
     return total / count, count
 
 

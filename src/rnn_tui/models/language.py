@@ -30,22 +30,24 @@ class StepInfo:
     state: State
     grad_norm: float
     clipped: bool
-    group_norms: dict[str, float]
     dh_norms: np.ndarray  # (L, T)
 
 
 def train_step(net: Network, x, y, state: State, opt, clip: float, rng=None, loss="xent",
-               last_only=False) -> StepInfo:
+               last_only=False, loss_fn=None) -> StepInfo:
     """One step of truncated BPTT: forward, backward, clip, update. Raises
-    :class:`NonFiniteError` before the update if anything is not finite."""
-    res = net.loss_and_grad(x, y, state, loss=loss, rng=rng, last_only=last_only)
+    :class:`NonFiniteError` before the update if anything is not finite. ``loss_fn(x, y,
+    state)`` may replace the general path (the fused language-model step)."""
+    if loss_fn is not None:
+        res = loss_fn(x, y, state)
+    else:
+        res = net.loss_and_grad(x, y, state, loss=loss, rng=rng, last_only=last_only)
     norm = clip_global_norm(net.params.grad, clip) if clip > 0 else float(
         np.linalg.norm(net.params.grad))
     if not (math.isfinite(res.loss) and math.isfinite(norm)):
         raise NonFiniteError(f"loss {res.loss}, gradient norm {norm}")
-    groups = net.params.group_grad_norms()
     opt.step(net.params.data, net.params.grad)
-    return StepInfo(res.loss, res.state, norm, clip > 0 and norm > clip, groups, res.dh_norms)
+    return StepInfo(res.loss, res.state, norm, clip > 0 and norm > clip, res.dh_norms)
 
 
 class LanguageModel:

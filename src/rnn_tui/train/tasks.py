@@ -11,6 +11,7 @@ import numpy as np
 
 from rnn_tui.config import RunConfig
 from rnn_tui.core import make_optimizer
+from rnn_tui.core.fused import FusedLM
 from rnn_tui.core.network import NetSpec, Network, State
 from rnn_tui.errors import UserError
 from rnn_tui.models.language import LanguageModel, train_step
@@ -49,6 +50,7 @@ class LanguageTask:
         self.last_x: np.ndarray | None = None
         self.tokens_per_step = t.batch * t.seq
         self._unigram: float | None = None
+        self._fused: dict[tuple[int, int], FusedLM] = {}
 
     @classmethod
     def from_config(cls, cfg: RunConfig) -> LanguageTask:
@@ -76,8 +78,14 @@ class LanguageTask:
         if new_epoch or self.state.h.shape[1] != x.shape[1]:
             self.state = self.net.initial_state(x.shape[1])
         t = self.cfg.train
-        info = train_step(self.net, x, y, self.state, self.opt, t.clip,
-                          self.rng if self.cfg.model.dropout > 0 else None)
+        if self.cfg.model.dropout > 0:
+            info = train_step(self.net, x, y, self.state, self.opt, t.clip, self.rng)
+        else:  # the whole forward/backward in one kernel call
+            fused = self._fused.get(x.shape)
+            if fused is None:
+                fused = self._fused[x.shape] = FusedLM(self.net, *x.shape)
+            info = train_step(self.net, x, y, self.state, self.opt, t.clip,
+                              loss_fn=fused.loss_and_grad)
         self.state = info.state
         self.last_x = x
         return info, x.size

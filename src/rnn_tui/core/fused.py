@@ -1,0 +1,188 @@
+r"""One kernel call for a whole language-model training step's forward and backward.
+
+For token input without dropout (the common case: a character or word model), Python-side
+orchestration of a step (~20 array calls) costs more than the arithmetic for small models; at
+batch 1 it dominates. :func:`lm_forward_backward` runs embedding -> every layer -> head ->
+softmax cross-entropy -> backward -> gradients in the flat buffer inside one GIL-free call, reusing
+the same cell kernels as :class:`~rnn_tui.core.network.Network` and a preallocated workspace.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rnn_tui.core import gru, lstm, rnn
+from rnn_tui.core._jit import kernel
+from rnn_tui.core.blas import NO_TRANS, TRANS, blas_handle, mm
+from rnn_tui.core.layers import accumulate_weight_grads, scatter_add_rows
+from rnn_tui.core.losses import _softmax_xent
+from rnn_tui.core.sampler import CELL_CODES, generator_offsets
+
+
+@kernel
+def lm_forward_backward(blas, cell, emb_mode, data, grad, offs, emb_off, tokens, targets,
+                        h0, c0, hN, cN, hs, cs, gates, extra, xg, xin, logits, dy, dGx, dGh,
+                        dh_norms):
+    """Forward + backward of a token language model; gradients are *added* into ``grad``.
+
+    Shapes: tokens/targets (T, B); h0/c0/hN/cN (L, B, H); hs/cs (L, T+1, B, H); gates (L, T, B,
+    G*H); extra (L, T, B, H); xg, dGx, dGh (T, B, G*H); xin (T, B, E) the embedded tokens;
+    logits (T*B, V); dy (T, B, H); dh_norms (L, T). ``emb_mode`` 0 = embedding,
+    1 = one-hot. Returns the mean cross-entropy."""
+    L, B, H = h0.shape
+    T = tokens.shape[0]
+    GH = xg.shape[2]
+    V = logits.shape[1]
+    hw_off, hb_off = offs[L, 1], offs[L, 2]
+    E = offs[L, 3]
+    relu = cell == 1
+    # ---------------------------------------------------------------- forward
+    for layer in range(L):
+        fan_in = E if layer == 0 else H
+        W_ih = data[offs[layer, 0] : offs[layer, 0] + fan_in * GH].reshape((fan_in, GH))
+        W_hh = data[offs[layer, 1] : offs[layer, 1] + H * GH].reshape((H, GH))
+        b_ih = data[offs[layer, 2] : offs[layer, 2] + GH]
+        b_hh = data[offs[layer, 3] : offs[layer, 3] + GH]
+        if layer == 0 and emb_mode == 1:
+            for t in range(T):
+                for b in range(B):
+                    row = W_ih[tokens[t, b]]
+                    dst = xg[t, b]
+                    for j in range(GH):
+                        dst[j] = row[j]
+        else:
+            if layer == 0:
+                emb = data[emb_off : emb_off + V * E].reshape((V, E))
+                for t in range(T):
+                    for b in range(B):
+                        src = emb[tokens[t, b]]
+                        dst = xin[t, b]
+                        for j in range(E):
+                            dst[j] = src[j]
+                x2 = xin.reshape((T * B, E))
+            else:
+                x2 = hs[layer - 1, 1:].reshape((T * B, H))
+            mm(blas, x2, W_ih, xg.reshape((T * B, GH)))
+        nb = 2 * H if cell == 3 else GH  # GRU keeps b_hn apart
+        for t in range(T):
+            for b in range(B):
+                dst = xg[t, b]
+                for j in range(nb):
+                    dst[j] += b_ih[j] + b_hh[j]
+                for j in range(nb, GH):
+                    dst[j] += b_ih[j]
+        if cell == 2:
+            lstm.forward_sequence(blas, xg, W_hh, h0[layer], c0[layer], hs[layer], cs[layer],
+                                  gates[layer], extra[layer])
+            cN[layer] = cs[layer, T]
+        elif cell == 3:
+            gru.forward_sequence(blas, xg, W_hh, b_hh[2 * H :], h0[layer], hs[layer],
+                                 gates[layer], extra[layer])
+        else:
+            rnn.forward_sequence(blas, xg, W_hh, h0[layer], relu, hs[layer])
+        hN[layer] = hs[layer, T]
+    # ---------------------------------------------------------------- head + loss
+    top = hs[L - 1, 1:].reshape((T * B, H))
+    HW = data[hw_off : hw_off + H * V].reshape((H, V))
+    hb = data[hb_off : hb_off + V]
+    mm(blas, top, HW, logits)
+    for n in range(T * B):
+        for v in range(V):
+            logits[n, v] += hb[v]
+    loss, _count = _softmax_xent(logits, targets.reshape(T * B), logits)  # dlogits in place
+    gHW = grad[hw_off : hw_off + H * V].reshape((H, V))
+    ghb = grad[hb_off : hb_off + V]
+    mm(blas, top, logits, gHW, TRANS, NO_TRANS, 1.0)
+    for n in range(T * B):
+        for v in range(V):
+            ghb[v] += logits[n, v]
+    mm(blas, logits, HW, dy.reshape((T * B, H)), NO_TRANS, TRANS, 0.0)
+    # ---------------------------------------------------------------- backward
+    zero = np.zeros((B, H), dtype=data.dtype)
+    for layer in range(L - 1, -1, -1):
+        fan_in = E if layer == 0 else H
+        o_ih, o_hh, o_bi, o_bh = offs[layer, 0], offs[layer, 1], offs[layer, 2], offs[layer, 3]
+        W_ih = data[o_ih : o_ih + fan_in * GH].reshape((fan_in, GH))
+        W_hh = data[o_hh : o_hh + H * GH].reshape((H, GH))
+        gW_ih = grad[o_ih : o_ih + fan_in * GH].reshape((fan_in, GH))
+        gW_hh = grad[o_hh : o_hh + H * GH].reshape((H, GH))
+        gb_ih = grad[o_bi : o_bi + GH]
+        gb_hh = grad[o_bh : o_bh + GH]
+        if cell == 2:
+            lstm.backward_sequence(blas, dy, zero, zero, W_hh, cs[layer], gates[layer],
+                                   extra[layer], dGx, dh_norms[layer])
+            dGh_use = dGx
+        elif cell == 3:
+            gru.backward_sequence(blas, dy, zero, W_hh, hs[layer], gates[layer], extra[layer],
+                                  dGx, dGh, dh_norms[layer])
+            dGh_use = dGh
+        else:
+            rnn.backward_sequence(blas, dy, zero, W_hh, hs[layer], relu, dGx, dh_norms[layer])
+            dGh_use = dGx
+        dGx2 = dGx.reshape((T * B, GH))
+        hprev2 = hs[layer, :T].copy().reshape((T * B, H))
+        if layer == 0 and emb_mode == 1:
+            accumulate_weight_grads(blas, dGx2, hprev2, dGx2, dGh_use.reshape((T * B, GH)),
+                                    gW_ih, gW_hh, gb_ih, gb_hh, False)
+            scatter_add_rows(gW_ih, tokens.reshape(T * B), dGx2)
+        elif layer == 0:
+            x2 = xin.reshape((T * B, E))
+            accumulate_weight_grads(blas, x2, hprev2, dGx2, dGh_use.reshape((T * B, GH)),
+                                    gW_ih, gW_hh, gb_ih, gb_hh, True)
+            dx2 = np.empty((T * B, E), dtype=data.dtype)
+            mm(blas, dGx2, W_ih, dx2, NO_TRANS, TRANS, 0.0)
+            gemb = grad[emb_off : emb_off + V * E].reshape((V, E))
+            scatter_add_rows(gemb, tokens.reshape(T * B), dx2)
+        else:
+            x2 = hs[layer - 1, 1:].reshape((T * B, H))
+            accumulate_weight_grads(blas, x2, hprev2, dGx2, dGh_use.reshape((T * B, GH)),
+                                    gW_ih, gW_hh, gb_ih, gb_hh, True)
+            mm(blas, dGx2, W_ih, dy.reshape((T * B, H)), NO_TRANS, TRANS, 0.0)
+    return loss
+
+
+class FusedLM:
+    """Workspace and offsets for :func:`lm_forward_backward` on one network and batch shape."""
+
+    def __init__(self, net, T: int, B: int):
+        spec = net.spec
+        if spec.input_mode == "real" or spec.dropout > 0:
+            raise ValueError("the fused step needs token input and no dropout")
+        self.net = net
+        L, H, G, V = spec.layers, spec.hidden, spec.gates, spec.output_size
+        E = spec.embed_dim if spec.input_mode == "embedding" else 0
+        dt = net.dtype
+        self.T, self.B = T, B
+        self.cell = CELL_CODES[spec.cell]
+        self.emb_mode = 0 if spec.input_mode == "embedding" else 1
+        offs = generator_offsets(net)
+        slots = net.params.layout.slots
+        offs[L, 3] = slots["l0.W_ih"].shape[0]  # layer 0's input width (E, or V for one-hot)
+        self.offs = offs
+        self.emb_off = slots["embed.W"].offset if "embed.W" in slots else 0
+        z = lambda *s: np.zeros(s, dtype=dt)  # noqa: E731
+        self.hs, self.cs = z(L, T + 1, B, H), z(L, T + 1, B, H)
+        self.gates, self.extra = z(L, T, B, G * H), z(L, T, B, H)
+        self.xg, self.dGx, self.dGh = z(T, B, G * H), z(T, B, G * H), z(T, B, G * H)
+        self.xin = z(T, B, max(E, 1))
+        self.logits, self.dy = z(T * B, V), z(T, B, H)
+        self.dh_norms = np.zeros((L, T), dtype=np.float64)
+
+    def loss_and_grad(self, tokens, targets, state):
+        """Same contract as ``Network.loss_and_grad`` for token input (grads replaced)."""
+        from rnn_tui.core.network import State, StepResult
+
+        net = self.net
+        net.params.zero_grad()
+        tokens = np.ascontiguousarray(tokens, dtype=np.int64)
+        targets = np.ascontiguousarray(targets, dtype=np.int64)
+        h0 = np.ascontiguousarray(state.h, dtype=net.dtype)
+        c0 = h0 if state.c is None else np.ascontiguousarray(state.c, dtype=net.dtype)
+        hN = np.empty_like(h0)
+        cN = np.empty_like(h0)
+        loss = lm_forward_backward(
+            blas_handle(), self.cell, self.emb_mode, net.params.data, net.params.grad, self.offs,
+            self.emb_off, tokens, targets, h0, c0, hN, cN, self.hs, self.cs, self.gates,
+            self.extra, self.xg, self.xin, self.logits, self.dy, self.dGx, self.dGh, self.dh_norms)
+        new_state = State(hN, cN if state.c is not None else None)
+        return StepResult(float(loss), new_state, self.logits, dh_norms=self.dh_norms.copy())
