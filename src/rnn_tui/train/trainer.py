@@ -183,7 +183,8 @@ class Trainer:
             left = by_steps if left is None else min(left, by_steps)
         return ev.StepEnded(
             epoch=self.task.epoch, loss=loss, tokens_per_s=tok_s, lr=self.task.opt.lr,
-            grad_norm=info.grad_norm, grad_norms=self.task.net.params.group_grad_norms(), clipped=clipped,
+            grad_norm=info.grad_norm, grad_norms=self.task.net.params.group_grad_norms(),
+            clipped=clipped,
             steps_total=t.steps or None, time_left_s=left)
 
     def _snapshots(self, info) -> None:
