@@ -47,8 +47,7 @@ def load_csv(path: str | Path, column: str | int | None = None, encoding: str = 
         if len(r) != width:
             raise UserError(f"{path} is not a well-formed CSV: line {i + 1} has {len(r)} fields, "
                             f"the first line has {width}")
-    has_header = not all(_is_number(c) for c in rows[0]) and any(
-        _is_number(c) for c in rows[min(1, len(rows) - 1)])
+    has_header = not any(_is_number(c) for c in rows[0])
     header = [h.strip() for h in rows[0]] if has_header else [str(i) for i in range(width)]
     body = rows[1:] if has_header else rows
     first_line = 2 if has_header else 1
@@ -208,21 +207,23 @@ def forecast_mean(history: np.ndarray, horizon: int) -> np.ndarray:
 
 
 def detect_period(values: np.ndarray, max_period: int | None = None) -> int:
-    """The lag (>= 2) with the highest autocorrelation of the detrended series."""
+    """The seasonal period: the lag (>= 2) of the highest local peak of the autocorrelation of
+    the detrended series (1 when there is no peak). Neighbouring lags are always highly
+    correlated, so only peaks count, not the largest value."""
     v = np.asarray(values, dtype=np.float64)
     n = len(v)
-    max_period = max_period or n // 3
+    max_period = min(max_period or n // 3, n // 2)
     if n < 6 or max_period < 2:
         return 1
     t = np.arange(n)
     v = v - np.polyval(np.polyfit(t, v, 1), t)
     v = v - v.mean()
     denom = float(np.dot(v, v)) or 1.0
+    acf = np.array([1.0] + [float(np.dot(v[:-k], v[k:])) / denom for k in range(1, max_period + 2)])
     best, best_r = 1, 0.0
     for lag in range(2, max_period + 1):
-        r = float(np.dot(v[:-lag], v[lag:])) / denom
-        if r > best_r:
-            best, best_r = lag, r
+        if acf[lag] > acf[lag - 1] and acf[lag] >= acf[lag + 1] and acf[lag] > best_r:
+            best, best_r = lag, acf[lag]
     return best
 
 
