@@ -82,6 +82,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--top-k", type=int, default=0, help="sample among the k likeliest (0 = all)")
     s.add_argument("--seed", type=int, default=None, help="random seed")
 
+    f = sub.add_parser("forecast", help="forecast with a trained series run: table, chart and "
+                       "the baselines' errors")
+    f.add_argument("run", metavar="RUN", help="run directory of a series run")
+    f.add_argument("--horizon", type=int, default=0,
+                   help="steps to forecast past the end of the data (default: the run's horizon)")
+    f.add_argument("--no-chart", action="store_true", help="table only")
+
     c = sub.add_parser("corpora", help="list the built-in corpora and series")
     c.add_argument("--fetch", metavar="NAME", help="download a corpus that is fetched by URL")
     return p
@@ -97,6 +104,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_sample(args)
         if args.command == "corpora":
             return cmd_corpora(args)
+        if args.command == "forecast":
+            return cmd_forecast(args)
         return cmd_default(args)
     except UserError as err:
         print(f"rnn-tui: error: {err}", file=sys.stderr)
@@ -124,10 +133,21 @@ def cmd_default(args) -> int:
     return cmd_train(ns)
 
 
+SERIES_DEFAULTS = {"data": {"corpus": "sales"},
+                   "model": {"cell": "gru", "hidden": 32, "embed": 0},
+                   "train": {"lr": 0.005, "steps": 1500, "time_budget": 120.0, "eval_every": 250,
+                             "checkpoint_every": 500, "clip": 1.0}}
+
+
 def cmd_train(args) -> int:
     from rnn_tui.config import RunConfig, load_toml
 
     cfg = RunConfig()
+    task = args.task
+    if task is None and args.config:
+        task = load_toml(args.config).get("data", {}).get("task")
+    if task == "series" and not args.resume:
+        cfg.update(SERIES_DEFAULTS, "series defaults")
     resume_dir = None
     if args.resume:
         resume_dir = Path(args.resume)
@@ -186,7 +206,9 @@ def build_task(cfg):
         from rnn_tui.train.tasks import LanguageTask
 
         return LanguageTask.from_config(cfg)
-    raise UserError(f"task {cfg.data.task!r} is not available yet")
+    from rnn_tui.train.tasks import SeriesTask
+
+    return SeriesTask.from_config(cfg)
 
 
 def cmd_sample(args) -> int:
@@ -227,6 +249,85 @@ def cmd_sample(args) -> int:
         out.flush()
         prev = piece
     out.write("\n")
+    return 0
+
+
+def load_run(run: str):
+    """(config, task restored from the run's checkpoint) for a run directory."""
+    from rnn_tui.config import RunConfig, load_toml
+    from rnn_tui.train.runs import load_checkpoint
+
+    run_dir = Path(run)
+    if not (run_dir / "config.toml").is_file():
+        raise UserError(f"{run_dir} is not a run directory (no config.toml)")
+    cfg = RunConfig.from_dict(load_toml(run_dir / "config.toml"), str(run_dir / "config.toml"))
+    arrays, meta = load_checkpoint(run_dir)
+    task = build_task(cfg.validate())
+    task.restore(arrays, meta)
+    return cfg, task
+
+
+def cmd_forecast(args) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from rnn_tui.runtime import configure_threads
+
+    configure_threads(1)
+    cfg, task = load_run(args.run)
+    if cfg.data.task != "series":
+        raise UserError(f"{args.run} is a {cfg.data.task} run; `forecast` needs a series run "
+                        "(use `rnn-tui sample` for language models)")
+    if args.horizon < 0:
+        raise UserError(f"--horizon must be >= 0, got {args.horizon}")
+    errs, fc, one = task.errors()
+    truth = task.holdout
+    con = Console()
+    t = Table(title=f"{task.series.name}: last {len(truth)} points held out "
+              f"(period {task.period})")
+    for col in ("step", "truth", "forecast", "one-step", "seasonal naive"):
+        t.add_column(col, justify="right")
+    from rnn_tui.data import series as S
+
+    sn = S.forecast_seasonal_naive(task.train_values, len(truth), task.period)
+    n0 = len(task.train_values)
+    for i in range(len(truth)):
+        t.add_row(str(n0 + i), f"{truth[i]:.2f}", f"{fc[i]:.2f}", f"{one[i]:.2f}", f"{sn[i]:.2f}")
+    con.print(t)
+    e = Table(title="errors on the held-out part (lower is better)")
+    for col in ("method", "MAE", "RMSE", "MASE"):
+        e.add_column(col, justify="right" if col != "method" else "left")
+    for name, m in errs.items():
+        e.add_row(name.replace("_", " "), f"{m['mae']:.3f}", f"{m['rmse']:.3f}",
+                  f"{m['mase']:.3f}")
+    con.print(e)
+    future = None
+    horizon = args.horizon or cfg.data.horizon
+    if horizon:
+        full = task.series.values
+        future = task.model.forecast(full, horizon)
+        con.print(f"next {horizon} after the data: " + ", ".join(f"{v:.2f}" for v in future))
+    if not args.no_chart:
+        import plotext as plt
+
+        hist = task.train_values[-3 * len(truth):]
+        xs0 = list(range(n0 - len(hist), n0))
+        xs1 = list(range(n0, n0 + len(truth)))
+        plt.clear_figure()
+        if not sys.stdout.isatty():
+            plt.theme("clear")  # no colour codes in a pipe or file
+        plt.plot(xs0, list(hist), label="history")
+        plt.plot(xs1, list(truth), label="truth")
+        plt.plot(xs1, list(fc), label="forecast")
+        plt.plot(xs1, list(sn), label="seasonal naive")
+        if future is not None:
+            n1 = len(task.series.values)
+            plt.plot(list(range(n1, n1 + len(future))), list(future), label="future")
+        plt.plotsize(min(con.width, 100), 20)
+        plt.title(f"{task.series.name}: forecast vs truth")
+        plt.show()
+    print(f"model_mae={errs['model']['mae']:.4f} "
+          f"seasonal_naive_mae={errs['seasonal_naive']['mae']:.4f}")
     return 0
 
 

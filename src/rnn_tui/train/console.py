@@ -40,7 +40,8 @@ class ConsoleSink:
                 f"step {e.step} · loss {e.loss:.3f} · {e.tokens_per_s / 1000:.1f}k tok/s · "
                 f"|g| {e.grad_norm:.2f}"))
         elif isinstance(e, ev.Evaluated):
-            extra = " ".join(f"{k} {v:.2f}" for k, v in e.metrics.items())
+            extra = " ".join(f"{k.replace('seasonal_naive', 'snaive')} {v:.2f}"
+                             for k, v in e.metrics.items())
             c.print(f"step {e.step:>6}  {e.elapsed_s:7.1f}s  val_loss {e.val_loss:.4f}  "
                     f"(best {e.best_val_loss:.4f})  {extra}")
         elif isinstance(e, ev.SampleText) and self.show_samples:
