@@ -45,8 +45,8 @@ class DataConfig:
 
 @dataclass
 class ModelConfig:
-    cell: str = "lstm"
-    hidden: int = 256
+    cell: str = "gru"
+    hidden: int = 512
     layers: int = 1
     embed: int = 64  # 0 = one-hot input
     dropout: float = 0.0
@@ -58,6 +58,8 @@ class TrainConfig:
     batch: int = 32
     optimizer: str = "adam"
     lr: float = 3e-3
+    lr_schedule: str = "cosine"  # cosine (decay to lr/10 over the run) | constant
+    warmup: int = 50  # steps of linear warm-up
     clip: float = 5.0  # global-norm clip (0 = off)
     steps: int = 0  # 0 = until the time budget runs out
     time_budget: float = 300.0  # seconds (0 = no limit)
@@ -113,6 +115,9 @@ class RunConfig:
         _choice("model.cell", m.cell, CELLS)
         _choice("train.optimizer", t.optimizer, OPTIMIZERS)
         _choice("train.dtype", t.dtype, ("float32", "float64"))
+        _choice("train.lr_schedule", t.lr_schedule, ("cosine", "constant"))
+        if t.warmup < 0:
+            raise UserError(f"train.warmup must not be negative, got {t.warmup}")
         for name, v in (("model.hidden", m.hidden), ("model.layers", m.layers),
                         ("train.seq", t.seq), ("train.batch", t.batch),
                         ("train.eval_every", t.eval_every), ("train.eval_tokens", t.eval_tokens),
@@ -159,9 +164,21 @@ def load_toml(path: str | Path) -> dict[str, Any]:
         raise UserError(f"config file {p} is not UTF-8 text") from None
 
 
+# Names people reach for from other tools, mapped to ours, so a near miss of either is suggested.
+ALIASES = {"learning_rate": "lr", "hidden_size": "hidden", "num_layers": "layers",
+           "batch_size": "batch", "seq_len": "seq", "sequence_length": "seq", "bptt": "seq",
+           "embedding": "embed", "embedding_dim": "embed", "embed_dim": "embed",
+           "grad_clip": "clip", "max_steps": "steps", "iterations": "steps",
+           "rnn_type": "cell", "model_type": "cell", "data": "corpus", "text": "corpus"}
+
+
 def _suggest(word: str, options) -> str:
-    close = difflib.get_close_matches(word, list(options), n=1)
-    return f" (did you mean {close[0]!r}?)" if close else f"; known: {', '.join(options)}"
+    options = list(options)
+    pool = options + [a for a, target in ALIASES.items() if target in options]
+    close = difflib.get_close_matches(word.lower(), pool, n=1, cutoff=0.6)
+    if close:
+        return f" (did you mean {ALIASES.get(close[0], close[0])!r}?)"
+    return f"; known: {', '.join(options)}"
 
 
 def _choice(name: str, value: str, options) -> None:

@@ -16,11 +16,31 @@ def default_threads(interactive: bool) -> int:
     if interactive:
         return 1
     cores = os.cpu_count() or 1
+    return 1 if other_load() > 0.5 else min(2, cores)
+
+
+def other_load(interval: float = 0.25) -> float:
+    """Cores kept busy by other processes right now, from /proc/stat over ``interval`` seconds
+    (the load average lags by a minute, so it misjudges a machine that just went quiet)."""
+    def sample():
+        with open("/proc/stat") as f:
+            vals = [int(v) for v in f.readline().split()[1:]]
+        idle = vals[3] + (vals[4] if len(vals) > 4 else 0)
+        return sum(vals), idle
+
     try:
-        busy = os.getloadavg()[0] > 0.5
-    except OSError:
-        busy = False
-    return 1 if busy else min(2, cores)
+        import time
+
+        t0, i0 = sample()
+        time.sleep(interval)
+        t1, i1 = sample()
+    except (OSError, ValueError, IndexError):
+        try:
+            return os.getloadavg()[0]
+        except OSError:
+            return 0.0
+    total = t1 - t0
+    return 0.0 if total <= 0 else (os.cpu_count() or 1) * (1 - (i1 - i0) / total)
 
 
 def configure_threads(n: int | None = None, interactive: bool = False) -> int:

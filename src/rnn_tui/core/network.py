@@ -155,6 +155,10 @@ class Network:
         g = self.params.g
         return {k: g[f"l{layer}.{k}"] for k in ("W_ih", "W_hh", "b_ih", "b_hh")}
 
+    def global_sum(self) -> float:
+        """Sum of all weights: NaN or Inf exactly when some weight is (a cheap finiteness test)."""
+        return float(np.sum(self.params.data, dtype=np.float64))
+
     def initial_state(self, batch: int) -> State:
         shape = (self.spec.layers, batch, self.spec.hidden)
         h = np.zeros(shape, dtype=self.dtype)

@@ -46,7 +46,11 @@ def train_step(net: Network, x, y, state: State, opt, clip: float, rng=None, los
         np.linalg.norm(net.params.grad))
     if not (math.isfinite(res.loss) and math.isfinite(norm)):
         raise NonFiniteError(f"loss {res.loss}, gradient norm {norm}")
+    backup = net.params.data.copy()
     opt.step(net.params.data, net.params.grad)
+    if not np.isfinite(net.global_sum()):
+        net.params.data[...] = backup  # the update itself overflowed: undo it
+        raise NonFiniteError(f"the update overflowed (gradient norm {norm:.3g})")
     return StepInfo(res.loss, res.state, norm, clip > 0 and norm > clip, res.dh_norms)
 
 

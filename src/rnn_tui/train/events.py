@@ -25,15 +25,17 @@ class Event:
         return d
 
 
-def _jsonable(v: Any) -> Any:
+def _jsonable(v: Any, compact: bool = False) -> Any:
+    """JSON-safe values: non-finite floats become null / +-1e308; floats inside lists (the heavy
+    payloads) are rounded to 6 significant digits, scalars keep full precision."""
     if isinstance(v, float) and not math.isfinite(v):
         return None if math.isnan(v) else (1e308 if v > 0 else -1e308)
     if isinstance(v, float):
-        return float(f"{v:.6g}")
+        return float(f"{v:.6g}") if compact else v
     if isinstance(v, (list, tuple)):
-        return [_jsonable(x) for x in v]
+        return [_jsonable(x, True) for x in v]
     if isinstance(v, dict):
-        return {k: _jsonable(x) for k, x in v.items()}
+        return {k: _jsonable(x, compact) for k, x in v.items()}
     return v
 
 

@@ -128,7 +128,14 @@ class MetricsWriter:
 
     def __init__(self, path: Path):
         self.path = Path(path)
+        torn = False
+        if self.path.exists() and self.path.stat().st_size:
+            with open(self.path, "rb") as f:
+                f.seek(-1, os.SEEK_END)
+                torn = f.read(1) != b"\n"  # a run killed mid-line: start on a fresh line
         self._f = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - lives with the run
+        if torn:
+            self._f.write("\n")
 
     def __call__(self, event: Event) -> None:
         self._f.write(json.dumps(event.to_dict(), separators=(",", ":")) + "\n")

@@ -128,6 +128,7 @@ class Trainer:
                 if t.time_budget and self.elapsed() >= t.time_budget:
                     reason = "time budget"
                     break
+                task.opt.lr = self.learning_rate()
                 try:
                     info, ntok = task.step()
                 except NonFiniteError as err:
@@ -166,6 +167,27 @@ class Trainer:
                               last_val_loss=self.last_val))
         self.finished.set()
         return reason
+
+    def progress(self) -> float:
+        """Fraction of the run done, by steps or by time, whichever is further along."""
+        t = self.cfg.train
+        p = 0.0
+        if t.steps:
+            p = self.step / t.steps
+        if t.time_budget:
+            p = max(p, self.elapsed() / t.time_budget)
+        return min(p, 1.0)
+
+    def learning_rate(self) -> float:
+        r"""Linear warm-up, then cosine decay from lr to lr/10 over the run:
+        :math:`\eta = \eta_0 (0.1 + 0.45 (1 + \cos \pi p))`."""
+        t = self.cfg.train
+        lr = t.lr
+        if t.warmup and self.step < t.warmup:
+            lr *= (self.step + 1) / t.warmup
+        if t.lr_schedule == "cosine" and (t.steps or t.time_budget):
+            lr *= 0.1 + 0.45 * (1 + math.cos(math.pi * self.progress()))
+        return lr
 
     def _handle_requests(self) -> None:
         if self._sample_now.is_set():

@@ -1,0 +1,122 @@
+"""Interruptions and blow-ups: signals save and say how to resume; kill -9 at random moments
+never breaks the last checkpoint and --resume carries on; a diverging run stops before the
+weights are touched and never writes a non-finite checkpoint."""
+
+from __future__ import annotations
+
+import json
+import random
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from rnn_tui.cli import main
+from rnn_tui.train.runs import load_checkpoint
+
+SMALL = ["--corpus", "arithmetic", "--hidden", "32", "--embed", "8", "--seq", "16",
+         "--batch", "8", "--eval-every", "50", "--eval-tokens", "2000", "--sample-every",
+         "100000", "--quiet"]
+
+
+def start(args, cwd):
+    return subprocess.Popen([sys.executable, "-m", "rnn_tui.cli", *args], cwd=cwd,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def wait_for_steps(run_dir, n, timeout=90):
+    t0 = time.time()
+    while time.time() - t0 < timeout:
+        p = run_dir / "metrics.jsonl"
+        if p.exists() and p.read_text().count('"type":"step"') >= n:
+            return
+        time.sleep(0.05)
+    raise AssertionError("the run did not start in time")
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
+def test_signal_saves_and_says_how_to_resume(tmp_path, sig):
+    run = tmp_path / "r"
+    p = start(["train", *SMALL, "--runs-dir", str(tmp_path), "--name", "r", "--time-budget",
+               "120", "--log-every", "1"], tmp_path)
+    wait_for_steps(run, 3)
+    p.send_signal(sig)
+    out, err = p.communicate(timeout=60)
+    assert p.returncode == 130, err
+    assert "Traceback" not in err
+    assert f"--resume {run}" in err
+    arrays, meta = load_checkpoint(run)
+    assert meta["step"] >= 3 and np.all(np.isfinite(arrays["params"]))
+    last = json.loads((run / "metrics.jsonl").read_text().splitlines()[-1])
+    assert last["type"] == "finished" and last["reason"] == "interrupted"
+
+
+def test_kill_9_at_random_moments_then_resume(tmp_path):
+    rng = random.Random(0)
+    run = tmp_path / "k"
+    args = ["train", *SMALL, "--runs-dir", str(tmp_path), "--name", "k", "--time-budget", "0",
+            "--steps", "1000000", "--checkpoint-every", "10", "--log-every", "5"]
+    p = start(args, tmp_path)
+    wait_for_steps(run, 3)
+    time.sleep(rng.uniform(0.0, 0.5))
+    p.kill()
+    p.wait()
+    steps_seen = []
+    for _ in range(4):
+        arrays, meta = load_checkpoint(run)  # intact after every kill
+        assert np.all(np.isfinite(arrays["params"]))
+        steps_seen.append(meta["step"])
+        p = start(["train", "--resume", str(run), "--quiet"], tmp_path)
+        time.sleep(rng.uniform(2.5, 4.0))
+        p.kill()
+        p.wait()
+    arrays, meta = load_checkpoint(run)
+    steps_seen.append(meta["step"])
+    assert steps_seen == sorted(steps_seen) and steps_seen[-1] > steps_seen[0], steps_seen
+    target = steps_seen[-1] + 20
+    assert main(["train", "--resume", str(run), "--steps", str(target), "--quiet"]) == 0
+    _, meta = load_checkpoint(run)
+    assert meta["step"] == target  # it carried on from the last checkpoint and finished
+    lines = (run / "metrics.jsonl").read_text().splitlines()
+    parsed = 0
+    for line in lines:
+        try:
+            json.loads(line)
+            parsed += 1
+        except json.JSONDecodeError:
+            pass
+    assert parsed >= len(lines) - 5  # at most the torn line of each kill is lost
+
+
+def test_blow_up_stops_before_touching_weights(tmp_path, capsys):
+    args = ["train", *SMALL, "--runs-dir", str(tmp_path), "--name", "b", "--time-budget", "0",
+            "--steps", "300", "--checkpoint-every", "5", "--lr", "1e6", "--clip", "0",
+            "--optimizer", "sgd", "--warmup", "0", "--lr-schedule", "constant"]
+    rc = main(args)
+    err = capsys.readouterr().err
+    assert rc == 1
+    assert "diverged" in err and "Lower the learning rate" in err
+    evs = [json.loads(x) for x in (tmp_path / "b" / "metrics.jsonl").read_text().splitlines()]
+    assert evs[-1]["type"] == "failed"
+    ck = tmp_path / "b" / "checkpoint.npz"
+    if ck.exists():  # whatever was saved is finite
+        arrays, _ = load_checkpoint(ck)
+        assert np.all(np.isfinite(arrays["params"]))
+
+
+def test_nonfinite_never_updates_weights():
+    from rnn_tui.core import NetSpec, Network, make_optimizer
+    from rnn_tui.models.language import NonFiniteError, train_step
+
+    net = Network(NetSpec(cell="rnn", input_mode="onehot", input_size=5, hidden=4,
+                          output_size=5), dtype=np.float64)
+    net.params["l0.W_hh"][0, 0] = np.inf
+    before = net.params.data.copy()
+    opt = make_optimizer("adam", net.params.data.size, np.float64, 1e-2)
+    x = np.zeros((3, 2), dtype=int)
+    with pytest.raises(NonFiniteError):
+        train_step(net, x, x, net.initial_state(2), opt, clip=1.0)
+    np.testing.assert_array_equal(net.params.data, before)
