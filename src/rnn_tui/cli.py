@@ -44,7 +44,7 @@ TRAIN_FLAGS: list[tuple[str, str, str, type, str]] = [
     ("--clip", "train", "clip", float, "clip the global gradient norm, 0 = off (5)"),
     ("--steps", "train", "steps", int, "stop after this many steps, 0 = no limit (0)"),
     ("--time-budget", "train", "time_budget", float, "stop after this many seconds (300)"),
-    ("--eval-every", "train", "eval_every", int, "steps between evaluations (200)"),
+    ("--eval-every", "train", "eval_every", int, "steps between evaluations (250)"),
     ("--eval-tokens", "train", "eval_tokens", int, "validation tokens per evaluation"),
     ("--checkpoint-every", "train", "checkpoint_every", int, "steps between checkpoints (500)"),
     ("--sample-every", "train", "sample_every", int, "steps between samples (500)"),

@@ -63,7 +63,7 @@ class TrainConfig:
     clip: float = 5.0  # global-norm clip (0 = off)
     steps: int = 0  # 0 = until the time budget runs out
     time_budget: float = 300.0  # seconds (0 = no limit)
-    eval_every: int = 200
+    eval_every: int = 250
     eval_tokens: int = 100_000
     checkpoint_every: int = 500
     sample_every: int = 500

@@ -43,11 +43,12 @@ def lm_forward_backward(blas, cell, emb_mode, data, grad, offs, emb_off, tokens,
         W_hh = data[offs[layer, 1] : offs[layer, 1] + H * GH].reshape((H, GH))
         b_ih = data[offs[layer, 2] : offs[layer, 2] + GH]
         b_hh = data[offs[layer, 3] : offs[layer, 3] + GH]
+        proj = gates[layer] if cell == 2 else xg  # LSTM turns its projection into its gates
         if layer == 0 and emb_mode == 1:
             for t in range(T):
                 for b in range(B):
                     row = W_ih[tokens[t, b]]
-                    dst = xg[t, b]
+                    dst = proj[t, b]
                     for j in range(GH):
                         dst[j] = row[j]
         else:
@@ -62,18 +63,18 @@ def lm_forward_backward(blas, cell, emb_mode, data, grad, offs, emb_off, tokens,
                 x2 = xin.reshape((T * B, E))
             else:
                 x2 = hs[layer - 1, 1:].reshape((T * B, H))
-            mm(blas, x2, W_ih, xg.reshape((T * B, GH)))
+            mm(blas, x2, W_ih, proj.reshape((T * B, GH)))
         nb = 2 * H if cell == 3 else GH  # GRU keeps b_hn apart
         for t in range(T):
             for b in range(B):
-                dst = xg[t, b]
+                dst = proj[t, b]
                 for j in range(nb):
                     dst[j] += b_ih[j] + b_hh[j]
                 for j in range(nb, GH):
                     dst[j] += b_ih[j]
         if cell == 2:
-            lstm.forward_sequence(blas, xg, W_hh, h0[layer], c0[layer], hs[layer], cs[layer],
-                                  gates[layer], extra[layer])
+            lstm.forward_sequence(blas, gates[layer], W_hh, h0[layer], c0[layer], hs[layer],
+                                  cs[layer], extra[layer])
             cN[layer] = cs[layer, T]
         elif cell == 3:
             gru.forward_sequence(blas, xg, W_hh, b_hh[2 * H :], h0[layer], hs[layer],

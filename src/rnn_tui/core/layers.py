@@ -114,10 +114,9 @@ def layer_forward(
     cache = LayerCache(cell, x, tokens, hs)
     if cell == "lstm":
         cs = np.empty_like(hs)
-        gates = np.empty((T, B, 4 * H), dtype=dt)
         tcs = np.empty((T, B, H), dtype=dt)
-        lstm.forward_sequence(blas, xg, w["W_hh"], h0, c0, hs, cs, gates, tcs)
-        cache.cs, cache.gates, cache.extra = cs, gates, tcs
+        lstm.forward_sequence(blas, xg, w["W_hh"], h0, c0, hs, cs, tcs)  # xg becomes the gates
+        cache.cs, cache.gates, cache.extra = cs, xg, tcs
         return cache, hs[T], cs[T]
     if cell == "gru":
         gates = np.empty((T, B, 3 * H), dtype=dt)

@@ -23,27 +23,24 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
 from rnn_tui.core._jit import kernel
 from rnn_tui.core.blas import TRANS, mm
 from rnn_tui.core.mathfn import sigmoid, tanh
 
 
 @kernel
-def forward_sequence(blas, xg, W_hh, h0, c0, hs, cs, gates, tcs):
-    """Run T steps. ``xg`` (T, B, 4H) is the input projection with both biases added.
-    Fills ``hs``/``cs`` (T+1, B, H) (index 0 = initial state), ``gates`` (T, B, 4H) with the
-    activated i, f, g, o and ``tcs`` (T, B, H) with tanh(c_t)."""
-    T, B, G = xg.shape
+def forward_sequence(blas, gates, W_hh, h0, c0, hs, cs, tcs):
+    """Run T steps. On entry ``gates`` (T, B, 4H) holds the input projection with both biases
+    added; each step adds ``h_{t-1} W_hh`` to it in place (one GEMM with beta = 1) and replaces
+    it with the activated i, f, g, o. Fills ``hs``/``cs`` (T+1, B, H) (index 0 = initial state)
+    and ``tcs`` (T, B, H) with tanh(c_t)."""
+    T, B, G = gates.shape
     H = G // 4
     hs[0] = h0
     cs[0] = c0
-    pre = np.empty((B, G), dtype=xg.dtype)  # separate from gates: no aliasing, so it vectorises
     for t in range(T):
-        mm(blas, hs[t], W_hh, pre)
-        x = xg[t]
         gt = gates[t]
+        mm(blas, hs[t], W_hh, gt, beta=1.0)
         cp = cs[t]
         cn = cs[t + 1]
         hn = hs[t + 1]
@@ -51,10 +48,8 @@ def forward_sequence(blas, xg, W_hh, h0, c0, hs, cs, gates, tcs):
         for b in range(B):
             # Short single-purpose loops: each touches few arrays, so LLVM can prove them
             # alias-free with few runtime checks and vectorise every one of them.
-            xb, pb, gb = x[b], pre[b], gt[b]
+            gb = gt[b]
             cpb, cnb, hnb, tcb = cp[b], cn[b], hn[b], tc[b]
-            for j in range(G):
-                gb[j] = xb[j] + pb[j]
             for j in range(2 * H):
                 gb[j] = sigmoid(gb[j])
             for j in range(2 * H, 3 * H):

@@ -46,11 +46,11 @@ def train_step(net: Network, x, y, state: State, opt, clip: float, rng=None, los
         np.linalg.norm(net.params.grad))
     if not (math.isfinite(res.loss) and math.isfinite(norm)):
         raise NonFiniteError(f"loss {res.loss}, gradient norm {norm}")
-    backup = net.params.data.copy()
+    if opt.lr * norm > 1e30:  # an SGD step this large would overflow float32 weights
+        raise NonFiniteError(f"the update would overflow (lr x gradient norm {opt.lr * norm:.3g})")
     opt.step(net.params.data, net.params.grad)
-    if not np.isfinite(net.global_sum()):
-        net.params.data[...] = backup  # the update itself overflowed: undo it
-        raise NonFiniteError(f"the update overflowed (gradient norm {norm:.3g})")
+    if not math.isfinite(net.global_sum()):  # cannot happen after the checks above; be sure
+        raise NonFiniteError("the weights became non-finite")
     return StepInfo(res.loss, res.state, norm, clip > 0 and norm > clip, res.dh_norms)
 
 
