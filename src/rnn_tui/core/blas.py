@@ -132,7 +132,7 @@ def _f77(typingctx, fptr, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc):
     return sig, codegen
 
 
-@kernel(inline="always")
+@kernel
 def gemm(blas, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc):
     """Row-major C (m x n) = alpha op(A) op(B) + beta C on raw pointers ``a``, ``b``, ``c``
     (integers from ``arr.ctypes.data``), float type taken from ``alpha``."""
@@ -150,7 +150,7 @@ def isinstance_f64(x):  # pragma: no cover - replaced by the overload
 from numba.extending import overload  # noqa: E402
 
 
-@overload(isinstance_f64, inline="always")
+@overload(isinstance_f64)
 def _ol_isinstance_f64(x):
     is64 = isinstance(x, types.Float) and x.bitwidth == 64
     return lambda x: is64
@@ -160,7 +160,7 @@ def _ol_isinstance_f64(x):
 SMALL_GEMM = 1 << 16
 
 
-@kernel(inline="always")
+@kernel
 def mm(blas, A, B, C, ta=NO_TRANS, tb=NO_TRANS, beta=0.0):
     """C = op(A) op(B) + beta C for C-contiguous 2-D arrays of one float type."""
     m, n = C.shape

@@ -47,7 +47,7 @@ def sigmoid(x):  # pragma: no cover - replaced by the overload inside kernels
     return 1.0 / (1.0 + math.exp(-x))
 
 
-@overload(tanh, inline="always", fastmath=FASTMATH)
+@overload(tanh, fastmath=FASTMATH)
 def _ol_tanh(x):
     if isinstance(x, types.Float) and x.bitwidth == 32:
 
@@ -74,7 +74,7 @@ def _ol_tanh(x):
     return impl64
 
 
-@overload(sigmoid, inline="always", fastmath=FASTMATH)
+@overload(sigmoid, fastmath=FASTMATH)
 def _ol_sigmoid(x):
     if isinstance(x, types.Float) and x.bitwidth == 32:
 

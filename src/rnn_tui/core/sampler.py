@@ -18,7 +18,7 @@ from rnn_tui.core.mathfn import sigmoid, tanh
 CELL_CODES = {"rnn": 0, "rnn_relu": 1, "lstm": 2, "gru": 3}
 
 
-@kernel(inline="always")
+@kernel
 def _vecmat(x, W, out):
     """out = x W for a vector x (K,) and W (K, N), row by row (axpy form)."""
     N = out.shape[0]
