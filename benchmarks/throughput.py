@@ -165,6 +165,12 @@ def main(argv=None) -> int:
                 r["ratio"] = r["tok_s"] / r["torch_tok_s"]
             rows.append(r)
             print_row(r)
+    if not args.sample_only and "rnn" in cells:  # Karpathy's min-char-rnn set-up
+        r = {"kind": "train", "cell": "rnn", "hidden": 100, "batch": 1, "seq": 25, "layers": 1,
+             "optimizer": "adagrad", "input": "onehot",
+             "tok_s": ours_train("rnn", 100, 1, 25, 1, repeats, optimizer="adagrad", embed=0)}
+        rows.append(r)
+        print_row(r)
     train_ratios = [r["ratio"] for r in rows if r["kind"] == "train" and "ratio" in r]
     if train_ratios:
         gm = math.exp(sum(math.log(x) for x in train_ratios) / len(train_ratios))
