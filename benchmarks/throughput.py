@@ -50,7 +50,9 @@ def ours_train(cell, H, B, T, L, repeats, optimizer="adam", embed=E):
     net = Network(NetSpec(cell=cell, input_mode="embedding" if embed else "onehot",
                           input_size=V, embed_dim=max(embed, 1), hidden=H, layers=L,
                           output_size=V))
-    fused = FusedLM(net, T, B)
+    from rnn_tui import runtime
+
+    fused = FusedLM(net, T, B, workers=runtime.threads_in_use)
     opt = make_optimizer(optimizer, net.params.data.size, lr=1e-3)
     rng = np.random.default_rng(0)
     x = rng.integers(0, V, (T, B))

@@ -13,9 +13,10 @@ from rnn_tui.core.fused import FusedLM
 @pytest.mark.parametrize("cell", ["rnn", "rnn_relu", "lstm", "gru"])
 @pytest.mark.parametrize("mode", ["embedding", "onehot"])
 @pytest.mark.parametrize("layers", [1, 2])
-def test_fused_step_matches_network(cell, mode, layers):
+@pytest.mark.parametrize("workers", [1, 2])
+def test_fused_step_matches_network(cell, mode, layers, workers):
     rng = np.random.default_rng(0)
-    T, B, V = 7, 3, 13
+    T, B, V = 7, 5, 13
     net = Network(NetSpec(cell=cell, input_mode=mode, input_size=V, embed_dim=5, hidden=6,
                           layers=layers, output_size=V), dtype=np.float64, seed=2)
     x = rng.integers(0, V, (T, B))
@@ -27,7 +28,8 @@ def test_fused_step_matches_network(cell, mode, layers):
         st.c[...] = rng.normal(0, 0.5, st.c.shape)
     ref = net.loss_and_grad(x, y, st)
     g_ref = net.params.grad.copy()
-    fused = FusedLM(net, T, B)
+    fused = FusedLM(net, T, B, workers=workers)
+    assert fused.parts == workers  # two halves of the batch on two threads
     for _ in range(2):  # twice: the workspace is reused cleanly
         got = fused.loss_and_grad(x, y, st)
         assert got.loss == pytest.approx(ref.loss, rel=1e-12)

@@ -43,6 +43,9 @@ def other_load(interval: float = 0.25) -> float:
     return 0.0 if total <= 0 else (os.cpu_count() or 1) * (1 - (i1 - i0) / total)
 
 
+threads_in_use = 1
+
+
 def configure_threads(n: int | None = None, interactive: bool = False) -> int:
     """Set the number of BLAS threads (NumPy's OpenBLAS, which the kernels call, and SciPy's)."""
     if n is None:
@@ -51,4 +54,6 @@ def configure_threads(n: int | None = None, interactive: bool = False) -> int:
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(n, user_api="blas")
+    global threads_in_use
+    threads_in_use = n
     return n

@@ -28,16 +28,37 @@ _ROW_MAJOR = 101
 
 
 @functools.lru_cache(maxsize=1)
+def _numpy_blas_lib():
+    from threadpoolctl import threadpool_info
+
+    for info in threadpool_info():
+        path = info.get("filepath", "")
+        if info.get("user_api") == "blas" and "numpy" in path:
+            return ctypes.CDLL(path)
+    return None
+
+
+def set_threads_local(n: int) -> int | None:
+    """Set the number of BLAS threads for the *calling thread only* (OpenBLAS >= 0.3.27's
+    ``openblas_set_num_threads_local``); returns the previous value, or None if unsupported."""
+    try:
+        lib = _numpy_blas_lib()
+        fn = getattr(lib, "openblas_set_num_threads_local", None) if lib else None
+    except Exception:  # noqa: BLE001
+        return None
+    if fn is None:
+        return None
+    fn.restype = ctypes.c_int
+    fn.argtypes = [ctypes.c_int]
+    return int(fn(int(n)))
+
+
+@functools.lru_cache(maxsize=1)
 def blas_handle() -> tuple[int, int, int]:
     """Find ``sgemm``/``dgemm`` once per process: NumPy's CBLAS if possible, else SciPy's."""
     try:
-        from threadpoolctl import threadpool_info
-
-        for info in threadpool_info():
-            path = info.get("filepath", "")
-            if info.get("user_api") != "blas" or "numpy" not in path:
-                continue
-            lib = ctypes.CDLL(path)
+        lib = _numpy_blas_lib()
+        if lib is not None:
             for pre in ("scipy_", ""):
                 for suf in ("64_", "_64"):
                     s = getattr(lib, f"{pre}cblas_sgemm{suf}", None)

@@ -87,15 +87,19 @@ class Params:
 
     def group_grad_norms(self) -> dict[str, float]:
         """L2 norm of the gradient per group (``embed``, ``l0``, ``l1``, ..., ``head``)."""
+        from rnn_tui.core.optim import global_norm  # float64 accumulation, no overflow
+
         out = {}
         for group, slots in self.layout.groups().items():
             sq = 0.0
             for s in slots:
-                v = self.grad[s.offset : s.offset + s.size]
-                sq += float(np.dot(v, v))
+                sq += float(global_norm(self.grad[s.offset : s.offset + s.size])) ** 2
             out[group] = float(np.sqrt(sq))
         return out
 
     def param_grad_norms(self) -> dict[str, float]:
         """L2 norm of the gradient of every named parameter."""
-        return {n: float(np.linalg.norm(v.ravel())) for n, v in self.g.items()}
+        from rnn_tui.core.optim import global_norm
+
+        return {s.name: float(global_norm(self.grad[s.offset : s.offset + s.size]))
+                for s in self.layout}

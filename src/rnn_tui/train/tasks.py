@@ -83,7 +83,10 @@ class LanguageTask:
         else:  # the whole forward/backward in one kernel call
             fused = self._fused.get(x.shape)
             if fused is None:
-                fused = self._fused[x.shape] = FusedLM(self.net, *x.shape)
+                from rnn_tui import runtime
+
+                fused = self._fused[x.shape] = FusedLM(self.net, *x.shape,
+                                                       workers=runtime.threads_in_use)
             info = train_step(self.net, x, y, self.state, self.opt, t.clip,
                               loss_fn=fused.loss_and_grad)
         self.state = info.state
