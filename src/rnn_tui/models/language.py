@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rnn_tui.core import NetSpec, Network, State, clip_global_norm
+from rnn_tui.core import NetSpec, Network, State, clip_global_norm, global_norm
 from rnn_tui.core.losses import softmax_cross_entropy
 from rnn_tui.core.sampler import generate_tokens
 
@@ -43,7 +43,7 @@ def train_step(net: Network, x, y, state: State, opt, clip: float, rng=None, los
     else:
         res = net.loss_and_grad(x, y, state, loss=loss, rng=rng, last_only=last_only)
     norm = clip_global_norm(net.params.grad, clip) if clip > 0 else float(
-        np.linalg.norm(net.params.grad))
+        global_norm(net.params.grad))
     if not (math.isfinite(res.loss) and math.isfinite(norm)):
         raise NonFiniteError(f"loss {res.loss}, gradient norm {norm}")
     if opt.lr * norm > 1e30:  # an SGD step this large would overflow float32 weights
