@@ -7,7 +7,6 @@ Every :class:`~rnn_tui.errors.UserError` becomes one line on stderr and exit sta
 from __future__ import annotations
 
 import argparse
-import os
 import signal
 import sys
 from pathlib import Path
@@ -352,13 +351,9 @@ def cmd_corpora(args) -> int:
         size = f"{info.size:,}" if info.size else ("not fetched" if not info.available else "?")
         table.add_row(info.name, size, info.description)
     Console().print(table)
-    if os.environ.get("RNN_TUI_SHOW_SERIES", "1") != "0":
-        try:
-            from rnn_tui.data.series import BUILTIN_SERIES
+    from rnn_tui.data.series import BUILTIN_SERIES
 
-            print("built-in series: " + ", ".join(BUILTIN_SERIES))
-        except ImportError:
-            pass
+    print("built-in series (for --task series): " + ", ".join(BUILTIN_SERIES))
     return 0
 
 

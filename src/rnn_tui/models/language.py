@@ -16,7 +16,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from rnn_tui.core import NetSpec, Network, State, clip_global_norm, global_norm
-from rnn_tui.core.losses import softmax_cross_entropy
 from rnn_tui.core.sampler import generate_tokens
 
 
@@ -72,20 +71,15 @@ class LanguageModel:
 
     def evaluate(self, ids: np.ndarray, batch: int, seq: int, max_tokens: int = 0) -> float:
         """Mean nats per token over ``ids`` read as B parallel streams with carried state."""
-        n = len(ids) - 1
+        from rnn_tui.data.batches import iter_eval_batches
+
         if max_tokens:
-            n = min(n, max_tokens)
-        B = max(1, min(batch, n // max(seq, 1)))
-        L = n // B
-        if L < 1:
-            raise ValueError("validation text too short")
-        streams = ids[: B * L + 1]
-        x_all = np.stack([streams[b * L : (b + 1) * L] for b in range(B)], axis=1)
-        y_all = np.stack([streams[b * L + 1 : (b + 1) * L + 1] for b in range(B)], axis=1)
+            ids = ids[: max_tokens + 1]
+        seq = max(1, min(seq, len(ids) - 1))  # a validation text shorter than one window
+        B = max(1, min(batch, len(ids) // (seq + 1)))
         state = self.net.initial_state(B)
         total, count = 0.0, 0
-        for s in range(0, L, seq):
-            x, y = x_all[s : s + seq], y_all[s : s + seq]
+        for x, y in iter_eval_batches(ids, B, seq):
             loss, state, _ = self.net.evaluate(x, y, state)
             total += loss * y.size
             count += y.size
@@ -124,11 +118,6 @@ class LanguageModel:
         cs = [c.cs[1:, 0, :].copy() for c in fwd.layers] if fwd.layers[0].cs is not None else None
         return hs, cs
 
-    def loss_of(self, x, y, state: State) -> float:
-        fwd = self.net.forward(x, state)
-        T, B, H = fwd.y.shape
-        loss, _ = softmax_cross_entropy(self.net.head(fwd.y.reshape(T * B, H)), y.reshape(-1))
-        return loss
 
 
 def draw(logits: np.ndarray, temperature: float, top_k: int, rng: np.random.Generator) -> int:

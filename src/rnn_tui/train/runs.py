@@ -14,7 +14,6 @@ import re
 import tempfile
 import time
 import zipfile
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -183,6 +182,3 @@ def _parse_line(line: bytes) -> Event | None:
         return None
     return event_from_dict(d) if isinstance(d, dict) else None
 
-
-def read_events(path: Path) -> Iterator[Event]:
-    yield from MetricsReader(Path(path)).poll()
