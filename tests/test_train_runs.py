@@ -102,3 +102,20 @@ def test_checkpoint_round_trip_and_refusals(tmp_path):
              meta=np.frombuffer(b"{}", dtype=np.uint8))
     with pytest.raises(UserError, match="pickled|object"):
         load_checkpoint(pickled)
+
+
+def test_metrics_writer_samples_heavy_snapshots(tmp_path):
+    from rnn_tui.train.events import HiddenSnapshot
+    from rnn_tui.train.runs import MetricsWriter
+
+    w = MetricsWriter(tmp_path / "m.jsonl", heavy_interval=30.0, max_units=4)
+    for i in range(100):  # one a second for 100 s
+        w(HiddenSnapshot(step=i, elapsed_s=float(i), tokens=["a"] * 3,
+                         h=[[[0.5] * 3 for _ in range(10)]]))
+        w(StepEnded(step=i, elapsed_s=float(i), loss=1.0))
+    w.close()
+    evs = [json.loads(x) for x in (tmp_path / "m.jsonl").read_text().splitlines()]
+    hidden = [e for e in evs if e["type"] == "hidden"]
+    assert [e["elapsed_s"] for e in hidden] == [0.0, 30.0, 60.0, 90.0]
+    assert all(len(e["h"][0]) == 4 for e in hidden)  # units capped
+    assert sum(e["type"] == "step" for e in evs) == 100  # light events all kept

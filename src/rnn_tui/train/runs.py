@@ -123,9 +123,16 @@ def load_checkpoint(path: str | Path) -> tuple[dict[str, np.ndarray], dict[str, 
 
 class MetricsWriter:
     """Event sink appending one JSON object per line to ``metrics.jsonl``; flushed per line so a
-    reader in another process sees whole lines as soon as they are written."""
+    reader in another process sees whole lines as soon as they are written.
 
-    def __init__(self, path: Path):
+    Heavy payloads are sampled so the file stays small on long runs: a hidden-state snapshot at
+    most every ``heavy_interval`` seconds, with at most ``max_units`` units per layer (the app gets
+    every snapshot in full; the file is for watching from elsewhere and for the record)."""
+
+    def __init__(self, path: Path, heavy_interval: float = 30.0, max_units: int = 128):
+        self.heavy_interval = heavy_interval
+        self.max_units = max_units
+        self._last_heavy = -float("inf")
         self.path = Path(path)
         torn = False
         if self.path.exists() and self.path.stat().st_size:
@@ -137,7 +144,15 @@ class MetricsWriter:
             self._f.write("\n")
 
     def __call__(self, event: Event) -> None:
-        self._f.write(json.dumps(event.to_dict(), separators=(",", ":")) + "\n")
+        d = event.to_dict()
+        if d["type"] == "hidden":
+            if event.elapsed_s - self._last_heavy < self.heavy_interval:
+                return
+            self._last_heavy = event.elapsed_s
+            for key in ("h", "c"):
+                if d.get(key):
+                    d[key] = [layer[: self.max_units] for layer in d[key]]
+        self._f.write(json.dumps(d, separators=(",", ":")) + "\n")
         self._f.flush()
 
     def close(self) -> None:
