@@ -129,6 +129,8 @@ def _flags_to_dict(args) -> dict:
 
 def cmd_default(args) -> int:
     """With no command: until the app lands, a short headless run on the built-in corpus."""
+    print("rnn-tui: training a small character model on the Python docs for 60 s "
+          "(Ctrl-C stops and saves; `rnn-tui --help` lists the commands)", file=sys.stderr)
     ns = build_parser().parse_args(["train", "--time-budget", "60", "--hidden", "128",
                                     "--eval-every", "100", "--sample-every", "200"])
     return cmd_train(ns)
