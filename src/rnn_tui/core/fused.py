@@ -183,10 +183,12 @@ class FusedLM:
         offs[L, 3] = slots["l0.W_ih"].shape[0]  # layer 0's input width (E, or V for one-hot)
         self.offs = offs
         self.emb_off = slots["embed.W"].offset if "embed.W" in slots else 0
-        parts = workers if workers > 1 and B >= 2 * workers and blas_handle()[0] == 1 and \
-            set_threads_local(1) is not None else 1
-        if parts > 1:
-            set_threads_local(0)  # back to the global setting for this thread
+        parts = 1
+        if workers > 1 and B >= 2 * workers and blas_handle()[0] == 1:
+            prev = set_threads_local(1)  # probe: per-thread BLAS threads supported?
+            if prev is not None:
+                set_threads_local(prev)
+                parts = workers
         bounds = np.linspace(0, B, parts + 1).astype(int)
         self.slices = [slice(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
         self.ws = [_Workspace(net, T, sl.stop - sl.start) for sl in self.slices]
