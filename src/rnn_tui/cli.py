@@ -57,10 +57,22 @@ TRAIN_FLAGS: list[tuple[str, str, str, type, str]] = [
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="rnn-tui",
-        description="A terminal playground for recurrent neural networks: watch an RNN learn.",
+        prog="rnn-tui", usage="rnn-tui [OPTIONS] [COMMAND ...]",
+        description="A terminal playground for recurrent neural networks: watch an RNN learn. "
+        "With no command it opens the app and trains a model (the defaults, or the options "
+        "below, which `rnn-tui train` takes too).",
         epilog="Run `rnn-tui COMMAND --help` for a command's options.")
     p.add_argument("--version", action="version", version=f"rnn-tui {__version__}")
+    app_options(p)
+    p.add_argument("--config", metavar="FILE", help="TOML file with [data] [model] [train] for "
+                   "the app's run; flags override it")
+    p.add_argument("--resume", metavar="RUN", help="open the app continuing RUN from its last "
+                   "checkpoint")
+    p.add_argument("--name", help="run name (default: TASK-DATE-TIME)")
+    p.add_argument("--runs-dir", default="runs", help="where run directories go (./runs)")
+    g = p.add_argument_group("model and training (the app's run)")
+    for flag, _sec, key, typ, hlp in TRAIN_FLAGS:
+        g.add_argument(flag, dest=key, type=str, metavar=typ.__name__.upper(), help=hlp)
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
     t = sub.add_parser("train", help="train a model headless (console progress, run directory)",
@@ -90,9 +102,23 @@ def build_parser() -> argparse.ArgumentParser:
                    help="steps to forecast past the end of the data (default: the run's horizon)")
     f.add_argument("--no-chart", action="store_true", help="table only")
 
+    w = sub.add_parser("watch", help="open the dashboard on a run trained elsewhere (follows "
+                       "its metrics.jsonl as it grows)",
+                       description="Watch a run that `rnn-tui train` is training (or trained): "
+                       "from another SSH session, after a disconnect, or while it goes on.")
+    w.add_argument("run", metavar="RUN_DIR", help="the run directory")
+    app_options(w)
+
     c = sub.add_parser("corpora", help="list the built-in corpora and series")
     c.add_argument("--fetch", metavar="NAME", help="download a corpus that is fetched by URL")
     return p
+
+
+def app_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--theme", help="colour theme: rnn-dark, rnn-light, high-contrast, ansi-16 "
+                   "or any Textual theme (remembered)")
+    p.add_argument("--low-bandwidth", action="store_true",
+                   help="for slow SSH links: 16 colours and fewer, slower redraws")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -107,7 +133,9 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_corpora(args)
         if args.command == "forecast":
             return cmd_forecast(args)
-        return cmd_default(args)
+        if args.command == "watch":
+            return cmd_watch(args)
+        return cmd_app(args)
     except UserError as err:
         print(f"rnn-tui: error: {err}", file=sys.stderr)
         return 2
@@ -127,31 +155,91 @@ def _flags_to_dict(args) -> dict:
     return out
 
 
-def cmd_default(args) -> int:
-    """With no command: until the app lands, a short headless run on the built-in corpus."""
-    print("rnn-tui: training a small character model on the Python docs for 60 s "
-          "(Ctrl-C stops and saves; `rnn-tui --help` lists the commands)", file=sys.stderr)
-    ns = build_parser().parse_args(["train", "--time-budget", "60", "--hidden", "128",
-                                    "--eval-every", "100", "--sample-every", "200"])
-    return cmd_train(ns)
+APP_DEFAULTS = {"model": {"hidden": 256},
+                "train": {"time_budget": 600.0, "eval_every": 100, "eval_tokens": 20_000,
+                          "sample_every": 100, "checkpoint_every": 500}}
 
 
-SERIES_DEFAULTS = {"data": {"corpus": "sales"},
-                   "model": {"cell": "gru", "hidden": 32, "embed": 0},
-                   "train": {"lr": 0.005, "steps": 1500, "time_budget": 120.0, "eval_every": 250,
-                             "checkpoint_every": 500, "clip": 1.0}}
+def _app_env(args) -> None:
+    """Settings Textual reads at import: 16 colours in low-bandwidth mode."""
+    import os
+
+    if getattr(args, "low_bandwidth", False):
+        os.environ.setdefault("TEXTUAL_COLOR_SYSTEM", "standard")
 
 
-def cmd_train(args) -> int:
+def cmd_app(args) -> int:
+    """With no command: the app, training a model (the defaults, or flags / --config)."""
+    from rnn_tui.runtime import configure_threads
+
+    cfg = build_config(args, APP_DEFAULTS)
+    configure_threads(interactive=True)
+    _app_env(args)
+    print(f"rnn-tui: preparing {cfg.data.corpus}…", file=sys.stderr, flush=True)
+    trainer, writer, run_dir = prepare_run(cfg, args.runs_dir, args.name,
+                                           Path(args.resume) if args.resume else None,
+                                           on_nonfinite="pause")
+    from rnn_tui.tui.app import RnnTuiApp
+    from rnn_tui.tui.source import LiveSource
+
+    source = LiveSource(cfg, args.runs_dir, prepared=(trainer, writer))
+    app = RnnTuiApp(source, cfg=cfg, theme=args.theme, low_bandwidth=args.low_bandwidth,
+                    runs_dir=args.runs_dir)
+    _exit_on_signals(app, source)
+    try:
+        app.run()
+    finally:
+        source.stop("interrupted" if not app.quitting else "stopped")
+        source.join(120)
+    if app.return_code not in (0, None):
+        return app.return_code
+    if trainer.step > 0:
+        print(f"rnn-tui: checkpoint saved in {run_dir}; continue with: rnn-tui --resume "
+              f"{run_dir}", file=sys.stderr)
+    return 0
+
+
+def _exit_on_signals(app, source) -> None:
+    """SIGTERM / SIGHUP (the terminal went away): stop with a checkpoint, then leave the app."""
+    def handler(signum, _frame):
+        source.stop("interrupted")
+        app.quitting = True
+        try:
+            import asyncio
+
+            asyncio.get_running_loop().call_soon_threadsafe(app.exit)
+        except RuntimeError:
+            app.exit()
+
+    for sig in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
+        if sig is not None:
+            signal.signal(sig, handler)
+
+
+def cmd_watch(args) -> int:
+    _app_env(args)
+    from rnn_tui.tui.source import FileSource
+
+    source = FileSource(args.run)
+    from rnn_tui.tui.app import RnnTuiApp
+
+    app = RnnTuiApp(source, cfg=None, theme=args.theme, low_bandwidth=args.low_bandwidth)
+    app.run()
+    return app.return_code or 0
+
+
+def build_config(args, defaults: dict | None = None):
+    """Defaults, then the resumed run's config, then --config, then flags; validated."""
     from rnn_tui.config import RunConfig, load_toml
 
     cfg = RunConfig()
+    if defaults:
+        cfg.update(defaults, "defaults")
     task = args.task
     if task is None and args.config:
         task = load_toml(args.config).get("data", {}).get("task")
     if task == "series" and not args.resume:
         cfg.update(SERIES_DEFAULTS, "series defaults")
-    resume_dir = None
     if args.resume:
         resume_dir = Path(args.resume)
         if not (resume_dir / "config.toml").is_file():
@@ -161,29 +249,48 @@ def cmd_train(args) -> int:
     if args.config:
         cfg.update(load_toml(args.config), args.config)
     cfg.update(_flags_to_dict(args), "command line")
-    cfg.validate()
-    return run_training(cfg, args, resume_dir)
+    return cfg.validate()
+
+
+SERIES_DEFAULTS = {"data": {"corpus": "sales"},
+                   "model": {"cell": "gru", "hidden": 32, "embed": 0},
+                   "train": {"lr": 0.005, "steps": 1500, "time_budget": 120.0, "eval_every": 250,
+                             "checkpoint_every": 500, "clip": 1.0}}
+
+
+def cmd_train(args) -> int:
+    cfg = build_config(args)
+    return run_training(cfg, args, Path(args.resume) if args.resume else None)
+
+
+def prepare_run(cfg, runs_dir, name, resume_dir: Path | None, sinks=(),
+                on_nonfinite: str = "stop"):
+    """Build the task, restore a checkpoint, make the run directory: (trainer, writer, run_dir).
+    Every input check happens before anything is written."""
+    from rnn_tui.train.runs import MetricsWriter, load_checkpoint, make_run_dir
+    from rnn_tui.train.trainer import Trainer, write_config
+
+    task = build_task(cfg)
+    trainer = Trainer(task, cfg, None, list(sinks), on_nonfinite=on_nonfinite)
+    if resume_dir is not None:
+        trainer.restore(*load_checkpoint(resume_dir))  # refuses a mismatched checkpoint
+        run_dir = resume_dir
+    else:
+        run_dir = make_run_dir(runs_dir, name, cfg.data.task)
+    trainer.run_dir = run_dir
+    writer = MetricsWriter(run_dir / "metrics.jsonl")
+    trainer.sinks.append(writer)
+    write_config(run_dir, cfg)
+    return trainer, writer, run_dir
 
 
 def run_training(cfg, args, resume_dir: Path | None) -> int:
     from rnn_tui.runtime import configure_threads
     from rnn_tui.train.console import ConsoleSink
-    from rnn_tui.train.runs import MetricsWriter, load_checkpoint, make_run_dir
-    from rnn_tui.train.trainer import Trainer, write_config
 
     configure_threads()
-    task = build_task(cfg)  # all input checks happen before anything is written
-    arrays = meta = None
-    if resume_dir is not None:
-        arrays, meta = load_checkpoint(resume_dir)
-        run_dir = resume_dir
-    else:
-        run_dir = make_run_dir(args.runs_dir, args.name, cfg.data.task)
-    writer = MetricsWriter(run_dir / "metrics.jsonl")
-    trainer = Trainer(task, cfg, run_dir, [ConsoleSink(show_samples=not args.quiet), writer])
-    if arrays is not None:
-        trainer.restore(arrays, meta)
-    write_config(run_dir, cfg)
+    trainer, writer, run_dir = prepare_run(cfg, args.runs_dir, args.name, resume_dir,
+                                           [ConsoleSink(show_samples=not args.quiet)])
 
     def on_signal(signum, _frame):
         trainer.stop("interrupted")
@@ -217,11 +324,8 @@ def build_task(cfg):
 def cmd_sample(args) -> int:
     import numpy as np
 
-    from rnn_tui.data.text import tokenizer_from_dict
-    from rnn_tui.models.language import LanguageModel
     from rnn_tui.runtime import configure_threads
-    from rnn_tui.train.runs import load_checkpoint
-    from rnn_tui.train.tasks import network_from_meta
+    from rnn_tui.train.tasks import load_language_model
 
     configure_threads()
     if args.length < 1:
@@ -230,20 +334,11 @@ def cmd_sample(args) -> int:
         raise UserError(f"--temperature must be > 0, got {args.temperature}")
     if args.top_k < 0:
         raise UserError(f"--top-k must be >= 0, got {args.top_k}")
-    arrays, meta = load_checkpoint(args.run)
-    if meta.get("task") not in ("char", "word"):
-        raise UserError(f"{args.run} is a {meta.get('task')} run; `sample` needs a language "
-                        "model (use `rnn-tui forecast` for series)")
-    net = network_from_meta(arrays, meta)
-    tok = tokenizer_from_dict(meta["tokenizer"])
-    if tok.vocab_size != net.spec.input_size:
-        raise UserError("checkpoint vocabulary does not match its model; the file is corrupt")
-    model = LanguageModel(tok, net)
+    model, sep = load_language_model(args.run)
     rng = np.random.default_rng(args.seed)
     out = sys.stdout
     if args.prime:
         out.write(args.prime)
-    sep = " " if meta["task"] == "word" else ""
     prev = args.prime
     for piece in model.sample(args.length, args.prime, args.temperature, args.top_k, rng):
         if sep and prev and not prev.endswith("\n") and piece not in ".,;:!?)'\n":

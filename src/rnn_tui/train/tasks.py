@@ -13,6 +13,7 @@ from rnn_tui.config import RunConfig
 from rnn_tui.core import make_optimizer
 from rnn_tui.core.fused import FusedLM
 from rnn_tui.core.network import NetSpec, Network, State
+from rnn_tui.data.text import tokenizer_from_dict
 from rnn_tui.errors import UserError
 from rnn_tui.models.language import LanguageModel, train_step
 from rnn_tui.train import events as ev
@@ -311,3 +312,19 @@ class SeriesTask:
             k[4:]: v for k, v in arrays.items() if k.startswith("opt.")})
         self.rng.bit_generator.state = meta["rng"]
         self.steps_done = int(meta.get("steps_done", 0))
+
+
+def load_language_model(run: str):
+    """(LanguageModel, word separator) from a run directory or checkpoint file."""
+    from rnn_tui.train.runs import load_checkpoint
+
+    if not run:
+        raise UserError("give a run directory (made by `rnn-tui train` or the app)")
+    arrays, meta = load_checkpoint(run)
+    if meta.get("task") not in ("char", "word"):
+        raise UserError(f"{run} is a {meta.get('task')} run; generating needs a language model")
+    net = network_from_meta(arrays, meta)
+    tok = tokenizer_from_dict(meta["tokenizer"])
+    if tok.vocab_size != net.spec.input_size:
+        raise UserError("checkpoint vocabulary does not match its model; the file is corrupt")
+    return LanguageModel(tok, net), (" " if meta["task"] == "word" else "")

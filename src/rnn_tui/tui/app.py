@@ -1,0 +1,176 @@
+"""The Textual app: a dashboard over one event source, plus setup, generate and help screens.
+
+The app knows nothing of Numba: it reads events (:mod:`rnn_tui.tui.source`) and calls the
+trainer's controls. Quitting, or losing the terminal, stops the run with a checkpoint.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual import work
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+
+from rnn_tui.tui.screens.dashboard import DashboardScreen
+from rnn_tui.tui.screens.generate import GenerateScreen
+from rnn_tui.tui.screens.help import HelpScreen
+from rnn_tui.tui.screens.setup import SetupScreen
+from rnn_tui.tui.source import EventSource, LiveSource
+from rnn_tui.tui.themes import DEFAULT_THEME, load_settings, load_themes, save_settings
+
+
+class RnnTuiApp(App):
+    CSS_PATH = "app.tcss"
+    TITLE = "rnn-tui"
+    BINDINGS = [
+        Binding("question_mark,f1", "help", "Help", key_display="?"),
+        Binding("t", "next_theme", "Theme"),
+        Binding("q", "quit", "Quit"),
+        Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
+    ]
+
+    def __init__(self, source: EventSource, cfg=None, theme: str | None = None,
+                 low_bandwidth: bool = False, runs_dir: str | Path = "runs",
+                 remember_theme: bool = True):
+        super().__init__()
+        self.source = source
+        self.cfg = cfg
+        self.low_bandwidth = low_bandwidth
+        self.runs_dir = runs_dir
+        self.requested_theme = theme
+        self.remember_theme = remember_theme
+        self.quitting = False
+        self.saved_to: Path | None = None
+        self._theme_ready = False
+        for t in load_themes().values():
+            self.register_theme(t)
+
+    # ------------------------------------------------------------------ set-up
+    def on_mount(self) -> None:
+        name = self.requested_theme or load_settings().get("theme") or DEFAULT_THEME
+        if name not in self.available_themes:
+            name = DEFAULT_THEME
+        self.theme = name
+        self._theme_ready = True
+        self.push_screen(DashboardScreen(self.source, self.low_bandwidth))
+        if isinstance(self.source, LiveSource):
+            self.source.start()
+
+    def watch_theme(self, name: str) -> None:
+        if self.remember_theme and self._theme_ready:
+            s = load_settings()
+            if s.get("theme") != name:
+                s["theme"] = name
+                save_settings(s)
+
+    @property
+    def dashboard(self) -> DashboardScreen:
+        for s in self.screen_stack:
+            if isinstance(s, DashboardScreen):
+                return s
+        raise LookupError("no dashboard")
+
+    # ------------------------------------------------------------------ actions
+    def action_help(self) -> None:
+        if isinstance(self.screen, HelpScreen):
+            return
+        keys = []
+        for b in DashboardScreen.BINDINGS + self.BINDINGS:
+            keys.append((b.key_display or b.key.split(",")[0].replace("_", " "),
+                         b.description or b.action))
+        keys += [("ctrl+p", "command palette (every action, every theme)"),
+                 ("escape", "back / close")]
+        self.push_screen(HelpScreen(keys))
+
+    def action_next_theme(self) -> None:
+        names = sorted(load_themes()) + ["textual-dark", "nord", "gruvbox"]
+        i = names.index(self.theme) if self.theme in names else -1
+        self.theme = names[(i + 1) % len(names)]
+        self.notify(f"theme: {self.theme}", timeout=1.5)
+
+    def action_generate(self) -> None:
+        run_dir = self.source.run_dir
+        if self.source.live:
+            self.source.save_now()  # so the generate screen has the latest weights
+        self.push_screen(GenerateScreen(run_dir))
+
+    def action_setup(self) -> None:
+        if self.cfg is None:
+            self.notify("watching a run: start your own with `rnn-tui`", severity="warning")
+            return
+        self.push_screen(SetupScreen(self.cfg))
+
+    def on_setup_screen_start(self, message: SetupScreen.Start) -> None:
+        self.pop_screen()
+        self.switch_run(message.cfg)
+
+    @work(thread=True, exclusive=True, group="run")
+    def switch_run(self, cfg) -> None:
+        old = self.source
+        if old.live:
+            self.call_from_thread(self.notify, "saving the current run…", timeout=2)
+            old.stop("stopped")
+            old.join(60)
+        new = LiveSource(cfg, self.runs_dir)
+        self.cfg = cfg
+        self.source = new
+
+        def swap():
+            dash = self.dashboard
+            self.switch_screen_stack(dash, DashboardScreen(new, self.low_bandwidth))
+            new.start()
+
+        self.call_from_thread(swap)
+
+    def switch_screen_stack(self, old: DashboardScreen, new: DashboardScreen) -> None:
+        while self.screen is not old:
+            self.pop_screen()
+        self.switch_screen(new)
+
+    async def action_quit(self) -> None:
+        if self.quitting:
+            return
+        self.quitting = True
+        if not self.source.live:
+            self.exit()
+            return
+        self.notify("saving a checkpoint and stopping…", timeout=10)
+        self.stop_and_exit()
+
+    @work(thread=True, group="quit")
+    def stop_and_exit(self) -> None:
+        self.source.stop("stopped")
+        self.source.join(120)
+        self.saved_to = self.source.run_dir
+        self.call_from_thread(self.exit)
+
+    # ------------------------------------------------------------------ command palette
+    def get_system_commands(self, screen):
+        yield from super().get_system_commands(screen)
+        dash_actions = [
+            ("Pause / resume training", "toggle_pause", "space"),
+            ("Sample text now", "sample", "s"),
+            ("Save a checkpoint now", "save", "w"),
+            ("Temperature up", "temperature(0.1)", "+"),
+            ("Temperature down", "temperature(-0.1)", "-"),
+            ("Next hidden unit", "unit(1)", "]"),
+            ("Previous hidden unit", "unit(-1)", "["),
+            ("Next layer", "layer(1)", "l"),
+            ("Show h or c (LSTM)", "toggle_cell", "c"),
+            ("Heatmap / neuron view", "toggle_memory_view", "m"),
+            ("Gradients: through time / over training", "toggle_grad_mode", "d"),
+            ("Next view (maximise a panel)", "next_view", "v"),
+            ("Forecast view", "forecast_view", "f"),
+        ]
+        try:
+            dash = self.dashboard
+        except LookupError:
+            dash = None
+        if dash is not None:
+            for title, action, key in dash_actions:
+                yield SystemCommand(title, f"key: {key}",
+                                    lambda a=action: self.run_action(a, dash))
+        yield SystemCommand("Generate text from a run", "key: g", self.action_generate)
+        yield SystemCommand("New run (setup)", "key: n", self.action_setup)
+        yield SystemCommand("Help: keys and views", "key: ?", self.action_help)

@@ -1,0 +1,280 @@
+"""The dashboard: loss curves, gradients, the hidden state, generated text (or the forecast for
+series), and a status line — all fed from one :class:`~rnn_tui.tui.source.EventSource`.
+
+A timer drains the source a few times a second and folds events into a :class:`RunState`; each
+view redraws only when its own data changed and no more often than its rate allows, so the bytes
+sent to the terminal stay small (see ``benchmarks/terminal.py``).
+"""
+
+from __future__ import annotations
+
+import time
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Grid
+from textual.screen import Screen
+from textual.widgets import ContentSwitcher, Footer
+
+from rnn_tui.tui.source import EventSource
+from rnn_tui.tui.state import RunState, fmt_time
+from rnn_tui.tui.widgets.curves import ForecastChart, GradChart, LossChart
+from rnn_tui.tui.widgets.heatmap import Heatmap
+from rnn_tui.tui.widgets.panels import ErrorTable, NeuronView, Panel, SampleStream, StatusLine
+
+SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
+VIEWS = ("all", "loss", "grads", "hidden", "text")
+
+
+class DashboardScreen(Screen):
+    BINDINGS = [
+        Binding("space", "toggle_pause", "Pause/Resume"),
+        Binding("s", "sample", "Sample"),
+        Binding("w", "save", "Save"),
+        Binding("plus,equals_sign", "temperature(0.1)", "Temp+", key_display="+"),
+        Binding("minus,underscore", "temperature(-0.1)", "Temp−", key_display="-"),
+        Binding("right_square_bracket", "unit(1)", "Unit+", key_display="]"),
+        Binding("left_square_bracket", "unit(-1)", "Unit−", key_display="["),
+        Binding("l", "layer(1)", "Layer"),
+        Binding("c", "toggle_cell", "h/c", show=False),
+        Binding("m", "toggle_memory_view", "Heatmap/Neuron", show=False),
+        Binding("d", "toggle_grad_mode", "Grad view", show=False),
+        Binding("v", "next_view", "View"),
+        Binding("f", "forecast_view", "Forecast", show=False),
+        Binding("g", "app.generate", "Generate"),
+        Binding("n", "app.setup", "New run", show=False),
+    ]
+
+    def __init__(self, source: EventSource, low_bandwidth: bool = False, **kw):
+        super().__init__(**kw)
+        self.source = source
+        self.state = RunState()
+        self.low_bandwidth = low_bandwidth
+        # seconds between redraws of each view
+        self.rates = ({"status": 2.0, "loss": 5.0, "grads": 5.0, "hidden": 5.0, "sample": 2.0,
+                       "forecast": 5.0} if low_bandwidth else
+                      {"status": 1.0, "loss": 1.0, "grads": 1.0, "hidden": 1.0, "sample": 0.5,
+                       "forecast": 1.0})
+        self.dirty: set[str] = set()
+        self.last_draw: dict[str, float] = {}
+        self.sel_unit = 0
+        self.sel_layer = 0
+        self.sel_cell = False
+        self.view_index = 0
+        self.opened = time.monotonic()
+        self._spin = 0
+
+    def compose(self) -> ComposeResult:
+        yield StatusLine("starting…", id="status")
+        with Grid(id="panels"):
+            with Panel(id="loss-panel") as p:
+                p.border_title = "Loss"
+                yield LossChart(self.state, id="loss")
+            with Panel(id="grad-panel") as p:
+                p.border_title = r"Gradients \[d]"
+                yield GradChart(self.state, id="grads")
+            with Panel(id="hidden-panel") as p:
+                p.border_title = r"Hidden state \[m] \[ ] \[l] \[c]"
+                with ContentSwitcher(initial="heatmap", id="memory"):
+                    yield Heatmap(id="heatmap")
+                    yield NeuronView(id="neurons")
+            with Panel(id="text-panel") as p:
+                p.border_title = r"Generated text \[s] \[+/-]"
+                yield SampleStream(id="samples")
+            with Panel(id="forecast-panel", classes="series") as p:
+                p.border_title = r"Forecast \[f]"
+                yield ForecastChart(self.state, id="forecast")
+                yield ErrorTable(id="errors")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#forecast-panel").display = False
+        self.set_interval(1.0 if self.low_bandwidth else 0.25, self.tick)
+        self.tick()
+
+    # ------------------------------------------------------------------ event flow
+    def tick(self) -> None:
+        for e in self.source.drain():
+            self.dirty |= self.state.apply(e)
+            if "run" in self.dirty:
+                self._on_run_started()
+        self.dirty.add("status")
+        self.redraw()
+
+    def _on_run_started(self) -> None:
+        self.dirty.discard("run")
+        series = self.state.task == "series"
+        self.query_one("#forecast-panel").display = series
+        self.query_one("#text-panel").display = not series
+        self.app.sub_title = self.describe()
+
+    def describe(self) -> str:
+        s = self.state.started
+        if s is None:
+            return ""
+        m = s.config.get("model", {})
+        d = s.config.get("data", {})
+        return (f"{d.get('task')} · {d.get('corpus')} · {m.get('cell', '').upper()} "
+                f"{m.get('layers')}×{m.get('hidden')} · {s.parameters:,} params")
+
+    def due(self, aspect: str, now: float) -> bool:
+        if aspect not in self.dirty:
+            return False
+        if now - self.last_draw.get(aspect, 0.0) < self.rates[aspect]:
+            return False
+        self.last_draw[aspect] = now
+        self.dirty.discard(aspect)
+        return True
+
+    def redraw(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if force:
+            self.dirty |= set(self.rates)
+            self.last_draw.clear()
+        if self.due("status", now):
+            self.query_one(StatusLine).show(self.status_text())
+        if self.due("loss", now):
+            self.query_one(LossChart).refresh()
+        if self._due_grads(now):
+            self.query_one(GradChart).refresh()
+        if self.due("hidden", now):
+            self.draw_hidden()
+        if self.due("sample", now):
+            self.query_one(SampleStream).show(self.state)
+        if self.due("forecast", now):
+            self.query_one(ForecastChart).refresh()
+            self.query_one(ErrorTable).show(self.state)
+
+    def _due_grads(self, now: float) -> bool:
+        chart = self.query_one(GradChart)
+        key = "flow" if chart.mode == "depth" else "grads"
+        if key == "flow" and "flow" in self.dirty:
+            self.dirty.discard("flow")
+            self.dirty.add("grads")
+        elif key == "grads":
+            self.dirty.discard("flow")
+        return self.due("grads", now)
+
+    def status_text(self) -> str:
+        st = self.state
+        src = self.source
+        if st.status == "starting":
+            self._spin += 1
+            return (f"{SPINNER[self._spin % len(SPINNER)]} preparing the corpus and model… "
+                    f"{fmt_time(time.monotonic() - self.opened)}")
+        if st.status == "compiling":
+            self._spin += 1
+            return (f"{SPINNER[self._spin % len(SPINNER)]} compiling kernels (first start only; "
+                    f"cached afterwards)… {fmt_time(time.monotonic() - self.opened)}")
+        line = st.status_line()
+        if src.live and st.task != "series":
+            line += f" · T={src.temperature:.1f}"
+        if not src.live:
+            line = "watching · " + line
+        if st.message and st.status in ("paused", "failed", "finished"):
+            line += f" · {st.message}"
+        return line
+
+    def draw_hidden(self) -> None:
+        snap = self.state.hidden
+        if snap is None or not snap.h:
+            return
+        mats = snap.c if (self.sel_cell and snap.c) else snap.h
+        self.sel_layer = min(self.sel_layer, len(mats) - 1)
+        m = mats[self.sel_layer]
+        self.sel_unit = min(self.sel_unit, len(m) - 1)
+        scale = 1.0
+        if self.sel_cell:
+            scale = max(1.0, max(max(abs(v) for v in row) for row in m) / 2)
+        hm = self.query_one(Heatmap)
+        hm.unit = self.sel_unit
+        hm.set_data(snap.tokens, m, scale)
+        self.query_one(NeuronView).show(self.state, self.sel_layer, self.sel_unit, self.sel_cell)
+        kind = "c (cell)" if self.sel_cell else "h"
+        self.query_one("#hidden-panel").border_title = (
+            f"Hidden {kind} · layer {self.sel_layer} · unit {self.sel_unit} "
+            r"\[m] \[ ] \[l] \[c]")
+
+    def _redraw_now(self, aspect: str) -> None:
+        self.dirty.add(aspect)
+        self.last_draw.pop(aspect, None)
+        self.redraw()
+
+    # ------------------------------------------------------------------ actions
+    def _live(self) -> bool:
+        if not self.source.live:
+            self.notify("watching a run: training controls belong to the process that trains it",
+                        severity="warning", timeout=3)
+            return False
+        return True
+
+    def action_toggle_pause(self) -> None:
+        if self._live():
+            self.source.toggle_pause()
+
+    def action_sample(self) -> None:
+        if self._live():
+            self.source.sample_now()
+            self.notify("sampling…", timeout=1.5)
+
+    def action_save(self) -> None:
+        if self._live():
+            self.source.save_now()
+            self.notify("saving a checkpoint…", timeout=1.5)
+
+    def action_temperature(self, delta: float) -> None:
+        if self._live():
+            t = round(min(3.0, max(0.1, self.source.temperature + delta)), 2)
+            self.source.set_temperature(t)
+            self._redraw_now("status")
+
+    def action_unit(self, delta: int) -> None:
+        snap = self.state.hidden
+        units = len(snap.h[min(self.sel_layer, len(snap.h) - 1)]) if snap and snap.h else 1
+        self.sel_unit = (self.sel_unit + delta) % max(units, 1)
+        self._redraw_now("hidden")
+
+    def action_layer(self, delta: int) -> None:
+        n = max(self.state.layers, 1)
+        self.sel_layer = (self.sel_layer + delta) % n
+        self._redraw_now("hidden")
+
+    def action_toggle_cell(self) -> None:
+        snap = self.state.hidden
+        if snap is not None and not snap.c:
+            self.notify("only an LSTM has a cell state c", timeout=2)
+            return
+        self.sel_cell = not self.sel_cell
+        self._redraw_now("hidden")
+
+    def action_toggle_memory_view(self) -> None:
+        sw = self.query_one("#memory", ContentSwitcher)
+        sw.current = "neurons" if sw.current == "heatmap" else "heatmap"
+
+    def action_toggle_grad_mode(self) -> None:
+        chart = self.query_one(GradChart)
+        chart.mode = "time" if chart.mode == "depth" else "depth"
+        chart.refresh()
+
+    def panels(self) -> list[str]:
+        last = "forecast-panel" if self.state.task == "series" else "text-panel"
+        return ["loss-panel", "grad-panel", "hidden-panel", last]
+
+    def action_next_view(self) -> None:
+        ids = self.panels()
+        self.view_index = (self.view_index + 1) % (len(ids) + 1)
+        self.show_view()
+
+    def action_forecast_view(self) -> None:
+        if self.state.task != "series":
+            self.notify("the forecast view is for series runs (--task series)", timeout=2)
+            return
+        self.view_index = 4
+        self.show_view()
+
+    def show_view(self) -> None:
+        if self.view_index == 0:
+            self.minimize()
+        else:
+            self.maximize(self.query_one(f"#{self.panels()[self.view_index - 1]}"), container=False)
+        self.redraw(force=True)

@@ -1,0 +1,123 @@
+"""The generate screen: load a run, type a priming text, watch the text stream in."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.validation import Integer, Number
+from textual.widgets import Button, Footer, Input, Label, Static
+
+from rnn_tui.errors import UserError
+from rnn_tui.train.tasks import load_language_model
+
+
+class GenerateScreen(Screen):
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Back"),
+        Binding("ctrl+g", "generate", "Generate"),
+        Binding("ctrl+x", "stop", "Stop"),
+    ]
+
+    def __init__(self, run_dir: str | Path | None = None, **kw):
+        super().__init__(**kw)
+        self.run_dir = str(run_dir or "")
+        self.buffer: list[str] = []
+        self.text = ""
+        self._cancel = threading.Event()
+        self._lock = threading.Lock()
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(classes="form-row"):
+            yield Label("run", classes="form-label")
+            yield Input(self.run_dir, placeholder="run directory", id="gen-run")
+        with Horizontal(classes="form-row"):
+            yield Label("prime", classes="form-label")
+            yield Input(placeholder="text to start from (optional)", id="gen-prime")
+        with Horizontal(classes="form-row"):
+            yield Label("temperature", classes="form-label")
+            yield Input("0.8", id="gen-temp", validators=[Number(minimum=0.01, maximum=5)])
+            yield Label("top-k", classes="form-label")
+            yield Input("0", id="gen-topk", validators=[Integer(minimum=0)])
+            yield Label("length", classes="form-label")
+            yield Input("400", id="gen-len", validators=[Integer(minimum=1, maximum=100000)])
+            yield Button("Generate", id="gen-go", variant="primary")
+        yield Label("", id="gen-error", classes="error")
+        with VerticalScroll(id="gen-scroll"):
+            yield Static("", id="gen-out")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.set_interval(0.1, self.flush)
+        self.query_one("#gen-prime" if self.run_dir else "#gen-run", Input).focus()
+
+    def on_input_submitted(self, _event: Input.Submitted) -> None:
+        self.action_generate()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "gen-go":
+            self.action_generate()
+
+    def action_stop(self) -> None:
+        self._cancel.set()
+
+    def action_generate(self) -> None:
+        err = self.query_one("#gen-error", Label)
+        for wid in ("#gen-temp", "#gen-topk", "#gen-len"):
+            inp = self.query_one(wid, Input)
+            res = inp.validate(inp.value)
+            if res is not None and not res.is_valid:
+                err.update(f"{inp.id[4:]}: {'; '.join(res.failure_descriptions)}")
+                inp.focus()
+                return
+        err.update("")
+        self._cancel.set()
+        self._cancel = threading.Event()
+        with self._lock:
+            self.buffer.clear()
+        self.text = ""
+        self.query_one("#gen-out", Static).update("", layout=False)
+        self.generate(self.query_one("#gen-run", Input).value.strip(),
+                      self.query_one("#gen-prime", Input).value,
+                      float(self.query_one("#gen-temp", Input).value),
+                      int(self.query_one("#gen-topk", Input).value),
+                      int(self.query_one("#gen-len", Input).value), self._cancel)
+
+    @work(thread=True, exclusive=True)
+    def generate(self, run: str, prime: str, temperature: float, top_k: int, length: int,
+                 cancel: threading.Event) -> None:
+        try:
+            model, sep = load_language_model(run)
+        except UserError as e:
+            self.app.call_from_thread(self.query_one("#gen-error", Label).update, str(e))
+            return
+        import numpy as np
+
+        with self._lock:
+            self.buffer.append(prime)
+        prev = prime
+        for piece in model.sample(length, prime, temperature, top_k, np.random.default_rng()):
+            if cancel.is_set():
+                return
+            if sep and prev and not prev.endswith("\n") and piece not in ".,;:!?)'\n":
+                piece = sep + piece
+            with self._lock:
+                self.buffer.append(piece)
+            prev = piece
+            time.sleep(0.004)  # a pace a person can watch
+
+    def flush(self) -> None:
+        with self._lock:
+            if not self.buffer:
+                return
+            self.text += "".join(self.buffer)
+            self.buffer.clear()
+        self.query_one("#gen-out", Static).update(self.text)
+        self.query_one("#gen-scroll", VerticalScroll).scroll_end(animate=False)
+

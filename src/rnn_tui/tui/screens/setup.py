@@ -1,0 +1,156 @@
+"""The setup screen: task, corpus or CSV, cell, sizes and optimizer, with the defaults filled in.
+Invalid values are refused in place (the field turns red and says why); Start is refused until
+every field is valid."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.message import Message
+from textual.screen import Screen
+from textual.validation import Function, Integer, Number
+from textual.widgets import Button, Footer, Input, Label, Select
+
+from rnn_tui.config import CELLS, OPTIMIZERS, TASKS, RunConfig
+from rnn_tui.errors import UserError
+
+INT_FIELDS = {  # id -> (section, key, minimum, label)
+    "hidden": ("model", "hidden", 1, "hidden units"),
+    "layers": ("model", "layers", 1, "layers"),
+    "embed": ("model", "embed", 0, "embedding (0 = one-hot)"),
+    "seq": ("train", "seq", 1, "sequence length (BPTT)"),
+    "batch": ("train", "batch", 1, "batch"),
+}
+FLOAT_FIELDS = {
+    "lr": ("train", "lr", "learning rate"),
+    "time_budget": ("train", "time_budget", "time budget (s, 0 = none)"),
+}
+
+
+def known_sources(task: str) -> list[str]:
+    if task == "series":
+        from rnn_tui.data.series import BUILTIN_SERIES
+
+        return list(BUILTIN_SERIES)
+    from rnn_tui.data.corpora import manifest
+
+    return list(manifest())
+
+
+def corpus_ok(value: str, task: str) -> bool:
+    value = value.strip()
+    return bool(value) and (value in known_sources(task) or Path(value).expanduser().is_file())
+
+
+class SetupScreen(Screen):
+    BINDINGS = [Binding("escape", "app.pop_screen", "Cancel"),
+                Binding("ctrl+s", "start", "Start")]
+
+    class Start(Message):
+        def __init__(self, cfg: RunConfig):
+            super().__init__()
+            self.cfg = cfg
+
+    def __init__(self, cfg: RunConfig, **kw):
+        super().__init__(**kw)
+        self.cfg = cfg
+
+    def compose(self) -> ComposeResult:
+        c = self.cfg
+        with VerticalScroll(id="setup-form"):
+            yield Label("New run — the defaults are filled in; ctrl+s starts", classes="title")
+            with Horizontal(classes="form-row"):
+                yield Label("task", classes="form-label")
+                yield Select([(t, t) for t in TASKS], value=c.data.task, allow_blank=False,
+                             id="task")
+            with Horizontal(classes="form-row"):
+                yield Label("corpus / file", classes="form-label")
+                yield Input(c.data.corpus, id="corpus", validators=[Function(
+                    lambda v: corpus_ok(v, self.task()),
+                    "not a built-in name or an existing file")])
+            yield Label("", id="corpus-hint", classes="hint")
+            with Horizontal(classes="form-row"):
+                yield Label("cell", classes="form-label")
+                yield Select([(x, x) for x in CELLS], value=c.model.cell, allow_blank=False,
+                             id="cell")
+                yield Label("optimizer", classes="form-label")
+                yield Select([(x, x) for x in OPTIMIZERS], value=c.train.optimizer,
+                             allow_blank=False, id="optimizer")
+            for fid, (sec, key, lo, label) in INT_FIELDS.items():
+                with Horizontal(classes="form-row"):
+                    yield Label(label, classes="form-label")
+                    yield Input(str(getattr(getattr(c, sec), key)), id=fid, type="integer",
+                                validators=[Integer(minimum=lo, maximum=1 << 16)])
+            for fid, (sec, key, label) in FLOAT_FIELDS.items():
+                with Horizontal(classes="form-row"):
+                    yield Label(label, classes="form-label")
+                    lo = 0.0 if fid == "time_budget" else 1e-9
+                    yield Input(str(getattr(getattr(c, sec), key)), id=fid,
+                                validators=[Number(minimum=lo)])
+            yield Label("", id="setup-error", classes="error")
+            with Horizontal(classes="form-row"):
+                yield Button("Start", id="start", variant="primary")
+                yield Button("Cancel", id="cancel")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self._hint()
+
+    def task(self) -> str:
+        v = self.query_one("#task", Select).value
+        return v if isinstance(v, str) else "char"
+
+    def _hint(self) -> None:
+        self.query_one("#corpus-hint", Label).update(
+            "built-in: " + ", ".join(known_sources(self.task())) + " — or a path")
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        if event.select.id == "task":
+            self._hint()
+            corpus = self.query_one("#corpus", Input)
+            if not corpus_ok(corpus.value, self.task()):
+                corpus.value = known_sources(self.task())[0]
+            if self.task() == "series":
+                self.query_one("#embed", Input).value = "0"
+                self.query_one("#hidden", Input).value = "32"
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "start":
+            self.action_start()
+        else:
+            self.app.pop_screen()
+
+    def collect(self) -> RunConfig:
+        """The form as a validated config; raises UserError naming the first bad field."""
+        for inp in self.query(Input):
+            res = inp.validate(inp.value)
+            if res is not None and not res.is_valid:
+                inp.focus()
+                raise UserError(f"{inp.id}: {'; '.join(res.failure_descriptions)}")
+        cfg = RunConfig.from_dict(self.cfg.to_dict())
+        if self.task() == "series" and self.cfg.data.task != "series":
+            from rnn_tui.cli import SERIES_DEFAULTS
+
+            cfg.update(SERIES_DEFAULTS)
+        cfg.data.task = self.task()
+        cfg.data.corpus = self.query_one("#corpus", Input).value.strip()
+        cfg.model.cell = str(self.query_one("#cell", Select).value)
+        cfg.train.optimizer = str(self.query_one("#optimizer", Select).value)
+        for fid, (sec, key, _lo, _label) in INT_FIELDS.items():
+            setattr(getattr(cfg, sec), key, int(self.query_one(f"#{fid}", Input).value))
+        for fid, (sec, key, _label) in FLOAT_FIELDS.items():
+            setattr(getattr(cfg, sec), key, float(self.query_one(f"#{fid}", Input).value))
+        return cfg.validate()
+
+    def action_start(self) -> None:
+        err = self.query_one("#setup-error", Label)
+        try:
+            cfg = self.collect()
+        except UserError as e:
+            err.update(str(e))
+            return
+        err.update("")
+        self.post_message(self.Start(cfg))

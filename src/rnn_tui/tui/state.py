@@ -1,0 +1,139 @@
+"""What the dashboard knows about a run, rebuilt from the event stream.
+
+Pure Python and no Textual: the live app, ``rnn-tui watch`` and the tests feed it the same events.
+:meth:`RunState.apply` returns the names of the aspects an event changed, so each view redraws
+only when its own data moved.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+from rnn_tui.train import events as ev
+
+MAX_POINTS = 4000  # loss points kept; older ones are thinned two to one
+
+
+@dataclass
+class Series:
+    """x/y points that thin themselves (every other old point dropped) past ``MAX_POINTS``."""
+
+    xs: list[float] = field(default_factory=list)
+    ys: list[float] = field(default_factory=list)
+
+    def add(self, x: float, y: float) -> None:
+        self.xs.append(x)
+        self.ys.append(y)
+        if len(self.xs) > MAX_POINTS:
+            half = len(self.xs) // 2
+            self.xs[:half] = self.xs[:half:2]
+            self.ys[:half] = self.ys[:half:2]
+
+    def __len__(self) -> int:
+        return len(self.xs)
+
+
+@dataclass
+class RunState:
+    started: ev.RunStarted | None = None
+    last_step: ev.StepEnded | None = None
+    loss: Series = field(default_factory=Series)
+    val: Series = field(default_factory=Series)
+    grads: dict[str, Series] = field(default_factory=dict)
+    flow: ev.GradientFlow | None = None
+    hidden: ev.HiddenSnapshot | None = None
+    samples: deque = field(default_factory=lambda: deque(maxlen=12))
+    forecast: ev.ForecastUpdate | None = None
+    last_eval: ev.Evaluated | None = None
+    status: str = "starting"  # starting | training | paused | finished | failed
+    message: str = ""
+    checkpoint: str = ""
+    elapsed_s: float = 0.0
+    step: int = 0
+
+    def apply(self, e: ev.Event) -> set[str]:
+        """Fold one event in; return the aspects that changed."""
+        self.step = max(self.step, e.step)
+        self.elapsed_s = max(self.elapsed_s, e.elapsed_s)
+        if isinstance(e, ev.RunStarted):
+            if e.resumed or self.started is None:
+                self.started = e
+            self.status = "compiling"
+            self.message = ""
+            return {"status", "run"}
+        if isinstance(e, ev.StepEnded):
+            self.last_step = e
+            if self.status in ("starting", "compiling"):
+                self.status = "training"
+            self.loss.add(e.step, e.loss)
+            for name, v in e.grad_norms.items():
+                self.grads.setdefault(name, Series()).add(e.step, v)
+            return {"status", "loss", "grads"}
+        if isinstance(e, ev.Evaluated):
+            self.last_eval = e
+            self.val.add(e.step, e.val_loss)
+            return {"status", "loss"}
+        if isinstance(e, ev.GradientFlow):
+            self.flow = e
+            return {"flow"}
+        if isinstance(e, ev.HiddenSnapshot):
+            self.hidden = e
+            return {"hidden"}
+        if isinstance(e, ev.SampleText):
+            self.samples.append(e)
+            return {"sample"}
+        if isinstance(e, ev.ForecastUpdate):
+            self.forecast = e
+            return {"forecast"}
+        if isinstance(e, ev.CheckpointSaved):
+            self.checkpoint = e.path
+            return {"status"}
+        if isinstance(e, ev.Paused):
+            self.status = "paused"
+            self.message = "" if e.reason == "paused" else e.reason
+            return {"status"}
+        if isinstance(e, ev.Resumed):
+            self.status = "training"
+            self.message = ""
+            return {"status"}
+        if isinstance(e, ev.Finished):
+            self.status = "finished"
+            self.message = f"finished ({e.reason})"
+            return {"status"}
+        if isinstance(e, ev.Failed):
+            self.status = "failed"
+            self.message = e.message
+            return {"status"}
+        return set()
+
+    @property
+    def task(self) -> str:
+        return self.started.task if self.started else ""
+
+    @property
+    def layers(self) -> int:
+        return len(self.hidden.h) if self.hidden else 0
+
+    def status_line(self, wall_elapsed: float | None = None) -> str:
+        """One line: step, epoch, tokens/s, learning rate, elapsed, time left."""
+        s = self.last_step
+        el = self.elapsed_s if wall_elapsed is None else wall_elapsed
+        parts = [self.status.upper() if self.status != "training" else "training",
+                 f"step {self.step:,}"]
+        if s is not None:
+            parts += [f"epoch {s.epoch}", f"{s.tokens_per_s / 1000:.1f}k tok/s",
+                      f"lr {s.lr:.2e}", f"loss {s.loss:.3f}"]
+        if self.last_eval is not None:
+            parts.append(f"val {self.last_eval.val_loss:.3f}")
+        parts.append(f"elapsed {fmt_time(el)}")
+        if s is not None and s.time_left_s is not None and self.status != "finished":
+            parts.append(f"left {fmt_time(s.time_left_s)}")
+        return " · ".join(parts)
+
+
+def fmt_time(s: float) -> str:
+    s = int(max(s, 0))
+    h, rem = divmod(s, 3600)
+    m, sec = divmod(rem, 60)
+    return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
