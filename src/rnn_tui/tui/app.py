@@ -170,7 +170,7 @@ class RnnTuiApp(App):
         if dash is not None:
             for title, action, key in dash_actions:
                 yield SystemCommand(title, f"key: {key}",
-                                    lambda a=action: self.run_action(a, dash))
+                                    lambda a=action: self.call_later(self.run_action, a, dash))
         yield SystemCommand("Generate text from a run", "key: g", self.action_generate)
         yield SystemCommand("New run (setup)", "key: n", self.action_setup)
         yield SystemCommand("Help: keys and views", "key: ?", self.action_help)

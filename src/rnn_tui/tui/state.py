@@ -115,21 +115,25 @@ class RunState:
     def layers(self) -> int:
         return len(self.hidden.h) if self.hidden else 0
 
-    def status_line(self, wall_elapsed: float | None = None) -> str:
-        """One line: step, epoch, tokens/s, learning rate, elapsed, time left."""
+    def status_line(self, width: int = 0) -> str:
+        """One line: step, epoch, tokens/s, learning rate, loss, elapsed, time left. With a
+        ``width``, the least important parts are dropped until it fits."""
         s = self.last_step
-        el = self.elapsed_s if wall_elapsed is None else wall_elapsed
-        parts = [self.status.upper() if self.status != "training" else "training",
-                 f"step {self.step:,}"]
+        parts = [(0, self.status.upper() if self.status != "training" else "training"),
+                 (0, f"step {self.step:,}")]
         if s is not None:
-            parts += [f"epoch {s.epoch}", f"{s.tokens_per_s / 1000:.1f}k tok/s",
-                      f"lr {s.lr:.2e}", f"loss {s.loss:.3f}"]
+            parts += [(3, f"epoch {s.epoch}"), (1, f"{s.tokens_per_s / 1000:.1f}k tok/s"),
+                      (3, f"lr {s.lr:.1e}"), (2, f"loss {s.loss:.3f}")]
         if self.last_eval is not None:
-            parts.append(f"val {self.last_eval.val_loss:.3f}")
-        parts.append(f"elapsed {fmt_time(el)}")
+            parts.append((1, f"val {self.last_eval.val_loss:.3f}"))
+        parts.append((0, f"{fmt_time(self.elapsed_s)} elapsed"))
         if s is not None and s.time_left_s is not None and self.status != "finished":
-            parts.append(f"left {fmt_time(s.time_left_s)}")
-        return " · ".join(parts)
+            parts.append((1, f"{fmt_time(s.time_left_s)} left"))
+        for drop in (4, 3, 2, 1):
+            line = " · ".join(p for rank, p in parts if rank < drop)
+            if not width or len(line) <= width:
+                break
+        return line
 
 
 def fmt_time(s: float) -> str:

@@ -16,6 +16,7 @@ from textual.containers import Grid
 from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Footer
 
+from rnn_tui.train.events import Failed, Paused
 from rnn_tui.tui.source import EventSource
 from rnn_tui.tui.state import RunState, fmt_time
 from rnn_tui.tui.widgets.curves import ForecastChart, GradChart, LossChart
@@ -98,6 +99,9 @@ class DashboardScreen(Screen):
             self.dirty |= self.state.apply(e)
             if "run" in self.dirty:
                 self._on_run_started()
+            if isinstance(e, (Failed, Paused)) and self.state.message:
+                # a divergence pauses the run; a failure ends it: say so where it is seen
+                self.notify(self.state.message, severity="error", timeout=30)
         self.dirty.add("status")
         self.redraw()
 
@@ -166,14 +170,14 @@ class DashboardScreen(Screen):
             self._spin += 1
             return (f"{SPINNER[self._spin % len(SPINNER)]} compiling kernels (first start only; "
                     f"cached afterwards)… {fmt_time(time.monotonic() - self.opened)}")
-        line = st.status_line()
+        extra = ""
         if src.live and st.task != "series":
-            line += f" · T={src.temperature:.1f}"
-        if not src.live:
-            line = "watching · " + line
+            extra += f" · T={src.temperature:.1f}"
         if st.message and st.status in ("paused", "failed", "finished"):
-            line += f" · {st.message}"
-        return line
+            extra += f" · {st.message}"
+        head = "" if src.live else "watching · "
+        width = max(self.size.width - 2 - len(head) - len(extra), 20)
+        return head + st.status_line(width) + extra
 
     def draw_hidden(self) -> None:
         snap = self.state.hidden

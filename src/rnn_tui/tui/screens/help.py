@@ -10,17 +10,19 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-GUIDE = """\
-[b]What you are looking at[/b]
-[b]Loss[/b]: cross-entropy in nats per token on the training batches (train) and on held-out text
-(val). A gap that widens means the model is memorising.
-[b]Gradients[/b] [d]: ‖dL/dh‖ at each distance back in time for the latest batch — backprop through
-time multiplies by W_hh and the gate derivatives at every step, so a vanilla RNN's gradient falls
-off a cliff while an LSTM's or GRU's survives. Or the gradient norm per layer over training.
-[b]Hidden state[/b]: the memory h_t (or an LSTM's cell c_t) for each unit (rows) over the current
-sequence (columns), the input along the top. The same weights are applied at every column.
-[m] switches to the neuron view: the text coloured by one unit's activation.
-[b]Generated text[/b]: one token at a time, each drawn from softmax(logits / T)."""
+GUIDE = "\n".join([
+    "[b]What you are looking at[/b]",
+    "[b]Loss[/b]: cross-entropy in nats per token on the training batches (train) and on "
+    "held-out text (val). A gap that widens means the model is memorising.",
+    "[b]Gradients[/b] (key d): ‖dL/dh‖ at each distance back in time for the latest batch. "
+    "Backprop through time multiplies by W_hh and the gate derivatives at every step, so a "
+    "vanilla RNN's gradient falls off a cliff while an LSTM's or GRU's survives. Or: the "
+    "gradient norm of each layer over training.",
+    "[b]Hidden state[/b]: the memory h_t (or an LSTM's cell c_t) of each unit (rows) over the "
+    "current sequence (columns), the input along the top. The same weights act at every column. "
+    "Key m switches to the neuron view: the text coloured by one unit's activation.",
+    "[b]Generated text[/b]: one token at a time, each drawn from softmax(logits / T).",
+])
 
 
 class HelpScreen(ModalScreen):

@@ -9,6 +9,7 @@ from pathlib import Path
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
+from textual.css.query import NoMatches
 from textual.message import Message
 from textual.screen import Screen
 from textual.validation import Function, Integer, Number
@@ -100,8 +101,11 @@ class SetupScreen(Screen):
         self._hint()
 
     def task(self) -> str:
-        v = self.query_one("#task", Select).value
-        return v if isinstance(v, str) else "char"
+        try:
+            v = self.query_one("#task", Select).value
+        except NoMatches:  # validators can run before the form is mounted
+            return self.cfg.data.task
+        return v if isinstance(v, str) else self.cfg.data.task
 
     def _hint(self) -> None:
         self.query_one("#corpus-hint", Label).update(

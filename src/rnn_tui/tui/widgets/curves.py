@@ -54,7 +54,7 @@ class LossChart(Chart):
             p.plot(xs, ys, label="train", marker="braille", color=LINE_COLOURS[0])
         vx, vy = _finite(s.val.xs, s.val.ys)
         if vx:
-            p.plot(vx, vy, label="val", marker="dot" if len(vx) > 1 else "o",
+            p.plot(vx, vy, label="val", marker="braille" if len(vx) > 1 else "o",
                    color=LINE_COLOURS[1])
         p.xlabel("step")
 

@@ -1,0 +1,72 @@
+"""Deterministic event streams for driving the app without training (snapshots, key tests)."""
+
+from __future__ import annotations
+
+import math
+
+from rnn_tui.config import RunConfig
+from rnn_tui.train import events as ev
+
+TEXT = ("The hidden state is the network's memory: at every step it mixes the new input with "
+        "what it carried.\n")
+
+
+def language_run(cell: str = "gru", layers: int = 2, hidden: int = 24, steps: int = 600,
+                 seq: int = 48) -> list[ev.Event]:
+    cfg = RunConfig()
+    cfg.model.cell, cfg.model.layers, cfg.model.hidden = cell, layers, hidden
+    out: list[ev.Event] = [ev.RunStarted(step=0, task="char", config=cfg.to_dict(),
+                                         vocab_size=65, parameters=123_456, time_budget_s=300)]
+    for k in range(1, 61):
+        step = k * steps // 60
+        loss = 1.3 + 2.9 * math.exp(-step / 120) + 0.05 * math.sin(k)
+        out.append(ev.StepEnded(
+            step=step, elapsed_s=k * 0.5, epoch=step // 400, loss=loss, tokens_per_s=41_000.0,
+            lr=3e-3, grad_norm=1.0 + 1 / k,
+            grad_norms={"embed": 0.1 + 0.5 / k, **{f"l{i}": 0.8 / (i + 1) + 1 / k
+                                                   for i in range(layers)}, "head": 0.6},
+            time_left_s=300 - k * 0.5))
+        if k % 10 == 0:
+            out.append(ev.Evaluated(step=step, elapsed_s=k * 0.5, val_loss=loss + 0.12,
+                                    best_val_loss=loss + 0.12))
+    decay = {"rnn": 0.8, "lstm": 0.985, "gru": 0.97}[cell]
+    out.append(ev.GradientFlow(step=steps, norms=[[0.02 * decay ** (seq - 1 - t) * (1 + 0.1 * l)
+                                                   for t in range(seq)] for l in range(layers)]))
+    tokens = list(TEXT[:seq])
+
+    def mat(phase: float):
+        return [[round(math.tanh(2.5 * math.sin(0.31 * u + 0.45 * t + phase)), 3)
+                 for t in range(seq)] for u in range(hidden)]
+
+    out.append(ev.HiddenSnapshot(step=steps, tokens=tokens,
+                                 h=[mat(0.7 * l) for l in range(layers)],
+                                 c=[[[2 * v for v in row] for row in mat(1.1 + l)]
+                                    for l in range(layers)] if cell == "lstm" else None))
+    out.append(ev.SampleText(step=300, text="the functions and the modules of the name is\n"
+                             "a string that retuns the value", temperature=0.8))
+    out.append(ev.SampleText(step=600, text="The module defines the following functions:\n"
+                             "   Return the number of items.", temperature=0.8))
+    return out
+
+
+def series_run() -> list[ev.Event]:
+    cfg = RunConfig()
+    cfg.data.task, cfg.data.corpus = "series", "airline"
+    cfg.model.hidden, cfg.model.embed = 32, 0
+    out: list[ev.Event] = [ev.RunStarted(step=0, task="series", config=cfg.to_dict(),
+                                         parameters=3_500, total_steps=1500)]
+    for k in range(1, 31):
+        out.append(ev.StepEnded(step=k * 50, elapsed_s=k, loss=0.5 * math.exp(-k / 8) + 0.05,
+                                tokens_per_s=90_000.0, lr=5e-3, grad_norm=0.3,
+                                grad_norms={"l0": 0.3, "head": 0.1}))
+    hist = [200 + 2 * i + 40 * math.sin(2 * math.pi * i / 12) for i in range(96)]
+    truth = [200 + 2 * i + 40 * math.sin(2 * math.pi * i / 12) for i in range(96, 120)]
+    out.append(ev.Evaluated(step=1500, val_loss=0.08, best_val_loss=0.08,
+                            metrics={"mae": 12.0, "seasonal_naive_mae": 24.0}))
+    out.append(ev.ForecastUpdate(
+        step=1500, history=hist, truth=truth, prediction=[v + 5 for v in truth],
+        forecast=[v + 9 * math.sin(i) for i, v in enumerate(truth)],
+        errors={"model": {"mae": 12.0, "rmse": 14.0, "mase": 0.6},
+                "naive": {"mae": 40.0, "rmse": 48.0, "mase": 2.0},
+                "seasonal_naive": {"mae": 24.0, "rmse": 27.0, "mase": 1.2}}))
+    return out
