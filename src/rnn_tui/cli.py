@@ -161,11 +161,24 @@ APP_DEFAULTS = {"model": {"hidden": 256},
 
 
 def _app_env(args) -> None:
-    """Settings Textual reads at import: 16 colours in low-bandwidth mode."""
+    """Check --theme; set what Textual reads at import (16 colours in low-bandwidth mode)."""
     import os
 
     if getattr(args, "low_bandwidth", False):
         os.environ.setdefault("TEXTUAL_COLOR_SYSTEM", "standard")
+    if args.theme:
+        from textual.theme import BUILTIN_THEMES
+
+        from rnn_tui.tui.themes import load_themes
+
+        names = sorted(load_themes()) + sorted(BUILTIN_THEMES)
+        if args.theme not in names:
+            import difflib
+
+            near = difflib.get_close_matches(args.theme, names, 1)
+            hint = f"did you mean {near[0]!r}? " if near else ""
+            raise UserError(f"unknown theme {args.theme!r}; {hint}choose from "
+                            f"{', '.join(names[:8])}, …")
 
 
 def cmd_app(args) -> int:
@@ -173,8 +186,8 @@ def cmd_app(args) -> int:
     from rnn_tui.runtime import configure_threads
 
     cfg = build_config(args, APP_DEFAULTS)
-    configure_threads(interactive=True)
     _app_env(args)
+    configure_threads(interactive=True)
     print(f"rnn-tui: preparing {cfg.data.corpus}…", file=sys.stderr, flush=True)
     trainer, writer, run_dir = prepare_run(cfg, args.runs_dir, args.name,
                                            Path(args.resume) if args.resume else None,

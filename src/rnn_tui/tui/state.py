@@ -73,7 +73,7 @@ class RunState:
         if isinstance(e, ev.Evaluated):
             self.last_eval = e
             self.val.add(e.step, e.val_loss)
-            return {"status", "loss"}
+            return {"status", "loss", "val"}
         if isinstance(e, ev.GradientFlow):
             self.flow = e
             return {"flow"}

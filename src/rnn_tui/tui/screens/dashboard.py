@@ -135,6 +135,10 @@ class DashboardScreen(Screen):
         if force:
             self.dirty |= set(self.rates)
             self.last_draw.clear()
+        if "val" in self.dirty:  # a new evaluation is news: draw it now, whatever the rate
+            self.dirty.discard("val")
+            self.last_draw.pop("loss", None)
+            self.last_draw.pop("status", None)
         if self.due("status", now):
             self.query_one(StatusLine).show(self.status_text())
         if self.due("loss", now):
