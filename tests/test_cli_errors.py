@@ -59,6 +59,13 @@ CASES = {
     "resume mismatched model": (["train", "--resume", "{d}/other", "--hidden", "16"],
                                 "different model"),
     "sample not a run": (["sample", "{d}/adir"], "no checkpoint"),
+    "app unknown theme": (["--theme", "nrd"], "did you mean 'nord'"),
+    "app binary corpus": (["--corpus", "{d}/binary.bin"], "binary"),
+    "app zero hidden": (["--hidden", "0"], "hidden must be at least 1"),
+    "app resume mismatched model": (["--resume", "{d}/other", "--hidden", "16"],
+                                    "different model"),
+    "watch not a run": (["watch", "{d}/adir"], "not a run directory"),
+    "watch missing": (["watch", "{d}/nowhere"], "not a directory"),
     "unwritable runs dir": (["train", "--corpus", "{d}/text.txt", "--runs-dir",
                              "{d}/readonly/runs"], "cannot create run directory"),
 }

@@ -56,3 +56,28 @@ def test_language_task_hidden_snapshot_shapes():
     assert len(snap.tokens) == 12 and len(snap.h) == 1
     assert len(snap.h[0]) == 16 and len(snap.h[0][0]) == 12  # units x time
     assert snap.c is not None  # LSTM shows its cell state too
+
+
+def test_gradient_flow_follows_the_last_steps_loss_back_in_time():
+    cfg = RunConfig()
+    cfg.data.corpus = "arithmetic"
+    cfg.model.cell, cfg.model.hidden, cfg.model.embed = "rnn", 16, 8
+    cfg.train.seq, cfg.train.batch = 12, 4
+    task = LanguageTask.from_config(cfg.validate())
+    info, _ = task.step()
+    assert (info.dh_norms[0] > 0).all()  # the step's own profile: every step has a loss
+    flow = task.gradient_flow()
+    assert flow.shape == (1, 12) and flow[0, -1] > 0
+    # with W_hh = 0 nothing flows back from the last step: only the last h carries gradient
+    task.net.params["l0.W_hh"][:] = 0
+    flow = task.gradient_flow()
+    assert flow[0, -1] > 0 and np.all(flow[0, :-1] == 0)
+    # with W_hh = I and a tiny input the signal passes back with tanh'(~0) = 1: no decay
+    H = 16
+    task.net.params["l0.W_hh"][:] = np.eye(H, dtype=task.net.dtype) * 0.999
+    task.net.params["embed.W"][:] *= 1e-4
+    task.net.params["l0.b_ih"][:] = 0
+    task.net.params["l0.b_hh"][:] = 0
+    task.net.params["l0.W_ih"][:] *= 1e-2
+    flow = task.gradient_flow()[0]
+    assert flow[0] / flow[-1] > 0.9

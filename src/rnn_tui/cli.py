@@ -188,7 +188,8 @@ def cmd_app(args) -> int:
     cfg = build_config(args, APP_DEFAULTS)
     _app_env(args)
     configure_threads(interactive=True)
-    print(f"rnn-tui: preparing {cfg.data.corpus}…", file=sys.stderr, flush=True)
+    if sys.stderr.isatty():
+        print(f"rnn-tui: preparing {cfg.data.corpus}…", file=sys.stderr, flush=True)
     trainer, writer, run_dir = prepare_run(cfg, args.runs_dir, args.name,
                                            Path(args.resume) if args.resume else None,
                                            on_nonfinite="pause")

@@ -70,7 +70,8 @@ class StepEnded(Event):
 
 @dataclass
 class GradientFlow(Event):
-    """||dL/dh_t|| for every step t of the latest batch, per layer (index 0 = first step)."""
+    """||dL_T/dh_t|| for every step t of a sequence of the latest batch, per layer (index 0 = the
+    first step): the gradient of the last step's loss as it flows back in time."""
 
     type: ClassVar[str] = "grad_flow"
     norms: list[list[float]] = field(default_factory=list)

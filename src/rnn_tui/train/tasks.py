@@ -49,6 +49,7 @@ class LanguageTask:
         self.sample_rng = np.random.default_rng(t.seed + 1)
         self.state: State = self.net.initial_state(t.batch)
         self.last_x: np.ndarray | None = None
+        self.last_y: np.ndarray | None = None
         self.tokens_per_step = t.batch * t.seq
         self._unigram: float | None = None
         self._fused: dict[tuple[int, int], FusedLM] = {}
@@ -91,8 +92,24 @@ class LanguageTask:
             info = train_step(self.net, x, y, self.state, self.opt, t.clip,
                               loss_fn=fused.loss_and_grad)
         self.state = info.state
-        self.last_x = x
+        self.last_x, self.last_y = x, y
         return info, x.size
+
+    def gradient_flow(self) -> np.ndarray | None:
+        r"""(layers, T): :math:`\lVert \partial L_T / \partial h_t \rVert` for the loss of the
+        last step alone, on the first sequence of the latest batch.
+
+        The training step's own profile sums the losses of every later step, which hides the
+        decay; one loss shows how far back its gradient reaches: through a vanilla RNN it shrinks
+        by a factor of about :math:`\lVert W_{hh}^\top \mathrm{diag}(1 - h^2) \rVert` per step,
+        through an LSTM's cell state it can survive. (Overwrites ``params.grad``, which the next
+        step recomputes from zero.)"""
+        if self.last_x is None:
+            return None
+        x = np.ascontiguousarray(self.last_x[:, :1])
+        res = self.net.loss_and_grad(x, self.last_y[-1, :1], self.net.initial_state(1),
+                                     last_only=True)
+        return res.dh_norms
 
     def evaluate(self) -> tuple[float, dict[str, float]]:
         t = self.cfg.train
@@ -322,7 +339,8 @@ def load_language_model(run: str):
         raise UserError("give a run directory (made by `rnn-tui train` or the app)")
     arrays, meta = load_checkpoint(run)
     if meta.get("task") not in ("char", "word"):
-        raise UserError(f"{run} is a {meta.get('task')} run; generating needs a language model")
+        raise UserError(f"{run} is a {meta.get('task')} run; generating text needs a language "
+                        "model (use `rnn-tui forecast` for series)")
     net = network_from_meta(arrays, meta)
     tok = tokenizer_from_dict(meta["tokenizer"])
     if tok.vocab_size != net.spec.input_size:

@@ -210,8 +210,11 @@ class Trainer:
             steps_total=t.steps or None, time_left_s=left)
 
     def _snapshots(self, info) -> None:
-        self.emit(ev.GradientFlow(norms=[[round(float(v), 6) for v in row]
-                                         for row in info.dh_norms]))
+        flow = getattr(self.task, "gradient_flow", None)
+        norms = flow() if flow is not None else None
+        if norms is None:  # many-to-one tasks: the step's own profile is already one loss
+            norms = info.dh_norms
+        self.emit(ev.GradientFlow(norms=[[float(f"{v:.4g}") for v in row] for row in norms]))
         snap = self.task.hidden_snapshot()
         if snap is not None:
             self.emit(snap)

@@ -82,16 +82,16 @@ class GradChart(Chart):
                            color=LINE_COLOURS[i % len(LINE_COLOURS)])
             p.xlabel("step")
             return
-        p.title("‖dL/dh‖ by steps back in time (log10)")
+        p.title("‖∂L_T/∂h_t‖: the last step's loss, k steps back (log10)")
         if s.flow is None or not s.flow.norms:
             return
         for i, row in enumerate(s.flow.norms):
             n = len(row)
             xs = list(range(n))
-            ys = [math.log10(max(row[n - 1 - k], 1e-12)) for k in xs]  # k steps before the end
+            ys = [math.log10(max(row[n - 1 - k], 1e-30)) for k in xs]  # k steps before the end
             p.plot(xs, ys, label=f"layer {i}", marker="braille",
                    color=LINE_COLOURS[i % len(LINE_COLOURS)])
-        p.xlabel("steps back from the end of the sequence")
+        p.xlabel("k = steps back in time")
 
 
 class ForecastChart(Chart):

@@ -1,0 +1,86 @@
+"""Make the README's screenshots from real training: the app exports its own SVGs.
+
+    python docs/make_screenshots.py [--seconds 60]
+
+Trains the app's default character model live for a while, then a series model on the airline
+passengers data (from ../shared/series when present, else the built-in sales series), and
+streams text on the generate screen from the character run's checkpoint.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import tempfile
+import time
+from pathlib import Path
+
+from rnn_tui.cli import APP_DEFAULTS, SERIES_DEFAULTS
+from rnn_tui.config import RunConfig
+from rnn_tui.runtime import configure_threads
+from rnn_tui.tui.app import RnnTuiApp
+from rnn_tui.tui.screens.generate import GenerateScreen
+from rnn_tui.tui.source import LiveSource
+
+OUT = Path(__file__).parent / "screenshots"
+AIRLINE = Path(__file__).resolve().parents[2] / "shared" / "series" / "airline-passengers.csv"
+
+
+async def live(cfg: RunConfig, runs: Path, seconds: float, shots: dict[str, tuple]) -> Path:
+    source = LiveSource(cfg, runs)
+    app = RnnTuiApp(source, cfg=cfg, theme="rnn-dark", remember_theme=False, runs_dir=runs)
+    async with app.run_test(size=(120, 40)) as pilot:
+        end = time.monotonic() + seconds
+        while time.monotonic() < end and not source.done.is_set():
+            await pilot.pause(0.5)
+        for name, keys in shots.items():
+            await pilot.press(*keys)
+            await pilot.pause(1.5)
+            (OUT / f"{name}.svg").write_text(app.export_screenshot(title=f"rnn-tui — {name}"))
+            print("wrote", OUT / f"{name}.svg")
+        await pilot.press("q")
+        while not source.done.is_set():
+            await pilot.pause(0.2)
+    return source.run_dir
+
+
+async def generate(run_dir: Path) -> None:
+    app = RnnTuiApp(LiveSource(RunConfig()), theme="rnn-dark", remember_theme=False)
+    app.source.live = False  # nothing trains here; only the generate screen is used
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.push_screen(GenerateScreen(run_dir))
+        await pilot.pause(0.3)
+        screen = app.screen
+        screen.query_one("#gen-prime").value = "The "
+        await pilot.press("ctrl+g")
+        while len(screen.text) < 400:
+            await pilot.pause(0.2)
+        await pilot.pause(0.5)
+        (OUT / "generate.svg").write_text(app.export_screenshot(title="rnn-tui — generate"))
+        print("wrote", OUT / "generate.svg")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seconds", type=float, default=60.0)
+    args = ap.parse_args()
+    OUT.mkdir(exist_ok=True)
+    configure_threads()
+    with tempfile.TemporaryDirectory() as d:
+        runs = Path(d)
+        cfg = RunConfig()
+        cfg.update(APP_DEFAULTS)
+        cfg.train.time_budget = 0
+        char_run = asyncio.run(live(cfg.validate(), runs, args.seconds,
+                                    {"dashboard": (), "neurons": ("m", "right_square_bracket")}))
+        s = RunConfig()
+        s.update(SERIES_DEFAULTS)
+        s.data.task = "series"
+        if AIRLINE.exists():
+            s.data.corpus = str(AIRLINE)
+        asyncio.run(live(s.validate(), runs, 1e9, {"forecast": ("f",)}))
+        asyncio.run(generate(char_run))
+
+
+if __name__ == "__main__":
+    main()
