@@ -372,3 +372,33 @@ def test_generate_screen_streams_from_a_run(tmp_path):
             assert isinstance(app.screen, DashboardScreen)
 
     run(go())
+
+
+def test_a_diverging_run_pauses_the_app_and_says_so(tmp_path):
+    import numpy as np
+
+    from rnn_tui.train.runs import load_checkpoint
+
+    cfg = tiny_config(lr=1e6, clip=0.0, optimizer="sgd", warmup=0, lr_schedule="constant",
+                      checkpoint_every=5)
+
+    async def go():
+        source = LiveSource(cfg, tmp_path / "runs")
+        app = RnnTuiApp(source, cfg=cfg, theme="rnn-dark", remember_theme=False)
+        async with app.run_test(size=(120, 40)) as pilot:
+            dash = app.screen
+            assert await wait_for(pilot, lambda: dash.state.status == "paused", 60)
+            await pilot.pause(0.5)
+            assert source.trainer.paused and not source.done.is_set()  # paused, not ended
+            assert "diverged" in dash.state.message
+            assert "PAUSED" in str(dash.query_one("#status", Static).render())
+            assert any("diverged" in n.message for n in app._notifications)
+            await pilot.press("q")
+            assert await wait_for(pilot, lambda: source.done.is_set(), 60)
+        return source
+
+    source = run(go())
+    ck = source.run_dir / "checkpoint.npz"
+    if ck.exists():  # whatever was saved is the last good, finite state
+        arrays, _ = load_checkpoint(ck)
+        assert np.all(np.isfinite(arrays["params"]))
