@@ -119,21 +119,23 @@ class RunState:
         """One line: step, epoch, tokens/s, learning rate, loss, elapsed, time left. With a
         ``width``, the least important parts are dropped until it fits."""
         s = self.last_step
+        # (rank, text): the highest rank is dropped first when the line does not fit
         parts = [(0, self.status.upper() if self.status != "training" else "training"),
                  (0, f"step {self.step:,}")]
         if s is not None:
-            parts += [(3, f"epoch {s.epoch}"), (1, f"{s.tokens_per_s / 1000:.1f}k tok/s"),
-                      (3, f"lr {s.lr:.1e}"), (2, f"loss {s.loss:.3f}")]
+            parts += [(6, f"epoch {s.epoch}"), (1, f"{s.tokens_per_s / 1000:.1f}k tok/s"),
+                      (5, f"lr {s.lr:.1e}"), (4, f"loss {s.loss:.3f}")]
         if self.last_eval is not None:
-            parts.append((1, f"val {self.last_eval.val_loss:.3f}"))
-        parts.append((0, f"{fmt_time(self.elapsed_s)} elapsed"))
+            parts.append((2, f"val {self.last_eval.val_loss:.3f}"))
+        parts.append((0, f"elapsed {fmt_time(self.elapsed_s)}"))
         if s is not None and s.time_left_s is not None and self.status != "finished":
-            parts.append((1, f"{fmt_time(s.time_left_s)} left"))
-        for drop in (4, 3, 2, 1):
-            line = " · ".join(p for rank, p in parts if rank < drop)
-            if not width or len(line) <= width:
-                break
-        return line
+            parts.append((3, f"{fmt_time(s.time_left_s)} left"))
+        while True:
+            line = " · ".join(p for _, p in parts)
+            if not width or len(line) <= width or max(r for r, _ in parts) == 0:
+                return line
+            worst = max(r for r, _ in parts)
+            parts = [x for x in parts if x[0] != worst]
 
 
 def fmt_time(s: float) -> str:

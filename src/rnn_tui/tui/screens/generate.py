@@ -36,18 +36,23 @@ class GenerateScreen(Screen):
     def compose(self) -> ComposeResult:
         with Horizontal(classes="form-row"):
             yield Label("run", classes="form-label")
-            yield Input(self.run_dir, placeholder="run directory", id="gen-run")
+            yield Input(self.run_dir, placeholder="run directory", id="gen-run",
+                        compact=True)
         with Horizontal(classes="form-row"):
             yield Label("prime", classes="form-label")
-            yield Input(placeholder="text to start from (optional)", id="gen-prime")
+            yield Input(placeholder="text to start from (optional)", id="gen-prime",
+                        compact=True)
         with Horizontal(classes="form-row"):
             yield Label("temperature", classes="form-label")
-            yield Input("0.8", id="gen-temp", validators=[Number(minimum=0.01, maximum=5)])
-            yield Label("top-k", classes="form-label")
-            yield Input("0", id="gen-topk", validators=[Integer(minimum=0)])
-            yield Label("length", classes="form-label")
-            yield Input("400", id="gen-len", validators=[Integer(minimum=1, maximum=100000)])
-            yield Button("Generate", id="gen-go", variant="primary")
+            yield Input("0.8", id="gen-temp", compact=True, classes="small-input",
+                        validators=[Number(minimum=0.01, maximum=5)])
+            yield Label("top-k", classes="small-label")
+            yield Input("0", id="gen-topk", compact=True, classes="small-input",
+                        validators=[Integer(minimum=0)])
+            yield Label("length", classes="small-label")
+            yield Input("400", id="gen-len", compact=True, classes="small-input",
+                        validators=[Integer(minimum=1, maximum=100000)])
+            yield Button("Generate", id="gen-go", variant="primary", compact=True)
         yield Label("", id="gen-error", classes="error")
         with VerticalScroll(id="gen-scroll"):
             yield Static("", id="gen-out")

@@ -27,7 +27,7 @@ INT_FIELDS = {  # id -> (section, key, minimum, label)
 }
 FLOAT_FIELDS = {
     "lr": ("train", "lr", "learning rate"),
-    "time_budget": ("train", "time_budget", "time budget (s, 0 = none)"),
+    "time_budget": ("train", "time_budget", "time budget, s (0: none)"),
 }
 
 
@@ -66,35 +66,35 @@ class SetupScreen(Screen):
             with Horizontal(classes="form-row"):
                 yield Label("task", classes="form-label")
                 yield Select([(t, t) for t in TASKS], value=c.data.task, allow_blank=False,
-                             id="task")
+                             id="task", compact=True)
             with Horizontal(classes="form-row"):
                 yield Label("corpus / file", classes="form-label")
-                yield Input(c.data.corpus, id="corpus", validators=[Function(
+                yield Input(c.data.corpus, id="corpus", compact=True, validators=[Function(
                     lambda v: corpus_ok(v, self.task()),
                     "not a built-in name or an existing file")])
             yield Label("", id="corpus-hint", classes="hint")
             with Horizontal(classes="form-row"):
                 yield Label("cell", classes="form-label")
                 yield Select([(x, x) for x in CELLS], value=c.model.cell, allow_blank=False,
-                             id="cell")
+                             id="cell", compact=True)
                 yield Label("optimizer", classes="form-label")
                 yield Select([(x, x) for x in OPTIMIZERS], value=c.train.optimizer,
-                             allow_blank=False, id="optimizer")
+                             allow_blank=False, id="optimizer", compact=True)
             for fid, (sec, key, lo, label) in INT_FIELDS.items():
                 with Horizontal(classes="form-row"):
                     yield Label(label, classes="form-label")
                     yield Input(str(getattr(getattr(c, sec), key)), id=fid, type="integer",
-                                validators=[Integer(minimum=lo, maximum=1 << 16)])
+                                compact=True, validators=[Integer(minimum=lo, maximum=1 << 16)])
             for fid, (sec, key, label) in FLOAT_FIELDS.items():
                 with Horizontal(classes="form-row"):
                     yield Label(label, classes="form-label")
                     lo = 0.0 if fid == "time_budget" else 1e-9
-                    yield Input(str(getattr(getattr(c, sec), key)), id=fid,
+                    yield Input(str(getattr(getattr(c, sec), key)), id=fid, compact=True,
                                 validators=[Number(minimum=lo)])
             yield Label("", id="setup-error", classes="error")
             with Horizontal(classes="form-row"):
-                yield Button("Start", id="start", variant="primary")
-                yield Button("Cancel", id="cancel")
+                yield Button("Start", id="start", variant="primary", compact=True)
+                yield Button("Cancel", id="cancel", compact=True)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -109,7 +109,7 @@ class SetupScreen(Screen):
 
     def _hint(self) -> None:
         self.query_one("#corpus-hint", Label).update(
-            "built-in: " + ", ".join(known_sources(self.task())) + " — or a path")
+            "a file, or built-in: " + ", ".join(known_sources(self.task())))
 
     def on_select_changed(self, event: Select.Changed) -> None:
         if event.select.id == "task":
