@@ -391,7 +391,8 @@ def test_a_diverging_run_pauses_the_app_and_says_so(tmp_path):
             await pilot.pause(0.5)
             assert source.trainer.paused and not source.done.is_set()  # paused, not ended
             assert "diverged" in dash.state.message
-            assert "PAUSED" in str(dash.query_one("#status", Static).render())
+            assert await wait_for(
+                pilot, lambda: "PAUSED" in str(dash.query_one("#status", Static).render()), 5)
             assert any("diverged" in n.message for n in app._notifications)
             await pilot.press("q")
             assert await wait_for(pilot, lambda: source.done.is_set(), 60)

@@ -16,7 +16,7 @@ from textual.containers import Grid
 from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Footer
 
-from rnn_tui.train.events import Failed, Paused
+from rnn_tui.train.events import Failed, Finished, Paused, Resumed
 from rnn_tui.tui.source import EventSource
 from rnn_tui.tui.state import RunState, fmt_time
 from rnn_tui.tui.widgets.curves import ForecastChart, GradChart, LossChart
@@ -99,6 +99,8 @@ class DashboardScreen(Screen):
             self.dirty |= self.state.apply(e)
             if "run" in self.dirty:
                 self._on_run_started()
+            if isinstance(e, (Failed, Paused, Resumed, Finished)):
+                self.last_draw.pop("status", None)  # a change of state shows at once
             if isinstance(e, (Failed, Paused)) and self.state.message:
                 # a divergence pauses the run; a failure ends it: say so where it is seen
                 self.notify(self.state.message, severity="error", timeout=30)
