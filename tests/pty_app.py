@@ -26,6 +26,7 @@ class PtyApp:
         self.screen = pyte.Screen(cols, rows)
         self.stream = pyte.ByteStream(self.screen)
         self.bytes_read = 0
+        self.raw = bytearray()  # the first 4 MB written, for tests that inspect escape codes
         self.lock = threading.Lock()
         e = dict(os.environ)
         e.pop("COLORTERM", None)
@@ -59,6 +60,8 @@ class PtyApp:
                 break
             with self.lock:
                 self.bytes_read += len(data)
+                if len(self.raw) < 4 << 20:
+                    self.raw += data
                 self.stream.feed(data)
 
     def text(self) -> str:

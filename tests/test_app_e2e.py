@@ -48,6 +48,7 @@ def test_dashboard_in_a_real_terminal_then_quit(tmp_path, app_env):
         assert app.wait(120) == 0
     finally:
         app.kill()
+    assert re.search(rb"[34]8;5;", bytes(app.raw))  # 256 colours by default (TERM=xterm-256color)
     run = tmp_path / "runs" / "e2e"
     assert (run / "checkpoint.npz").is_file()
     last = json.loads((run / "metrics.jsonl").read_text().splitlines()[-1])
@@ -69,3 +70,18 @@ def test_the_app_saves_when_its_terminal_goes_away(tmp_path, app_env):
     assert events[-1]["type"] == "finished" and events[-1]["reason"] == "interrupted"
     saved = [e for e in events if e["type"] == "checkpoint"]
     assert saved and saved[-1]["step"] == events[-1]["step"]
+
+
+def test_low_bandwidth_mode_uses_16_colours(tmp_path, app_env):
+    app = PtyApp([*TINY, "--runs-dir", str(tmp_path / "runs"), "--name", "low",
+                  "--low-bandwidth"], env=app_env)
+    try:
+        assert app.wait_for(lambda t: status_loss(t) is not None, 120), app.text()
+        time.sleep(2)
+        app.send("q")
+        assert app.wait(120) == 0
+    finally:
+        app.kill()
+    raw = bytes(app.raw)
+    assert b"\x1b[3" in raw  # it does use colour ...
+    assert not re.search(rb"[34]8;[25];", raw)  # ... but no 256-colour or true-colour codes
