@@ -86,6 +86,25 @@ def test_forecast_view_snapshot(tmp_path):
     check_snapshot("forecast-120x40", run(go()), tmp_path)
 
 
+def test_setup_and_generate_snapshots(tmp_path):
+    async def go():
+        app = replay_app(language_run(), cfg=RunConfig())
+        async with app.run_test(size=(100, 30)) as pilot:
+            await pilot.pause(0.3)
+            await pilot.press("n")
+            await pilot.pause(0.2)
+            assert isinstance(app.screen, SetupScreen)
+            setup = app.export_screenshot()
+            await pilot.press("escape", "g")
+            await pilot.pause(0.2)
+            assert isinstance(app.screen, GenerateScreen)
+            return setup, app.export_screenshot()
+
+    setup, gen = run(go())
+    check_snapshot("setup-100x30", setup, tmp_path)
+    check_snapshot("generate-100x30", gen, tmp_path)
+
+
 def test_help_and_neuron_snapshots(tmp_path):
     async def go():
         app = replay_app(language_run(cell="lstm"))
@@ -125,6 +144,10 @@ def test_view_keys_do_what_they_say():
             first = hm.matrix
             await pilot.press("l")
             assert dash.sel_layer == 0 and hm.matrix is not first
+            await pilot.press("L")  # previous layer wraps to the last
+            assert dash.sel_layer == 1 and hm.matrix is first
+            await pilot.press("L")
+            assert dash.sel_layer == 0
             await pilot.press("c")  # LSTM: the cell state c
             assert dash.sel_cell and hm.matrix is dash.state.hidden.c[0]
             await pilot.press("c")

@@ -157,6 +157,7 @@ class RnnTuiApp(App):
             ("Next hidden unit", "unit(1)", "]"),
             ("Previous hidden unit", "unit(-1)", "["),
             ("Next layer", "layer(1)", "l"),
+            ("Previous layer", "layer(-1)", "L"),
             ("Show h or c (LSTM)", "toggle_cell", "c"),
             ("Heatmap / neuron view", "toggle_memory_view", "m"),
             ("Gradients: through time / over training", "toggle_grad_mode", "d"),

@@ -37,6 +37,7 @@ class DashboardScreen(Screen):
         Binding("right_square_bracket", "unit(1)", "Unit+", key_display="]"),
         Binding("left_square_bracket", "unit(-1)", "Unit−", key_display="["),
         Binding("l", "layer(1)", "Layer"),
+        Binding("L", "layer(-1)", "Layer−", show=False),
         Binding("c", "toggle_cell", "h/c", show=False),
         Binding("m", "toggle_memory_view", "Heatmap/Neuron", show=False),
         Binding("d", "toggle_grad_mode", "Grad view", show=False),

@@ -27,7 +27,7 @@ INT_FIELDS = {  # id -> (section, key, minimum, label)
 }
 FLOAT_FIELDS = {
     "lr": ("train", "lr", "learning rate"),
-    "time_budget": ("train", "time_budget", "time budget, s (0: none)"),
+    "time_budget": ("train", "time_budget", "time limit (s, 0=none)"),
 }
 
 
