@@ -20,15 +20,25 @@ CELL_CODES = {"rnn": 0, "rnn_relu": 1, "lstm": 2, "gru": 3}
 
 @kernel
 def _vecmat(x, W, out):
-    """out = x W for a vector x (K,) and W (K, N), row by row (axpy form)."""
+    """out = x W for a vector x (K,) and W (K, N), four rows at a time (axpy form): each pass
+    over ``out`` adds four rows, so the loop is bound by reading W, not by storing ``out``."""
     N = out.shape[0]
+    K = x.shape[0]
     for j in range(N):
         out[j] = 0.0
-    for k in range(x.shape[0]):
+    k = 0
+    while k + 4 <= K:
+        x0, x1, x2, x3 = x[k], x[k + 1], x[k + 2], x[k + 3]
+        r0, r1, r2, r3 = W[k], W[k + 1], W[k + 2], W[k + 3]
+        for j in range(N):
+            out[j] += x0 * r0[j] + x1 * r1[j] + x2 * r2[j] + x3 * r3[j]
+        k += 4
+    while k < K:
         xk = x[k]
         row = W[k]
         for j in range(N):
             out[j] += xk * row[j]
+        k += 1
 
 
 @kernel
@@ -45,6 +55,7 @@ def generate(data, offs, table, cell, L, H, V, h, c, token, n, temperature, top_
     xg = np.empty(GH, dtype=data.dtype)
     rec = np.empty(GH, dtype=data.dtype)
     z = np.empty(V, dtype=np.float64)
+    logit = np.empty(V, dtype=data.dtype)
     HW = data[hw_off : hw_off + H * V].reshape((H, V))
     hb = data[hb_off : hb_off + V]
     inv_t = 1.0 / temperature
@@ -87,13 +98,9 @@ def generate(data, offs, table, cell, L, H, V, h, c, token, n, temperature, top_
                     hl[j] = tanh(xg[j] + b_ih[j] + rec[j] + b_hh[j])
         # head and draw
         top = h[L - 1]
+        _vecmat(top, HW, logit)
         for v in range(V):
-            z[v] = hb[v]
-        for k in range(H):
-            hk = top[k]
-            row = HW[k]
-            for v in range(V):
-                z[v] += hk * row[v]
+            z[v] = logit[v] + hb[v]
         m = -np.inf
         for v in range(V):
             z[v] *= inv_t
