@@ -179,11 +179,13 @@ class MetricsReader:
     offset: int = 0
     _partial: bytes = b""
 
-    def poll(self) -> list[Event]:
+    def poll(self, max_bytes: int = -1) -> list[Event]:
+        """Events of the whole lines added since the last call (at most ``max_bytes`` read, so a
+        long file can be caught up with in slices)."""
         try:
             with open(self.path, "rb") as f:
                 f.seek(self.offset)
-                data = f.read()
+                data = f.read(max_bytes)
         except FileNotFoundError:
             return []
         self.offset += len(data)

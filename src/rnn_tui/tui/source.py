@@ -69,7 +69,8 @@ class FileSource(EventSource):
         self.reader = MetricsReader(self.run_dir / "metrics.jsonl")
 
     def drain(self) -> list[ev.Event]:
-        return self.reader.poll()
+        # a long run's file is caught up with in slices, so no frame waits on parsing it all
+        return self.reader.poll(max_bytes=256 * 1024)
 
 
 class LiveSource(EventSource):
