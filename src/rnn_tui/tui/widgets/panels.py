@@ -33,7 +33,14 @@ class StatusLine(Static):
 class SampleStream(Static):
     """The latest generated samples, newest at the bottom."""
 
+    _state: RunState | None = None
+
+    def on_resize(self) -> None:  # the first show can come before the layout: redo it
+        if self._state is not None:
+            self.show(self._state)
+
     def show(self, state: RunState) -> None:
+        self._state = state
         out = Text()
         for s in state.samples:
             if out:
