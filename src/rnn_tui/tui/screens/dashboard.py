@@ -93,6 +93,10 @@ class DashboardScreen(Screen):
         self.query_one("#forecast-panel").display = False
         self.set_interval(1.0 if self.low_bandwidth else 0.25, self.tick)
         self.tick()
+        self.call_after_refresh(self._redraw_now, "status")  # again, now that widths are known
+
+    def on_resize(self) -> None:
+        self._redraw_now("status")
 
     # ------------------------------------------------------------------ event flow
     def tick(self) -> None:
