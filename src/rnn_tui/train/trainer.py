@@ -169,14 +169,14 @@ class Trainer:
         return reason
 
     def progress(self) -> float:
-        """Fraction of the run done, by steps or by time, whichever is further along."""
+        """Fraction of the run done: by steps when a step count is set (so a seeded run is
+        repeatable; the time budget then only stops it), otherwise by time."""
         t = self.cfg.train
-        p = 0.0
         if t.steps:
-            p = self.step / t.steps
+            return min(self.step / t.steps, 1.0)
         if t.time_budget:
-            p = max(p, self.elapsed() / t.time_budget)
-        return min(p, 1.0)
+            return min(self.elapsed() / t.time_budget, 1.0)
+        return 0.0
 
     def learning_rate(self) -> float:
         r"""Linear warm-up, then cosine decay from lr to lr/10 over the run:
