@@ -162,6 +162,8 @@ def main(argv=None) -> int:
         for cell in cells:
             r = {"kind": "sample", "cell": cell, "hidden": H, "batch": 1, "seq": 1, "layers": L,
                  "tok_s": ours_sample(cell, H, L, repeats)}
+            r["weight_bytes"] = sample_weight_bytes(cell, H, L)
+            r["weight_gb_s"] = r["weight_bytes"] * r["tok_s"] / 1e9
             if torch is not None:
                 r["torch_tok_s"] = torch_sample(cell, H, L, repeats)
                 r["ratio"] = r["tok_s"] / r["torch_tok_s"]
@@ -173,6 +175,17 @@ def main(argv=None) -> int:
              "tok_s": ours_train("rnn", 100, 1, 25, 1, repeats, optimizer="adagrad", embed=0)}
         rows.append(r)
         print_row(r)
+    lstm = next((r for r in rows if r["kind"] == "train" and r["cell"] == "lstm"
+                 and (r["hidden"], r["batch"], r["seq"], r["layers"]) == (512, 32, 64, 1)), None)
+    if lstm is not None:
+        square = square_gemm_gflops()
+        fwd = 2 * (E * 4 * 512 + 512 * 4 * 512 + 512 * V)  # forward FLOPs per token
+        got = 3 * fwd * lstm["tok_s"] / 1e9
+        lstm["gflops_3x_forward"] = got
+        lstm["square_gemm_gflops"] = square
+        print(f"LSTM H512 B32 T64: {got:.0f} GFLOP/s (3x forward) = {got / square:.0%} of the "
+              f"square float32 product rate measured now ({square:.0f} GFLOP/s, {threads} "
+              "threads)")
     train_ratios = [r["ratio"] for r in rows if r["kind"] == "train" and "ratio" in r]
     if train_ratios:
         gm = math.exp(sum(math.log(x) for x in train_ratios) / len(train_ratios))
@@ -183,10 +196,33 @@ def main(argv=None) -> int:
     return 0
 
 
+def sample_weight_bytes(cell, H, L) -> int:
+    """float32 weights read per generated token: every layer's W_hh, the upper layers' W_ih,
+    layer 0's input-table row, the head."""
+    G = {"rnn": 1, "lstm": 4, "gru": 3}[cell]
+    return 4 * (L * H * G * H + (L - 1) * H * G * H + G * H + H * V + V)
+
+
+def square_gemm_gflops(n=1024, reps=20) -> float:
+    """NumPy's float32 n x n product rate with the BLAS threads now set (best of 5)."""
+    a = np.random.default_rng(0).random((n, n), dtype=np.float32)
+    c = np.empty_like(a)
+    np.matmul(a, a, out=c)
+    best = math.inf
+    for _ in range(5):
+        t = time.perf_counter()
+        for _ in range(reps):
+            np.matmul(a, a, out=c)
+        best = min(best, (time.perf_counter() - t) / reps)
+    return 2 * n ** 3 / best / 1e9
+
+
 def print_row(r):
     extra = ""
     if "torch_tok_s" in r:
         extra = f"  torch {r['torch_tok_s']:>10,.0f}  ratio {r['ratio']:5.2f}x"
+    if "weight_bytes" in r:
+        extra += f"  weights {r['weight_bytes'] / 1e6:5.2f} MB/token = {r['weight_gb_s']:5.1f} GB/s"
     print(f"{r['kind']:<6} {r['cell']:<5} H{r['hidden']:<4} B{r['batch']:<3} T{r['seq']:<3} "
           f"L{r['layers']}  {r['tok_s']:>10,.0f} tok/s{extra}", flush=True)
 
