@@ -70,14 +70,20 @@ def build_parser() -> argparse.ArgumentParser:
                    "checkpoint")
     p.add_argument("--name", help="run name (default: TASK-DATE-TIME)")
     p.add_argument("--runs-dir", default="runs", help="where run directories go (./runs)")
-    g = p.add_argument_group("model and training (the app's run)")
+    g = p.add_argument_group(
+        "model and training (the app's run)",
+        "The defaults shown are `rnn-tui train`'s; the app changes a few for watching: hidden 256, "
+        "time budget 600 s, evaluation and a sample every 100 steps.")
     for flag, _sec, key, typ, hlp in TRAIN_FLAGS:
         g.add_argument(flag, dest=key, type=str, metavar=typ.__name__.upper(), help=hlp)
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
-    t = sub.add_parser("train", help="train a model headless (console progress, run directory)",
-                       description="Train a model without the app. Progress goes to the console; "
-                       "config, metrics, checkpoints and samples go to RUNS_DIR/NAME.")
+    def command(name: str, **kw) -> argparse.ArgumentParser:
+        return sub.add_parser(name, prog=f"rnn-tui {name}", **kw)
+
+    t = command("train", help="train a model headless (console progress, run directory)",
+                description="Train a model without the app. Progress goes to the console; "
+                "config, metrics, checkpoints and samples go to RUNS_DIR/NAME.")
     t.add_argument("--config", metavar="FILE", help="TOML file with [data] [model] [train]; "
                    "flags override it")
     t.add_argument("--resume", metavar="RUN", help="continue a run from its last checkpoint")
@@ -87,7 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     for flag, _sec, key, typ, hlp in TRAIN_FLAGS:
         t.add_argument(flag, dest=key, type=str, metavar=typ.__name__.upper(), help=hlp)
 
-    s = sub.add_parser("sample", help="generate text from a trained run, streamed to stdout")
+    s = command("sample", help="generate text from a trained run, streamed to stdout")
     s.add_argument("run", metavar="RUN", help="run directory (or checkpoint file)")
     s.add_argument("--prime", default="", help="text to start from")
     s.add_argument("-n", "--length", type=int, default=500, help="tokens to generate (500)")
@@ -95,21 +101,21 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--top-k", type=int, default=0, help="sample among the k likeliest (0 = all)")
     s.add_argument("--seed", type=int, default=None, help="random seed")
 
-    f = sub.add_parser("forecast", help="forecast with a trained series run: table, chart and "
-                       "the baselines' errors")
+    f = command("forecast", help="forecast with a trained series run: table, chart and "
+                "the baselines' errors")
     f.add_argument("run", metavar="RUN", help="run directory of a series run")
     f.add_argument("--horizon", type=int, default=0,
                    help="steps to forecast past the end of the data (default: the run's horizon)")
     f.add_argument("--no-chart", action="store_true", help="table only")
 
-    w = sub.add_parser("watch", help="open the dashboard on a run trained elsewhere (follows "
-                       "its metrics.jsonl as it grows)",
-                       description="Watch a run that `rnn-tui train` is training (or trained): "
-                       "from another SSH session, after a disconnect, or while it goes on.")
+    w = command("watch", help="open the dashboard on a run trained elsewhere (follows "
+                "its metrics.jsonl as it grows)",
+                description="Watch a run that `rnn-tui train` is training (or trained): "
+                "from another SSH session, after a disconnect, or while it goes on.")
     w.add_argument("run", metavar="RUN_DIR", help="the run directory")
     app_options(w)
 
-    c = sub.add_parser("corpora", help="list the built-in corpora and series")
+    c = command("corpora", help="list the built-in corpora and series")
     c.add_argument("--fetch", metavar="NAME", help="download a corpus that is fetched by URL")
     return p
 
