@@ -278,6 +278,14 @@ def tiny_config(**train) -> RunConfig:
     return cfg.validate()
 
 
+def live_app(cfg: RunConfig, tmp_path: Path) -> tuple[RnnTuiApp, LiveSource]:
+    """The app training ``cfg`` for real, its runs under ``tmp_path / "runs"``."""
+    source = LiveSource(cfg, tmp_path / "runs")
+    app = RnnTuiApp(source, cfg=cfg, theme="rnn-dark", remember_theme=False,
+                    runs_dir=tmp_path / "runs")
+    return app, source
+
+
 async def wait_for(pilot, cond, timeout=60.0):
     for _ in range(int(timeout / 0.1)):
         if cond():
@@ -288,9 +296,7 @@ async def wait_for(pilot, cond, timeout=60.0):
 
 def test_live_keys_reach_the_trainer(tmp_path):
     async def go():
-        source = LiveSource(tiny_config(), tmp_path / "runs")
-        app = RnnTuiApp(source, cfg=source.cfg, theme="rnn-dark", remember_theme=False,
-                        runs_dir=tmp_path / "runs")
+        app, source = live_app(tiny_config(), tmp_path)
         async with app.run_test(size=(120, 40)) as pilot:
             dash = app.screen
             assert await wait_for(pilot, lambda: dash.state.step > 5)
@@ -327,9 +333,7 @@ def test_live_keys_reach_the_trainer(tmp_path):
 def test_setup_screen_refuses_bad_values_in_place_and_starts_a_run(tmp_path):
     async def go():
         cfg = tiny_config()
-        source = LiveSource(cfg, tmp_path / "runs")
-        app = RnnTuiApp(source, cfg=cfg, theme="rnn-dark", remember_theme=False,
-                        runs_dir=tmp_path / "runs")
+        app, source = live_app(cfg, tmp_path)
         async with app.run_test(size=(100, 40)) as pilot:
             await pilot.pause(0.2)
             await pilot.press("n")
@@ -406,8 +410,7 @@ def test_a_diverging_run_pauses_the_app_and_says_so(tmp_path):
                       checkpoint_every=5)
 
     async def go():
-        source = LiveSource(cfg, tmp_path / "runs")
-        app = RnnTuiApp(source, cfg=cfg, theme="rnn-dark", remember_theme=False)
+        app, source = live_app(cfg, tmp_path)
         async with app.run_test(size=(120, 40)) as pilot:
             dash = app.screen
             assert await wait_for(pilot, lambda: dash.state.status == "paused", 60)

@@ -175,16 +175,12 @@ def _app_env(args) -> None:
     if args.theme:
         from textual.theme import BUILTIN_THEMES
 
+        from rnn_tui.config import suggest
         from rnn_tui.tui.themes import load_themes
 
         names = sorted(load_themes()) + sorted(BUILTIN_THEMES)
         if args.theme not in names:
-            import difflib
-
-            near = difflib.get_close_matches(args.theme, names, 1)
-            hint = f"did you mean {near[0]!r}? " if near else ""
-            raise UserError(f"unknown theme {args.theme!r}; {hint}choose from "
-                            f"{', '.join(names[:8])}, …")
+            raise UserError(f"unknown theme {args.theme!r}{suggest(args.theme, names)}")
 
 
 def cmd_app(args) -> int:
@@ -193,7 +189,7 @@ def cmd_app(args) -> int:
 
     cfg = build_config(args, APP_DEFAULTS)
     _app_env(args)
-    configure_threads(interactive=True)
+    configure_threads()
     if sys.stderr.isatty():
         print(f"rnn-tui: preparing {cfg.data.corpus}…", file=sys.stderr, flush=True)
     trainer, writer, run_dir = prepare_run(cfg, args.runs_dir, args.name,

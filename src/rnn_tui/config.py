@@ -97,7 +97,7 @@ class RunConfig:
         sections = {f.name: getattr(self, f.name) for f in fields(self)}
         for sec, values in d.items():
             if sec not in sections:
-                raise UserError(f"{source}: unknown section [{sec}]{_suggest(sec, sections)}")
+                raise UserError(f"{source}: unknown section [{sec}]{suggest(sec, sections)}")
             if not isinstance(values, dict):
                 raise UserError(f"{source}: [{sec}] must be a table of settings")
             target = sections[sec]
@@ -105,7 +105,7 @@ class RunConfig:
             for key, value in values.items():
                 if key not in known:
                     raise UserError(
-                        f"{source}: unknown setting {key!r} in [{sec}]{_suggest(key, known)}"
+                        f"{source}: unknown setting {key!r} in [{sec}]{suggest(key, known)}"
                     )
                 setattr(target, key, _coerce(value, known[key].type, f"{sec}.{key}", source))
 
@@ -172,7 +172,7 @@ ALIASES = {"learning_rate": "lr", "hidden_size": "hidden", "num_layers": "layers
            "rnn_type": "cell", "model_type": "cell", "data": "corpus", "text": "corpus"}
 
 
-def _suggest(word: str, options) -> str:
+def suggest(word: str, options) -> str:
     options = list(options)
     pool = options + [a for a, target in ALIASES.items() if target in options]
     close = difflib.get_close_matches(word.lower(), pool, n=1, cutoff=0.6)
@@ -183,7 +183,7 @@ def _suggest(word: str, options) -> str:
 
 def _choice(name: str, value: str, options) -> None:
     if value not in options:
-        raise UserError(f"{name}: unknown value {value!r}{_suggest(value, options)}")
+        raise UserError(f"{name}: unknown value {value!r}{suggest(value, options)}")
 
 
 def _coerce(value: Any, typ: Any, name: str, source: str) -> Any:

@@ -5,19 +5,17 @@ from __future__ import annotations
 import os
 
 
-def default_threads(interactive: bool) -> int:
+def default_threads() -> int:
     """BLAS threads for a run. Measured on the 2-core machine (LSTM H256 B32 T64 training):
     idle, 2 threads gave 48k tok/s against 30k with 1; with one other busy process, 2 threads fell
     to 13k while 1 thread held 31k. So: one thread when the machine is already busy at start,
     otherwise up to two. The app follows the same rule: the fused training step splits the batch
     over two workers with one BLAS thread each (no spinning BLAS threads), and in the app (GRU-256,
     120x40) two gave 73k tok/s against 46k with one while a key still reached the screen in a
-    median 0.1 s. ``interactive`` is kept for callers that want the app's choice explicitly.
-    ``RNN_TUI_BLAS_THREADS`` overrides."""
+    median 0.1 s. ``RNN_TUI_BLAS_THREADS`` overrides."""
     env = os.environ.get("RNN_TUI_BLAS_THREADS")
     if env:
         return max(1, int(env))
-    del interactive  # same rule; see above
     cores = os.cpu_count() or 1
     return 1 if other_load() > 0.5 else min(2, cores)
 
@@ -49,10 +47,10 @@ def other_load(interval: float = 0.25) -> float:
 threads_in_use = 1
 
 
-def configure_threads(n: int | None = None, interactive: bool = False) -> int:
+def configure_threads(n: int | None = None) -> int:
     """Set the number of BLAS threads (NumPy's OpenBLAS, which the kernels call, and SciPy's)."""
     if n is None:
-        n = default_threads(interactive)
+        n = default_threads()
     import scipy.linalg.cython_blas  # noqa: F401  (make SciPy's BLAS visible to threadpoolctl)
     from threadpoolctl import threadpool_limits
 
