@@ -192,33 +192,33 @@ def cmd_app(args) -> int:
     configure_threads()
     if sys.stderr.isatty():
         print(f"rnn-tui: preparing {cfg.data.corpus}…", file=sys.stderr, flush=True)
-    trainer, writer, run_dir = prepare_run(cfg, args.runs_dir, args.name,
-                                           Path(args.resume) if args.resume else None,
-                                           on_nonfinite="pause")
+    trainer, writer, _ = prepare_run(cfg, args.runs_dir, args.name,
+                                     Path(args.resume) if args.resume else None,
+                                     on_nonfinite="pause")
     from rnn_tui.tui.app import RnnTuiApp
     from rnn_tui.tui.source import LiveSource
 
-    source = LiveSource(cfg, args.runs_dir, prepared=(trainer, writer))
-    app = RnnTuiApp(source, cfg=cfg, theme=args.theme, low_bandwidth=args.low_bandwidth,
-                    runs_dir=args.runs_dir)
-    _exit_on_signals(app, source)
+    app = RnnTuiApp(LiveSource(cfg, args.runs_dir, prepared=(trainer, writer)), cfg=cfg,
+                    theme=args.theme, low_bandwidth=args.low_bandwidth, runs_dir=args.runs_dir)
+    _exit_on_signals(app)
     try:
         app.run()
-    finally:
-        source.stop("interrupted" if not app.quitting else "stopped")
-        source.join(120)
+    finally:  # app.source: the run on screen at the end (the setup screen can start others)
+        app.source.stop("stopped" if app.quitting else "interrupted")
+        app.source.join(120)
     if app.return_code not in (0, None):
         return app.return_code
-    if trainer.step > 0:
-        print(f"rnn-tui: checkpoint saved in {run_dir}; continue with: rnn-tui --resume "
-              f"{run_dir}", file=sys.stderr)
+    last = app.source.trainer
+    if last is not None and last.step > 0:
+        print(f"rnn-tui: checkpoint saved in {last.run_dir}; continue with: rnn-tui --resume "
+              f"{last.run_dir}", file=sys.stderr)
     return 0
 
 
-def _exit_on_signals(app, source) -> None:
+def _exit_on_signals(app) -> None:
     """SIGTERM / SIGHUP (the terminal went away): stop with a checkpoint, then leave the app."""
     def handler(signum, _frame):
-        source.stop("interrupted")
+        app.source.stop("interrupted")
         app.quitting = True
         try:
             import asyncio

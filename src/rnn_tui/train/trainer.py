@@ -59,7 +59,8 @@ class Trainer:
         return not self._run.is_set()
 
     def stop(self, reason: str = "stopped") -> None:
-        self.stop_reason = reason
+        if not self._stop.is_set():  # the first request names the reason
+            self.stop_reason = reason
         self._stop.set()
         self._run.set()
 

@@ -41,7 +41,6 @@ class RnnTuiApp(App):
         self.requested_theme = theme
         self.remember_theme = remember_theme
         self.quitting = False
-        self.saved_to: Path | None = None
         self._theme_ready = False
         for t in load_themes().values():
             self.register_theme(t)
@@ -142,7 +141,6 @@ class RnnTuiApp(App):
     def stop_and_exit(self) -> None:
         self.source.stop("stopped")
         self.source.join(120)
-        self.saved_to = self.source.run_dir
         self.call_from_thread(self.exit)
 
     # ------------------------------------------------------------------ command palette
