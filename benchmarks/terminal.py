@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from pty_app import PtyApp  # noqa: E402
-from rnn_tui.cli import APP_DEFAULTS  # noqa: E402
+from rnn_tui.config import APP_DEFAULTS  # noqa: E402
 
 # the app's defaults, spelled out so the headless run is the same run
 SAME = [f"--{k.replace('_', '-')}={v}" for sec in APP_DEFAULTS.values() for k, v in sec.items()

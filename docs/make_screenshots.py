@@ -15,8 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from rnn_tui.cli import APP_DEFAULTS, SERIES_DEFAULTS
-from rnn_tui.config import RunConfig
+from rnn_tui.config import APP_DEFAULTS, SERIES_DEFAULTS, RunConfig
 from rnn_tui.runtime import configure_threads
 from rnn_tui.tui.app import RnnTuiApp
 from rnn_tui.tui.screens.generate import GenerateScreen

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnn_tui.cli import SERIES_DEFAULTS, main
-from rnn_tui.config import RunConfig
+from rnn_tui.cli import main
+from rnn_tui.config import SERIES_DEFAULTS, RunConfig
 from rnn_tui.train.tasks import LanguageTask, SeriesTask
 from rnn_tui.train.trainer import Trainer
 

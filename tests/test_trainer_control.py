@@ -110,7 +110,7 @@ def test_config_toml_round_trip(tmp_path):
 def test_a_seeded_run_with_a_step_count_is_repeatable():
     """The learning-rate schedule follows the step count when one is set, not the clock, so two
     runs of the same seeded config end with the same weights however fast each step ran."""
-    from rnn_tui.cli import SERIES_DEFAULTS
+    from rnn_tui.config import SERIES_DEFAULTS
     from rnn_tui.train.tasks import SeriesTask
 
     finals = []

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from rnn_tui import __version__
+from rnn_tui.config import APP_DEFAULTS, SERIES_DEFAULTS
 from rnn_tui.errors import UserError
 
 # flag -> (section, key, type, help)
@@ -161,9 +162,7 @@ def _flags_to_dict(args) -> dict:
     return out
 
 
-APP_DEFAULTS = {"model": {"hidden": 256},
-                "train": {"time_budget": 600.0, "eval_every": 100, "eval_tokens": 20_000,
-                          "sample_every": 100, "checkpoint_every": 500}}
+
 
 
 def _app_env(args) -> None:
@@ -192,6 +191,8 @@ def cmd_app(args) -> int:
     configure_threads()
     if sys.stderr.isatty():
         print(f"rnn-tui: preparing {cfg.data.corpus}…", file=sys.stderr, flush=True)
+    from rnn_tui.train.session import prepare_run
+
     trainer, writer, _ = prepare_run(cfg, args.runs_dir, args.name,
                                      Path(args.resume) if args.resume else None,
                                      on_nonfinite="pause")
@@ -268,10 +269,7 @@ def build_config(args, defaults: dict | None = None):
     return cfg.validate()
 
 
-SERIES_DEFAULTS = {"data": {"corpus": "sales"},
-                   "model": {"cell": "gru", "hidden": 32, "embed": 0},
-                   "train": {"lr": 0.005, "steps": 1500, "time_budget": 120.0, "eval_every": 250,
-                             "checkpoint_every": 500, "clip": 1.0}}
+
 
 
 def cmd_train(args) -> int:
@@ -279,30 +277,10 @@ def cmd_train(args) -> int:
     return run_training(cfg, args, Path(args.resume) if args.resume else None)
 
 
-def prepare_run(cfg, runs_dir, name, resume_dir: Path | None, sinks=(),
-                on_nonfinite: str = "stop"):
-    """Build the task, restore a checkpoint, make the run directory: (trainer, writer, run_dir).
-    Every input check happens before anything is written."""
-    from rnn_tui.train.runs import MetricsWriter, load_checkpoint, make_run_dir
-    from rnn_tui.train.trainer import Trainer, write_config
-
-    task = build_task(cfg)
-    trainer = Trainer(task, cfg, None, list(sinks), on_nonfinite=on_nonfinite)
-    if resume_dir is not None:
-        trainer.restore(*load_checkpoint(resume_dir))  # refuses a mismatched checkpoint
-        run_dir = resume_dir
-    else:
-        run_dir = make_run_dir(runs_dir, name, cfg.data.task)
-    trainer.run_dir = run_dir
-    writer = MetricsWriter(run_dir / "metrics.jsonl")
-    trainer.sinks.append(writer)
-    write_config(run_dir, cfg)
-    return trainer, writer, run_dir
-
-
 def run_training(cfg, args, resume_dir: Path | None) -> int:
     from rnn_tui.runtime import configure_threads
     from rnn_tui.train.console import ConsoleSink
+    from rnn_tui.train.session import prepare_run
 
     configure_threads()
     trainer, writer, run_dir = prepare_run(cfg, args.runs_dir, args.name, resume_dir,
@@ -325,16 +303,6 @@ def run_training(cfg, args, resume_dir: Path | None) -> int:
               f"{run_dir}", file=sys.stderr)
         return 130
     return 0
-
-
-def build_task(cfg):
-    if cfg.data.task in ("char", "word"):
-        from rnn_tui.train.tasks import LanguageTask
-
-        return LanguageTask.from_config(cfg)
-    from rnn_tui.train.tasks import SeriesTask
-
-    return SeriesTask.from_config(cfg)
 
 
 def cmd_sample(args) -> int:
@@ -376,6 +344,8 @@ def load_run(run: str):
         raise UserError(f"{run_dir} is not a run directory (no config.toml)")
     cfg = RunConfig.from_dict(load_toml(run_dir / "config.toml"), str(run_dir / "config.toml"))
     arrays, meta = load_checkpoint(run_dir)
+    from rnn_tui.train.session import build_task
+
     task = build_task(cfg.validate())
     task.restore(arrays, meta)
     return cfg, task

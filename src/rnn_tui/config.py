@@ -74,6 +74,19 @@ class TrainConfig:
     dtype: str = "float32"
 
 
+# The app's defaults differ from `rnn-tui train`'s where watching asks for it: a model that
+# moves fast enough to see, frequent evaluations and samples.
+APP_DEFAULTS = {"model": {"hidden": 256},
+                "train": {"time_budget": 600.0, "eval_every": 100, "eval_tokens": 20_000,
+                          "sample_every": 100, "checkpoint_every": 500}}
+
+# Series runs: a small GRU on real-valued input, a fixed number of steps.
+SERIES_DEFAULTS = {"data": {"corpus": "sales"},
+                   "model": {"cell": "gru", "hidden": 32, "embed": 0},
+                   "train": {"lr": 0.005, "steps": 1500, "time_budget": 120.0, "eval_every": 250,
+                             "checkpoint_every": 500, "clip": 1.0}}
+
+
 @dataclass
 class RunConfig:
     data: DataConfig = field(default_factory=DataConfig)

@@ -15,7 +15,7 @@ from textual.screen import Screen
 from textual.validation import Function, Integer, Number
 from textual.widgets import Button, Footer, Input, Label, Select
 
-from rnn_tui.config import CELLS, OPTIMIZERS, TASKS, RunConfig
+from rnn_tui.config import CELLS, OPTIMIZERS, SERIES_DEFAULTS, TASKS, RunConfig
 from rnn_tui.errors import UserError
 
 INT_FIELDS = {  # id -> (section, key, minimum, label)
@@ -136,8 +136,6 @@ class SetupScreen(Screen):
                 raise UserError(f"{inp.id}: {'; '.join(res.failure_descriptions)}")
         cfg = RunConfig.from_dict(self.cfg.to_dict())
         if self.task() == "series" and self.cfg.data.task != "series":
-            from rnn_tui.cli import SERIES_DEFAULTS
-
             cfg.update(SERIES_DEFAULTS)
         cfg.data.task = self.task()
         cfg.data.corpus = self.query_one("#corpus", Input).value.strip()
