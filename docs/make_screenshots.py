@@ -19,7 +19,7 @@ from rnn_tui.config import APP_DEFAULTS, SERIES_DEFAULTS, RunConfig
 from rnn_tui.runtime import configure_threads
 from rnn_tui.tui.app import RnnTuiApp
 from rnn_tui.tui.screens.generate import GenerateScreen
-from rnn_tui.tui.source import LiveSource
+from rnn_tui.tui.source import LiveSource, ReplaySource
 
 OUT = Path(__file__).parent / "screenshots"
 AIRLINE = Path(__file__).resolve().parents[2] / "shared" / "series" / "airline-passengers.csv"
@@ -44,8 +44,7 @@ async def live(cfg: RunConfig, runs: Path, seconds: float, shots: dict[str, tupl
 
 
 async def generate(run_dir: Path) -> None:
-    app = RnnTuiApp(LiveSource(RunConfig()), theme="rnn-dark", remember_theme=False)
-    app.source.live = False  # nothing trains here; only the generate screen is used
+    app = RnnTuiApp(ReplaySource([]), theme="rnn-dark", remember_theme=False)  # nothing trains
     async with app.run_test(size=(120, 40)) as pilot:
         app.push_screen(GenerateScreen(run_dir))
         await pilot.pause(0.3)
