@@ -42,8 +42,10 @@ class RnnTuiApp(App):
         self.remember_theme = remember_theme
         self.quitting = False
         self._theme_ready = False
-        for t in load_themes().values():
+        themes = load_themes()
+        for t in themes.values():
             self.register_theme(t)
+        self.theme_cycle = sorted(themes) + ["textual-dark", "nord", "gruvbox"]  # key t
 
     # ------------------------------------------------------------------ set-up
     def on_mount(self) -> None:
@@ -83,7 +85,7 @@ class RnnTuiApp(App):
         self.push_screen(HelpScreen(keys))
 
     def action_next_theme(self) -> None:
-        names = sorted(load_themes()) + ["textual-dark", "nord", "gruvbox"]
+        names = self.theme_cycle
         i = names.index(self.theme) if self.theme in names else -1
         self.theme = names[(i + 1) % len(names)]
         self.notify(f"theme: {self.theme}", timeout=1.5)
