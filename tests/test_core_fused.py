@@ -14,10 +14,11 @@ from rnn_tui.core.fused import FusedLM
 @pytest.mark.parametrize("mode", ["embedding", "onehot"])
 @pytest.mark.parametrize("layers", [1, 2])
 @pytest.mark.parametrize("workers", [1, 2])
-def test_fused_step_matches_network(cell, mode, layers, workers):
+@pytest.mark.parametrize("H", [6, 72])  # 72: large enough for the BLAS (packed) path
+def test_fused_step_matches_network(cell, mode, layers, workers, H):
     rng = np.random.default_rng(0)
-    T, B, V = 7, 5, 13
-    net = Network(NetSpec(cell=cell, input_mode=mode, input_size=V, embed_dim=5, hidden=6,
+    T, B, V = 7, (5 if H < 10 else 32), 13
+    net = Network(NetSpec(cell=cell, input_mode=mode, input_size=V, embed_dim=5, hidden=H,
                           layers=layers, output_size=V), dtype=np.float64, seed=2)
     x = rng.integers(0, V, (T, B))
     y = rng.integers(0, V, (T, B))

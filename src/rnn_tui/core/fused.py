@@ -184,7 +184,9 @@ class FusedLM:
         self.offs = offs
         self.emb_off = slots["embed.W"].offset if "embed.W" in slots else 0
         parts = 1
-        if workers > 1 and B >= 2 * workers and blas_handle()[0] == 1:
+        if workers > 1 and B >= 2 * workers and blas_handle()[0] == 3:
+            parts = workers  # MKL runs sequentially in each caller
+        elif workers > 1 and B >= 2 * workers and blas_handle()[0] == 1:
             prev = set_threads_local(1)  # probe: per-thread BLAS threads supported?
             if prev is not None:
                 set_threads_local(prev)

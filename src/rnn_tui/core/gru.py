@@ -28,7 +28,7 @@ import math
 import numpy as np
 
 from rnn_tui.core._jit import kernel
-from rnn_tui.core.blas import TRANS, mm
+from rnn_tui.core.blas import mm, rec_mm, rec_prepare
 from rnn_tui.core.mathfn import sigmoid, tanh
 
 
@@ -40,8 +40,9 @@ def forward_sequence(blas, xg, W_hh, b_hn, h0, hs, gates, ghn):
     H = G // 3
     hs[0] = h0
     pre = np.empty((B, G), dtype=xg.dtype)  # separate from gates: no aliasing, so it vectorises
+    wp = rec_prepare(blas, W_hh, False, B)
     for t in range(T):
-        mm(blas, hs[t], W_hh, pre)
+        rec_mm(blas, hs[t], W_hh, wp, False, pre, 0.0)
         x = xg[t]
         gt = gates[t]
         hp = hs[t]
@@ -68,6 +69,7 @@ def backward_sequence(blas, dhs, dhT, W_hh, hs, gates, ghn, dGx, dGh, dh_norms):
     input and recurrent projections and ``dh_norms`` with ||dL/dh_t||. Returns dL/dh_0."""
     T, B, H = dhs.shape
     dh = dhT.copy()
+    wp = rec_prepare(blas, W_hh, True, B)
     for t in range(T - 1, -1, -1):
         gt = gates[t]
         gx = dGx[t]
@@ -94,7 +96,7 @@ def backward_sequence(blas, dhs, dhT, W_hh, hs, gates, ghn, dGx, dGh, dh_norms):
                 gh[b, 2 * H + j] = dan * r
                 dh[b, j] = d * z
         dh_norms[t] = math.sqrt(acc)
-        mm(blas, gh, W_hh, dh, tb=TRANS, beta=1.0)
+        rec_mm(blas, gh, W_hh, wp, True, dh, 1.0)
     return dh
 
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 
 from rnn_tui.core._jit import kernel
-from rnn_tui.core.blas import TRANS, mm
+from rnn_tui.core.blas import mm, rec_mm, rec_prepare
 from rnn_tui.core.mathfn import sigmoid, tanh
 
 
@@ -38,9 +38,10 @@ def forward_sequence(blas, gates, W_hh, h0, c0, hs, cs, tcs):
     H = G // 4
     hs[0] = h0
     cs[0] = c0
+    wp = rec_prepare(blas, W_hh, False, B)
     for t in range(T):
         gt = gates[t]
-        mm(blas, hs[t], W_hh, gt, beta=1.0)
+        rec_mm(blas, hs[t], W_hh, wp, False, gt, 1.0)
         cp = cs[t]
         cn = cs[t + 1]
         hn = hs[t + 1]
@@ -71,6 +72,7 @@ def backward_sequence(blas, dhs, dhT, dcT, W_hh, cs, gates, tcs, dA, dh_norms):
     T, B, H = dhs.shape
     dh = dhT.copy()
     dc = dcT.copy()
+    wp = rec_prepare(blas, W_hh, True, B)
     for t in range(T - 1, -1, -1):
         gt = gates[t]
         da = dA[t]
@@ -94,7 +96,7 @@ def backward_sequence(blas, dhs, dhT, dcT, W_hh, cs, gates, tcs, dA, dh_norms):
                 da[b, 3 * H + j] = d * th * o * (1.0 - o)
                 dc[b, j] = dct * f
         dh_norms[t] = math.sqrt(acc)
-        mm(blas, da, W_hh, dh, tb=TRANS)
+        rec_mm(blas, da, W_hh, wp, True, dh, 0.0)
     return dh, dc
 
 
