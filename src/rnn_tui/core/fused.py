@@ -22,13 +22,20 @@ from rnn_tui.core.sampler import CELL_CODES, generator_offsets
 @kernel
 def lm_forward_backward(blas, cell, emb_mode, data, grad, offs, emb_off, tokens, targets,
                         h0, c0, hN, cN, hs, cs, gates, extra, xg, xin, logits, dy, dGx, dGh,
-                        dh_norms):
-    """Forward + backward of a token language model; gradients are *added* into ``grad``.
+                        dh_norms, table):
+    r"""Forward + backward of a token language model; gradients are *added* into ``grad``.
 
     Shapes: tokens/targets (T, B); h0/c0/hN/cN (L, B, H); hs/cs (L, T+1, B, H); gates (L, T, B,
     G*H); extra (L, T, B, H); xg, dGx, dGh (T, B, G*H); xin (T, B, E) the embedded tokens;
-    logits (T*B, V); dy (T, B, H); dh_norms (L, T). ``emb_mode`` 0 = embedding,
-    1 = one-hot. Returns the mean cross-entropy."""
+    logits (T*B, V); dy (T, B, H); dh_norms (L, T); table (V, G*H). ``emb_mode`` 0 = embedding,
+    1 = one-hot, 2 = embedding through a table.
+
+    The table form: the first layer's input projection of token k is
+    :math:`\mathrm{emb}_k W_{ih}`, a row of :math:`P = \mathrm{emb}\, W_{ih}` (V x G*H), so when
+    the vocabulary is small next to the T*B tokens one small product plus a row gather replaces
+    the (T*B x E) @ (E x G*H) one; backward, :math:`\delta P = \sum_{x_n = k} \delta g_n` and
+    :math:`\delta W_{ih} = \mathrm{emb}^\top \delta P`,
+    :math:`\delta\mathrm{emb} = \delta P\, W_{ih}^\top`. Returns the mean cross-entropy."""
     L, B, H = h0.shape
     T = tokens.shape[0]
     GH = xg.shape[2]
@@ -44,10 +51,18 @@ def lm_forward_backward(blas, cell, emb_mode, data, grad, offs, emb_off, tokens,
         b_ih = data[offs[layer, 2] : offs[layer, 2] + GH]
         b_hh = data[offs[layer, 3] : offs[layer, 3] + GH]
         proj = gates[layer] if cell == 2 else xg  # LSTM turns its projection into its gates
-        if layer == 0 and emb_mode == 1:
+        if layer == 0 and emb_mode != 0:
+            # one-hot: row k of W_ih; embedding through the table: row k of (emb W_ih)
+            if emb_mode == 2:
+                Vin = table.shape[0]
+                emb = data[emb_off : emb_off + Vin * E].reshape((Vin, E))
+                mm(blas, emb, W_ih, table)
+                rows = table
+            else:
+                rows = W_ih
             for t in range(T):
                 for b in range(B):
-                    row = W_ih[tokens[t, b]]
+                    row = rows[tokens[t, b]]
                     dst = proj[t, b]
                     for j in range(GH):
                         dst[j] = row[j]
@@ -126,6 +141,17 @@ def lm_forward_backward(blas, cell, emb_mode, data, grad, offs, emb_off, tokens,
             accumulate_weight_grads(blas, dGx2, hprev2, dGx2, dGh_use.reshape((T * B, GH)),
                                     gW_ih, gW_hh, gb_ih, gb_hh, False)
             scatter_add_rows(gW_ih, tokens.reshape(T * B), dGx2)
+        elif layer == 0 and emb_mode == 2:
+            # d(emb W_ih) = scatter of dGx by token; then dW_ih += emb^T d, d emb += d W_ih^T
+            accumulate_weight_grads(blas, dGx2, hprev2, dGx2, dGh_use.reshape((T * B, GH)),
+                                    gW_ih, gW_hh, gb_ih, gb_hh, False)
+            table[:] = 0
+            scatter_add_rows(table, tokens.reshape(T * B), dGx2)
+            Vin = table.shape[0]
+            emb = data[emb_off : emb_off + Vin * E].reshape((Vin, E))
+            gemb = grad[emb_off : emb_off + Vin * E].reshape((Vin, E))
+            mm(blas, emb, table, gW_ih, TRANS, NO_TRANS, 1.0)
+            mm(blas, table, W_ih, gemb, NO_TRANS, TRANS, 1.0)
         elif layer == 0:
             x2 = xin.reshape((T * B, E))
             accumulate_weight_grads(blas, x2, hprev2, dGx2, dGh_use.reshape((T * B, GH)),
@@ -156,6 +182,8 @@ class _Workspace:
         self.xg, self.dGx, self.dGh = z(T, B, G * H), z(T, B, G * H), z(T, B, G * H)
         self.xin = z(T, B, max(E, 1))
         self.logits, self.dy = z(T * B, V), z(T, B, H)
+        table_rows = spec.input_size if spec.input_mode == "embedding" else 0
+        self.table = z(max(table_rows, 1), G * H)
         self.dh_norms = np.zeros((L, T), dtype=np.float64)
 
 
@@ -178,6 +206,8 @@ class FusedLM:
         self.T, self.B = T, B
         self.cell = CELL_CODES[spec.cell]
         self.emb_mode = 0 if spec.input_mode == "embedding" else 1
+        if self.emb_mode == 0 and 2 * spec.input_size <= T * B // max(workers, 1):
+            self.emb_mode = 2  # small vocabulary: the input projection through a table
         offs = generator_offsets(net)
         slots = net.params.layout.slots
         offs[L, 3] = slots["l0.W_ih"].shape[0]  # layer 0's input width (E, or V for one-hot)
@@ -216,7 +246,8 @@ class FusedLM:
                 self.emb_off, np.ascontiguousarray(tokens[:, sl]),
                 np.ascontiguousarray(targets[:, sl]), np.ascontiguousarray(h0[:, sl]),
                 np.ascontiguousarray(c0[:, sl]), hN[i], cN[i], ws.hs, ws.cs, ws.gates,
-                ws.extra, ws.xg, ws.xin, ws.logits, ws.dy, ws.dGx, ws.dGh, ws.dh_norms)
+                ws.extra, ws.xg, ws.xin, ws.logits, ws.dy, ws.dGx, ws.dGh, ws.dh_norms,
+                ws.table)
         finally:
             if prev is not None:
                 set_threads_local(prev)
