@@ -168,6 +168,14 @@ def lm_forward_backward(blas, cell, emb_mode, data, grad, offs, emb_off, tokens,
     return loss
 
 
+@kernel
+def _weighted_sum(a, b, wa, wb):
+    """a = wa a + wb b, in the arrays' own float type (the halves' gradients combined)."""
+    ca, cb = a.dtype.type(wa), a.dtype.type(wb)
+    for i in range(a.size):
+        a[i] = ca * a[i] + cb * b[i]
+
+
 class _Workspace:
     """Buffers for one slice of the batch."""
 
@@ -276,9 +284,8 @@ class FusedLM:
             w = counts / max(counts.sum(), 1.0)
             loss = float(np.dot(w, losses))
             g = self.grads[0]
-            g *= w[0]
-            for wi, gi in zip(w[1:], self.grads[1:], strict=True):
-                g += wi * gi
+            for k in range(1, self.parts):
+                _weighted_sum(g, self.grads[k], w[0] if k == 1 else 1.0, w[k])
             # each half's gradients are of its own mean loss: scale by its weight first
             norms = np.sqrt(sum((wi * ws.dh_norms) ** 2 for wi, ws in zip(w, self.ws, strict=True)))
         h = np.concatenate(hN, axis=1)
