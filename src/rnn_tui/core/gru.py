@@ -79,22 +79,29 @@ def backward_sequence(blas, dhs, dhT, W_hh, hs, gates, ghn, dGx, dGh, dh_norms):
         gn = ghn[t]
         acc = 0.0
         for b in range(B):
+            # single-purpose loops over rows (few arrays each, so LLVM vectorises them);
+            # ``dh`` holds d = dh_t + up, then d z, to which the product below adds
+            gb, gxb, ghb, upb, hpb, gnb, dhb = gt[b], gx[b], gh[b], up[b], hp[b], gn[b], dh[b]
             for j in range(H):
-                r = gt[b, j]
-                z = gt[b, H + j]
-                n = gt[b, 2 * H + j]
-                d = dh[b, j] + up[b, j]
-                acc += d * d
-                dan = d * (1.0 - z) * (1.0 - n * n)
-                dar = dan * gn[b, j] * r * (1.0 - r)
-                daz = d * (hp[b, j] - n) * z * (1.0 - z)
-                gx[b, j] = dar
-                gx[b, H + j] = daz
-                gx[b, 2 * H + j] = dan
-                gh[b, j] = dar
-                gh[b, H + j] = daz
-                gh[b, 2 * H + j] = dan * r
-                dh[b, j] = d * z
+                dhb[j] += upb[j]
+            for j in range(H):
+                acc += dhb[j] * dhb[j]
+            for j in range(H):  # da_n = d (1 - z) (1 - n^2)
+                z = gb[H + j]
+                n = gb[2 * H + j]
+                gxb[2 * H + j] = dhb[j] * (1.0 - z) * (1.0 - n * n)
+            for j in range(H):  # da_r = da_n (W_hn h + b_hn) r (1 - r)
+                r = gb[j]
+                gxb[j] = gxb[2 * H + j] * gnb[j] * r * (1.0 - r)
+            for j in range(H):  # da_z = d (h_{t-1} - n) z (1 - z)
+                z = gb[H + j]
+                gxb[H + j] = dhb[j] * (hpb[j] - gb[2 * H + j]) * z * (1.0 - z)
+            for j in range(2 * H):
+                ghb[j] = gxb[j]
+            for j in range(H):
+                ghb[2 * H + j] = gxb[2 * H + j] * gb[j]
+            for j in range(H):
+                dhb[j] *= gb[H + j]
         dh_norms[t] = math.sqrt(acc)
         rec_mm(blas, gh, W_hh, wp, True, dh, 1.0)
     return dh

@@ -81,20 +81,29 @@ def backward_sequence(blas, dhs, dhT, dcT, W_hh, cs, gates, tcs, dA, dh_norms):
         tc = tcs[t]
         acc = 0.0
         for b in range(B):
+            # single-purpose loops over rows (few arrays each, so LLVM vectorises them);
+            # ``dh`` holds d = dh_t + up in place (the product below overwrites it)
+            gb, dab, upb, cpb, tcb, dhb, dcb = gt[b], da[b], up[b], cp[b], tc[b], dh[b], dc[b]
             for j in range(H):
-                i = gt[b, j]
-                f = gt[b, H + j]
-                g = gt[b, 2 * H + j]
-                o = gt[b, 3 * H + j]
-                th = tc[b, j]
-                d = dh[b, j] + up[b, j]
-                acc += d * d
-                dct = dc[b, j] + d * o * (1.0 - th * th)
-                da[b, j] = dct * g * i * (1.0 - i)
-                da[b, H + j] = dct * cp[b, j] * f * (1.0 - f)
-                da[b, 2 * H + j] = dct * i * (1.0 - g * g)
-                da[b, 3 * H + j] = d * th * o * (1.0 - o)
-                dc[b, j] = dct * f
+                dhb[j] += upb[j]
+            for j in range(H):
+                acc += dhb[j] * dhb[j]
+            for j in range(H):  # dc = dc_t + d o (1 - tanh^2 c_t)
+                dcb[j] += dhb[j] * gb[3 * H + j] * (1.0 - tcb[j] * tcb[j])
+            for j in range(H):  # o
+                o = gb[3 * H + j]
+                dab[3 * H + j] = dhb[j] * tcb[j] * o * (1.0 - o)
+            for j in range(H):  # i
+                i = gb[j]
+                dab[j] = dcb[j] * gb[2 * H + j] * i * (1.0 - i)
+            for j in range(H):  # f
+                f = gb[H + j]
+                dab[H + j] = dcb[j] * cpb[j] * f * (1.0 - f)
+            for j in range(H):  # g
+                g = gb[2 * H + j]
+                dab[2 * H + j] = dcb[j] * gb[j] * (1.0 - g * g)
+            for j in range(H):  # dc_{t-1} = dc f
+                dcb[j] *= gb[H + j]
         dh_norms[t] = math.sqrt(acc)
         rec_mm(blas, da, W_hh, wp, True, dh, 0.0)
     return dh, dc

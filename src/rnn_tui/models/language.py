@@ -86,10 +86,12 @@ class LanguageModel:
         return total / count
 
     def sample(self, n: int, prime: str = "", temperature: float = 1.0, top_k: int = 0,
-               rng: np.random.Generator | None = None) -> Iterator[str]:
+               rng: np.random.Generator | None = None,
+               parts: int | None = None) -> Iterator[str]:
         """Yield ``n`` generated tokens as text pieces, as they are drawn (streaming). Tokens
         are drawn by the fused kernel in chunks that grow from 1 to 64, so the first piece
-        appears at once and long samples still run at full speed."""
+        appears at once and long samples still run at full speed. ``parts``: threads per chunk
+        (default: two for large models on an idle machine; pass 1 beside a running training)."""
         rng = rng or np.random.default_rng()
         tok = self.tokenizer
         net = self.net
@@ -104,7 +106,8 @@ class LanguageModel:
         last, done, chunk = ids[-1], 0, 1
         while done < n:
             k = min(chunk, n - done)
-            drawn = generate_tokens(net, last, k, h, c, temperature, top_k, rng.random(k))
+            drawn = generate_tokens(net, last, k, h, c, temperature, top_k, rng.random(k),
+                                    parts=parts)
             for t in drawn:
                 yield tok.decode_one(int(t))
             last = int(drawn[-1])

@@ -107,7 +107,9 @@ class GenerateScreen(Screen):
         with self._lock:
             self.buffer.append(prime)
         prev = prime
-        for piece in model.sample(length, prime, temperature, top_k, np.random.default_rng()):
+        # one thread: a run may be training beside this screen, and the text is paced anyway
+        for piece in model.sample(length, prime, temperature, top_k, np.random.default_rng(),
+                                  parts=1):
             if cancel.is_set():
                 return
             if sep and prev and not prev.endswith("\n") and piece not in ".,;:!?)'\n":
