@@ -35,34 +35,38 @@ def forward_sequence(blas, gates, W_hh, h0, c0, hs, cs, tcs):
     it with the activated i, f, g, o. Fills ``hs``/``cs`` (T+1, B, H) (index 0 = initial state)
     and ``tcs`` (T, B, H) with tanh(c_t)."""
     T, B, G = gates.shape
-    H = G // 4
     hs[0] = h0
     cs[0] = c0
     wp = rec_prepare(blas, W_hh, False, B)
     for t in range(T):
         gt = gates[t]
         rec_mm(blas, hs[t], W_hh, wp, False, gt, 1.0)
-        cp = cs[t]
-        cn = cs[t + 1]
-        hn = hs[t + 1]
-        tc = tcs[t]
-        for b in range(B):
-            # Short single-purpose loops: each touches few arrays, so LLVM can prove them
-            # alias-free with few runtime checks and vectorise every one of them.
-            gb = gt[b]
-            cpb, cnb, hnb, tcb = cp[b], cn[b], hn[b], tc[b]
-            for j in range(2 * H):
-                gb[j] = sigmoid(gb[j])
-            for j in range(2 * H, 3 * H):
-                gb[j] = tanh(gb[j])
-            for j in range(3 * H, G):
-                gb[j] = sigmoid(gb[j])
-            for j in range(H):
-                cnb[j] = gb[H + j] * cpb[j] + gb[j] * gb[2 * H + j]
-            for j in range(H):
-                tcb[j] = tanh(cnb[j])
-            for j in range(H):
-                hnb[j] = gb[3 * H + j] * tcb[j]
+        _cell_rows(gt, cs[t], cs[t + 1], hs[t + 1], tcs[t])
+
+
+@kernel
+def _cell_rows(gt, cp, cn, hn, tc):
+    """One step's gates and state for every row: ``gt`` (B, 4H) pre-activations in, activated
+    i, f, g, o out; c_t into ``cn``, h_t into ``hn``, tanh(c_t) into ``tc``."""
+    B, G = gt.shape
+    H = G // 4
+    for b in range(B):
+        # Short single-purpose loops: each touches few arrays, so LLVM can prove them
+        # alias-free with few runtime checks and vectorise every one of them.
+        gb = gt[b]
+        cpb, cnb, hnb, tcb = cp[b], cn[b], hn[b], tc[b]
+        for j in range(2 * H):
+            gb[j] = sigmoid(gb[j])
+        for j in range(2 * H, 3 * H):
+            gb[j] = tanh(gb[j])
+        for j in range(3 * H, G):
+            gb[j] = sigmoid(gb[j])
+        for j in range(H):
+            cnb[j] = gb[H + j] * cpb[j] + gb[j] * gb[2 * H + j]
+        for j in range(H):
+            tcb[j] = tanh(cnb[j])
+        for j in range(H):
+            hnb[j] = gb[3 * H + j] * tcb[j]
 
 
 @kernel
@@ -79,34 +83,43 @@ def backward_sequence(blas, dhs, dhT, dcT, W_hh, cs, gates, tcs, dA, dh_norms):
         up = dhs[t]
         cp = cs[t]
         tc = tcs[t]
-        acc = 0.0
-        for b in range(B):
-            # single-purpose loops over rows (few arrays each, so LLVM vectorises them);
-            # ``dh`` holds d = dh_t + up in place (the product below overwrites it)
-            gb, dab, upb, cpb, tcb, dhb, dcb = gt[b], da[b], up[b], cp[b], tc[b], dh[b], dc[b]
-            for j in range(H):
-                dhb[j] += upb[j]
-            for j in range(H):
-                acc += dhb[j] * dhb[j]
-            for j in range(H):  # dc = dc_t + d o (1 - tanh^2 c_t)
-                dcb[j] += dhb[j] * gb[3 * H + j] * (1.0 - tcb[j] * tcb[j])
-            for j in range(H):  # o
-                o = gb[3 * H + j]
-                dab[3 * H + j] = dhb[j] * tcb[j] * o * (1.0 - o)
-            for j in range(H):  # i
-                i = gb[j]
-                dab[j] = dcb[j] * gb[2 * H + j] * i * (1.0 - i)
-            for j in range(H):  # f
-                f = gb[H + j]
-                dab[H + j] = dcb[j] * cpb[j] * f * (1.0 - f)
-            for j in range(H):  # g
-                g = gb[2 * H + j]
-                dab[2 * H + j] = dcb[j] * gb[j] * (1.0 - g * g)
-            for j in range(H):  # dc_{t-1} = dc f
-                dcb[j] *= gb[H + j]
+        acc = _back_rows(gt, da, up, cp, tc, dh, dc)
         dh_norms[t] = math.sqrt(acc)
         rec_mm(blas, da, W_hh, wp, True, dh, 0.0)
     return dh, dc
+
+
+@kernel
+def _back_rows(gt, da, up, cp, tc, dh, dc):
+    """One step back for every row: ``dh`` (B, H) in with dL/dh_t from step t+1, ``up`` the
+    gradient from above; fills ``da`` (B, 4H); ``dc`` becomes dL/dc_{t-1}. Returns sum d^2."""
+    B, H = dh.shape
+    acc = 0.0
+    for b in range(B):
+        # single-purpose loops over rows (few arrays each, so LLVM vectorises them);
+        # ``dh`` holds d = dh_t + up in place (the product below overwrites it)
+        gb, dab, upb, cpb, tcb, dhb, dcb = gt[b], da[b], up[b], cp[b], tc[b], dh[b], dc[b]
+        for j in range(H):
+            dhb[j] += upb[j]
+        for j in range(H):
+            acc += dhb[j] * dhb[j]
+        for j in range(H):  # dc = dc_t + d o (1 - tanh^2 c_t)
+            dcb[j] += dhb[j] * gb[3 * H + j] * (1.0 - tcb[j] * tcb[j])
+        for j in range(H):  # o
+            o = gb[3 * H + j]
+            dab[3 * H + j] = dhb[j] * tcb[j] * o * (1.0 - o)
+        for j in range(H):  # i
+            i = gb[j]
+            dab[j] = dcb[j] * gb[2 * H + j] * i * (1.0 - i)
+        for j in range(H):  # f
+            f = gb[H + j]
+            dab[H + j] = dcb[j] * cpb[j] * f * (1.0 - f)
+        for j in range(H):  # g
+            g = gb[2 * H + j]
+            dab[2 * H + j] = dcb[j] * gb[j] * (1.0 - g * g)
+        for j in range(H):  # dc_{t-1} = dc f
+            dcb[j] *= gb[H + j]
+    return acc
 
 
 @kernel
