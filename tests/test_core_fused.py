@@ -13,9 +13,9 @@ from rnn_tui.core.fused import FusedLM
 @pytest.mark.parametrize("cell", ["rnn", "rnn_relu", "lstm", "gru"])
 @pytest.mark.parametrize("mode", ["embedding", "onehot"])
 @pytest.mark.parametrize("layers", [1, 2])
-@pytest.mark.parametrize("workers,share", [(1, False), (2, False), (2, True)])
+@pytest.mark.parametrize("workers", [1, 2])
 @pytest.mark.parametrize("H", [6, 72])  # 72: large enough for the BLAS (packed) path
-def test_fused_step_matches_network(cell, mode, layers, workers, share, H):
+def test_fused_step_matches_network(cell, mode, layers, workers, H):
     rng = np.random.default_rng(0)
     T, B, V = 7, (5 if H < 10 else 32), 13
     net = Network(NetSpec(cell=cell, input_mode=mode, input_size=V, embed_dim=5, hidden=H,
@@ -29,10 +29,8 @@ def test_fused_step_matches_network(cell, mode, layers, workers, share, H):
         st.c[...] = rng.normal(0, 0.5, st.c.shape)
     ref = net.loss_and_grad(x, y, st)
     g_ref = net.params.grad.copy()
-    fused = FusedLM(net, T, B, workers=workers, share=share)
+    fused = FusedLM(net, T, B, workers=workers)
     assert fused.parts == workers  # two halves of the batch on two threads
-    # LSTM/GRU: the two workers can share the recurrence (rnn_tui.core.coop)
-    assert fused.shared == (share and cell in ("lstm", "gru"))
     for _ in range(2):  # twice: the workspace is reused cleanly
         got = fused.loss_and_grad(x, y, st)
         assert got.loss == pytest.approx(ref.loss, rel=1e-12)

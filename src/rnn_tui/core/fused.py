@@ -9,23 +9,20 @@ the same cell kernels as :class:`~rnn_tui.core.network.Network` and a preallocat
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 
-from rnn_tui.core import coop, gru, lstm, rnn
+from rnn_tui.core import gru, lstm, rnn
 from rnn_tui.core._jit import kernel
 from rnn_tui.core.blas import NO_TRANS, TRANS, blas_handle, mm, set_threads_local
 from rnn_tui.core.layers import accumulate_weight_grads, scatter_add_rows
 from rnn_tui.core.losses import _softmax_xent
 from rnn_tui.core.sampler import CELL_CODES, generator_offsets
-from rnn_tui.core.sync import STRIDE, yield_address
 
 
 @kernel
 def lm_forward_backward(blas, cell, emb_mode, data, grad, offs, emb_off, tokens, targets,
                         h0, c0, hN, cN, hs, cs, gates, extra, xg, xin, logits, dy, dGx, dGh,
-                        dh_norms, table, part, nparts, sync, yield_fn, b0, hfull, prod, dfull):
+                        dh_norms, table):
     r"""Forward + backward of a token language model; gradients are *added* into ``grad``.
 
     Shapes: tokens/targets (T, B); h0/c0/hN/cN (L, B, H); hs/cs (L, T+1, B, H); gates (L, T, B,
@@ -38,11 +35,7 @@ def lm_forward_backward(blas, cell, emb_mode, data, grad, offs, emb_off, tokens,
     the vocabulary is small next to the T*B tokens one small product plus a row gather replaces
     the (T*B x E) @ (E x G*H) one; backward, :math:`\delta P = \sum_{x_n = k} \delta g_n` and
     :math:`\delta W_{ih} = \mathrm{emb}^\top \delta P`,
-    :math:`\delta\mathrm{emb} = \delta P\, W_{ih}^\top`.
-
-    With ``nparts`` > 1 this is worker ``part`` of a batch split by rows (its rows start at
-    ``b0``), and the LSTM/GRU recurrence is shared with the other workers through ``sync``,
-    ``hfull``, ``prod`` and ``dfull`` (:mod:`rnn_tui.core.coop`). Returns the mean cross-entropy."""
+    :math:`\delta\mathrm{emb} = \delta P\, W_{ih}^\top`. Returns the mean cross-entropy."""
     L, B, H = h0.shape
     T = tokens.shape[0]
     GH = xg.shape[2]
@@ -50,8 +43,6 @@ def lm_forward_backward(blas, cell, emb_mode, data, grad, offs, emb_off, tokens,
     hw_off, hb_off = offs[L, 1], offs[L, 2]
     E = offs[L, 3]
     relu = cell == 1
-    shared = nparts > 1 and (cell == 2 or cell == 3)
-    bar = 0
     # ---------------------------------------------------------------- forward
     for layer in range(L):
         fan_in = E if layer == 0 else H
@@ -96,19 +87,10 @@ def lm_forward_backward(blas, cell, emb_mode, data, grad, offs, emb_off, tokens,
                     dst[j] += b_ih[j] + b_hh[j]
                 for j in range(nb, GH):
                     dst[j] += b_ih[j]
-        if cell == 2 and shared:
-            bar = coop.lstm_forward(blas, part, nparts, sync, bar, yield_fn, b0, gates[layer],
-                                    W_hh, h0[layer], c0[layer], hs[layer], cs[layer],
-                                    extra[layer], hfull, prod)
-            cN[layer] = cs[layer, T]
-        elif cell == 2:
+        if cell == 2:
             lstm.forward_sequence(blas, gates[layer], W_hh, h0[layer], c0[layer], hs[layer],
                                   cs[layer], extra[layer])
             cN[layer] = cs[layer, T]
-        elif cell == 3 and shared:
-            bar = coop.gru_forward(blas, part, nparts, sync, bar, yield_fn, b0, xg, W_hh,
-                                   b_hh[2 * H :], h0[layer], hs[layer], gates[layer],
-                                   extra[layer], hfull, prod)
         elif cell == 3:
             gru.forward_sequence(blas, xg, W_hh, b_hh[2 * H :], h0[layer], hs[layer],
                                  gates[layer], extra[layer])
@@ -142,20 +124,10 @@ def lm_forward_backward(blas, cell, emb_mode, data, grad, offs, emb_off, tokens,
         gW_hh = grad[o_hh : o_hh + H * GH].reshape((H, GH))
         gb_ih = grad[o_bi : o_bi + GH]
         gb_hh = grad[o_bh : o_bh + GH]
-        if cell == 2 and shared:
-            bar = coop.lstm_backward(blas, part, nparts, sync, bar, yield_fn, b0, dy, W_hh,
-                                     cs[layer], gates[layer], extra[layer], dGx,
-                                     dh_norms[layer], dfull, prod)
-            dGh_use = dGx
-        elif cell == 2:
+        if cell == 2:
             lstm.backward_sequence(blas, dy, zero, zero, W_hh, cs[layer], gates[layer],
                                    extra[layer], dGx, dh_norms[layer])
             dGh_use = dGx
-        elif cell == 3 and shared:
-            bar = coop.gru_backward(blas, part, nparts, sync, bar, yield_fn, b0, dy, W_hh,
-                                    hs[layer], gates[layer], extra[layer], dGx, dGh,
-                                    dh_norms[layer], dfull, prod)
-            dGh_use = dGh
         elif cell == 3:
             gru.backward_sequence(blas, dy, zero, W_hh, hs[layer], gates[layer], extra[layer],
                                   dGx, dGh, dh_norms[layer])
@@ -204,14 +176,6 @@ def _weighted_sum(a, b, wa, wb):
         a[i] = ca * a[i] + cb * b[i]
 
 
-# The workers share the LSTM/GRU recurrence (rnn_tui.core.coop) when W_hh is too large for one
-# core's L2 to serve both halves of the batch: measured (tok/s, sharing vs not, same machine),
-# GRU H512 37-39k vs 35-36k and LSTM H512 29.5-31.8k vs 29.4-29.9k, but GRU H256 111-117k vs
-# 128-131k and LSTM H128 261-283k vs 304-328k. RNN_TUI_SHARE=0 turns it off.
-SHARE_RECURRENCE = os.environ.get("RNN_TUI_SHARE", "1") != "0"
-SHARE_MIN_BYTES = 2 << 20
-
-
 class _Workspace:
     """Buffers for one slice of the batch."""
 
@@ -239,11 +203,9 @@ class FusedLM:
     gradients are summed, so this parallelises the sequential time loop (gates included),
     which two-threaded BLAS inside each small per-step product does poorly (measured ~1.45x).
     The halves' gradients are combined weighted by their token counts, so the result equals
-    the single call's (up to float rounding). With ``share`` (default: when W_hh is large, see
-    ``SHARE_MIN_BYTES``) the LSTM/GRU workers also split each step's recurrent product by
-    columns (:mod:`rnn_tui.core.coop`)."""
+    the single call's (up to float rounding)."""
 
-    def __init__(self, net, T: int, B: int, workers: int = 1, share: bool | None = None):
+    def __init__(self, net, T: int, B: int, workers: int = 1):
         spec = net.spec
         if spec.input_mode == "real" or spec.dropout > 0:
             raise ValueError("the fused step needs token input and no dropout")
@@ -272,17 +234,6 @@ class FusedLM:
         self.ws = [_Workspace(net, T, sl.stop - sl.start) for sl in self.slices]
         self.grads = [net.params.grad] + [np.zeros_like(net.params.grad)
                                           for _ in self.slices[1:]]
-        # shared by the workers' recurrence (rnn_tui.core.coop); tiny when unused
-        H, G = spec.hidden, spec.gates
-        if share is None:
-            share = SHARE_RECURRENCE and G * H * H * net.params.data.itemsize >= SHARE_MIN_BYTES
-        self.shared = bool(share) and parts > 1 and spec.cell in ("lstm", "gru")
-        n = parts if self.shared else 0
-        qmax = -(-H // max(parts, 1))
-        self.sync = np.zeros(max(parts, 1) * STRIDE, dtype=np.int64)
-        self.hfull = np.zeros((2, B if n else 1, H), dtype=net.dtype)
-        self.prod = np.zeros((max(n, 1), B * G * qmax if n else 1), dtype=net.dtype)
-        self.dfull = np.zeros((B if n else 1, G * H), dtype=net.dtype)
         self._pool = None
         if parts > 1:
             from concurrent.futures import ThreadPoolExecutor
@@ -304,9 +255,7 @@ class FusedLM:
                 np.ascontiguousarray(targets[:, sl]), np.ascontiguousarray(h0[:, sl]),
                 np.ascontiguousarray(c0[:, sl]), hN[i], cN[i], ws.hs, ws.cs, ws.gates,
                 ws.extra, ws.xg, ws.xin, ws.logits, ws.dy, ws.dGx, ws.dGh, ws.dh_norms,
-                ws.table, i, self.parts if self.shared else 1, self.sync, yield_address(), sl.start,
-                self.hfull,
-                self.prod, self.dfull)
+                ws.table)
         finally:
             if prev is not None:
                 set_threads_local(prev)
@@ -324,7 +273,6 @@ class FusedLM:
         hN = [np.empty((L, w.B, H), dtype=net.dtype) for w in self.ws]
         cN = [np.empty((L, w.B, H), dtype=net.dtype) for w in self.ws]
         args = (tokens, targets, h0, c0, hN, cN)
-        self.sync[:] = 0  # barrier counts start again (both workers finished the last call)
         futures = [self._pool.submit(self._run, i, *args) for i in range(1, self.parts)]
         losses = [self._run(0, *args)] + [f.result() for f in futures]
         if self.parts == 1:
