@@ -24,6 +24,7 @@ class ConsoleSink:
             what = "resuming" if e.resumed else "training"
             c.print(f"[bold]{what}[/] {e.task} model, {e.parameters:,} parameters"
                     + (f", vocabulary {e.vocab_size}" if e.vocab_size else "")
+                    + (f" ({e.compute})" if e.compute else "")
                     + (f" → {e.run_dir}" if e.run_dir else ""))
             self.total = e.total_steps or e.time_budget_s
             self.by_time = not e.total_steps

@@ -50,6 +50,7 @@ class RunStarted(Event):
     total_steps: int | None = None
     time_budget_s: float | None = None
     resumed: bool = False
+    compute: str = ""  # e.g. "mkl, 2 threads": the BLAS behind the kernels and the threads used
 
 
 @dataclass

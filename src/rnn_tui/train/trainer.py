@@ -101,7 +101,8 @@ class Trainer:
             run_dir=str(self.run_dir or ""), task=cfg.data.task, config=cfg.to_dict(),
             vocab_size=getattr(getattr(task, "tokenizer", None), "vocab_size", 0),
             parameters=int(task.net.params.data.size), total_steps=t.steps or None,
-            time_budget_s=t.time_budget or None, resumed=self.step > 0))
+            time_budget_s=t.time_budget or None, resumed=self.step > 0,
+            compute=_compute_description()))
         acc_loss = acc_tokens = acc_steps = 0
         acc_clipped = False
         last_log = last_snap = time.perf_counter()
@@ -269,3 +270,11 @@ class Trainer:
 
 def write_config(run_dir: Path, cfg: RunConfig) -> None:
     atomic_write_text(run_dir / "config.toml", cfg.to_toml())
+
+
+def _compute_description() -> str:
+    from rnn_tui import runtime
+    from rnn_tui.core.blas import blas_name
+
+    n = runtime.threads_in_use
+    return f"{blas_name()}, {n} thread{'s' if n != 1 else ''}"
