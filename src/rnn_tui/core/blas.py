@@ -36,7 +36,11 @@ from numba.core.extending import intrinsic
 
 from rnn_tui.core._jit import kernel
 
-NO_TRANS, TRANS = 111, 112  # CBLAS enum values
+# CBLAS enum values. NumPy integers, not Python ints: Numba types a Python int constant passed to
+# a kernel as a literal and compiles one specialisation per value (and per omitted default);
+# with these, ``mm`` and what it calls compile once per float type (cold compile -4 s).
+NO_TRANS, TRANS = np.int64(111), np.int64(112)
+PLAIN, TRANSPOSED = np.bool_(False), np.bool_(True)  # for rec_prepare / rec_mm
 _ROW_MAJOR = 101
 _B_MATRIX, _PACKED = 162, 151  # MKL's CBLAS_IDENTIFIER and CblasPacked
 
@@ -228,7 +232,8 @@ def _mkl_compute(typingctx, fptr, m, n, k, a, lda, b, beta, c, ldc):
         fn = builder.inttoptr(args[0], fnty.as_pointer())
         n64 = _i64(builder, args[2])
         builder.call(fn, [
-            ir.Constant(i32, _ROW_MAJOR), ir.Constant(i64, NO_TRANS), ir.Constant(i64, _PACKED),
+            ir.Constant(i32, _ROW_MAJOR), ir.Constant(i64, int(NO_TRANS)),
+            ir.Constant(i64, _PACKED),
             _i64(builder, args[1]), n64, _i64(builder, args[3]), builder.inttoptr(args[4], p),
             _i64(builder, args[5]), builder.inttoptr(args[6], p), n64, args[7],
             builder.inttoptr(args[8], p), _i64(builder, args[9])])
@@ -262,7 +267,7 @@ def _f77(typingctx, fptr, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc):
             return slot
 
         def ch(v):  # 111 -> 'N', 112 -> 'T'
-            is_t = builder.icmp_signed("==", v, ir.Constant(v.type, TRANS))
+            is_t = builder.icmp_signed("==", v, ir.Constant(v.type, int(TRANS)))
             return ref(builder.select(is_t, ir.Constant(i8, ord("T")), ir.Constant(i8, ord("N"))),
                        i8)
 
@@ -308,7 +313,7 @@ SMALL_GEMM = 1 << 16
 
 
 @kernel
-def mm(blas, A, B, C, ta=NO_TRANS, tb=NO_TRANS, beta=0.0):
+def mm(blas, A, B, C, ta, tb, beta):
     """C = op(A) op(B) + beta C for C-contiguous 2-D arrays of one float type."""
     m, n = C.shape
     k = A.shape[0] if ta == TRANS else A.shape[1]

@@ -14,7 +14,7 @@ import numpy as np
 from rnn_tui.core import gru, lstm, rnn
 from rnn_tui.core._jit import kernel
 from rnn_tui.core.blas import NO_TRANS, TRANS, blas_handle, mm, set_threads_local
-from rnn_tui.core.layers import accumulate_weight_grads, scatter_add_rows
+from rnn_tui.core.layers import WITH_X, WITHOUT_X, accumulate_weight_grads, scatter_add_rows
 from rnn_tui.core.losses import _softmax_xent
 from rnn_tui.core.sampler import CELL_CODES, generator_offsets
 
@@ -56,7 +56,7 @@ def lm_forward_backward(blas, cell, emb_mode, data, grad, offs, emb_off, tokens,
             if emb_mode == 2:
                 Vin = table.shape[0]
                 emb = data[emb_off : emb_off + Vin * E].reshape((Vin, E))
-                mm(blas, emb, W_ih, table)
+                mm(blas, emb, W_ih, table, NO_TRANS, NO_TRANS, 0.0)
                 rows = table
             else:
                 rows = W_ih
@@ -78,7 +78,7 @@ def lm_forward_backward(blas, cell, emb_mode, data, grad, offs, emb_off, tokens,
                 x2 = xin.reshape((T * B, E))
             else:
                 x2 = hs[layer - 1, 1:].reshape((T * B, H))
-            mm(blas, x2, W_ih, proj.reshape((T * B, GH)))
+            mm(blas, x2, W_ih, proj.reshape((T * B, GH)), NO_TRANS, NO_TRANS, 0.0)
         nb = 2 * H if cell == 3 else GH  # GRU keeps b_hn apart
         for t in range(T):
             for b in range(B):
@@ -101,7 +101,7 @@ def lm_forward_backward(blas, cell, emb_mode, data, grad, offs, emb_off, tokens,
     top = hs[L - 1, 1:].reshape((T * B, H))
     HW = data[hw_off : hw_off + H * V].reshape((H, V))
     hb = data[hb_off : hb_off + V]
-    mm(blas, top, HW, logits)
+    mm(blas, top, HW, logits, NO_TRANS, NO_TRANS, 0.0)
     for n in range(T * B):
         for v in range(V):
             logits[n, v] += hb[v]
@@ -139,12 +139,12 @@ def lm_forward_backward(blas, cell, emb_mode, data, grad, offs, emb_off, tokens,
         hprev2 = hs[layer, :T].copy().reshape((T * B, H))
         if layer == 0 and emb_mode == 1:
             accumulate_weight_grads(blas, dGx2, hprev2, dGx2, dGh_use.reshape((T * B, GH)),
-                                    gW_ih, gW_hh, gb_ih, gb_hh, False)
+                                    gW_ih, gW_hh, gb_ih, gb_hh, WITHOUT_X)
             scatter_add_rows(gW_ih, tokens.reshape(T * B), dGx2)
         elif layer == 0 and emb_mode == 2:
             # d(emb W_ih) = scatter of dGx by token; then dW_ih += emb^T d, d emb += d W_ih^T
             accumulate_weight_grads(blas, dGx2, hprev2, dGx2, dGh_use.reshape((T * B, GH)),
-                                    gW_ih, gW_hh, gb_ih, gb_hh, False)
+                                    gW_ih, gW_hh, gb_ih, gb_hh, WITHOUT_X)
             table[:] = 0
             scatter_add_rows(table, tokens.reshape(T * B), dGx2)
             Vin = table.shape[0]
@@ -155,7 +155,7 @@ def lm_forward_backward(blas, cell, emb_mode, data, grad, offs, emb_off, tokens,
         elif layer == 0:
             x2 = xin.reshape((T * B, E))
             accumulate_weight_grads(blas, x2, hprev2, dGx2, dGh_use.reshape((T * B, GH)),
-                                    gW_ih, gW_hh, gb_ih, gb_hh, True)
+                                    gW_ih, gW_hh, gb_ih, gb_hh, WITH_X)
             dx2 = np.empty((T * B, E), dtype=data.dtype)
             mm(blas, dGx2, W_ih, dx2, NO_TRANS, TRANS, 0.0)
             gemb = grad[emb_off : emb_off + V * E].reshape((V, E))
@@ -163,7 +163,7 @@ def lm_forward_backward(blas, cell, emb_mode, data, grad, offs, emb_off, tokens,
         else:
             x2 = hs[layer - 1, 1:].reshape((T * B, H))
             accumulate_weight_grads(blas, x2, hprev2, dGx2, dGh_use.reshape((T * B, GH)),
-                                    gW_ih, gW_hh, gb_ih, gb_hh, True)
+                                    gW_ih, gW_hh, gb_ih, gb_hh, WITH_X)
             mm(blas, dGx2, W_ih, dy.reshape((T * B, H)), NO_TRANS, TRANS, 0.0)
     return loss
 

@@ -28,7 +28,7 @@ import math
 import numpy as np
 
 from rnn_tui.core._jit import kernel
-from rnn_tui.core.blas import mm, rec_mm, rec_prepare
+from rnn_tui.core.blas import NO_TRANS, PLAIN, TRANSPOSED, mm, rec_mm, rec_prepare
 from rnn_tui.core.mathfn import sigmoid, tanh
 
 
@@ -39,9 +39,9 @@ def forward_sequence(blas, xg, W_hh, b_hn, h0, hs, gates, ghn):
     T, B, G = xg.shape
     hs[0] = h0
     pre = np.empty((B, G), dtype=xg.dtype)  # separate from gates: no aliasing, so it vectorises
-    wp = rec_prepare(blas, W_hh, False, B)
+    wp = rec_prepare(blas, W_hh, PLAIN, B)
     for t in range(T):
-        rec_mm(blas, hs[t], W_hh, wp, False, pre, 0.0)
+        rec_mm(blas, hs[t], W_hh, wp, PLAIN, pre, 0.0)
         _cell_rows(xg[t], pre, gates[t], hs[t], hs[t + 1], ghn[t], b_hn)
 
 
@@ -72,7 +72,7 @@ def backward_sequence(blas, dhs, dhT, W_hh, hs, gates, ghn, dGx, dGh, dh_norms):
     input and recurrent projections and ``dh_norms`` with ||dL/dh_t||. Returns dL/dh_0."""
     T, B, H = dhs.shape
     dh = dhT.copy()
-    wp = rec_prepare(blas, W_hh, True, B)
+    wp = rec_prepare(blas, W_hh, TRANSPOSED, B)
     for t in range(T - 1, -1, -1):
         gt = gates[t]
         gx = dGx[t]
@@ -82,7 +82,7 @@ def backward_sequence(blas, dhs, dhT, W_hh, hs, gates, ghn, dGx, dGh, dh_norms):
         gn = ghn[t]
         acc = _back_rows(gt, gx, gh, up, hp, gn, dh)
         dh_norms[t] = math.sqrt(acc)
-        rec_mm(blas, gh, W_hh, wp, True, dh, 1.0)
+        rec_mm(blas, gh, W_hh, wp, TRANSPOSED, dh, 1.0)
     return dh
 
 
@@ -122,7 +122,7 @@ def _back_rows(gt, gx, gh, up, hp, gn, dh):
 @kernel
 def step(blas, xg, W_hh, b_hn, h, h_out, work):
     """One step for a batch (sampling). ``work`` is a (B, 3H) scratch buffer."""
-    mm(blas, h, W_hh, work)
+    mm(blas, h, W_hh, work, NO_TRANS, NO_TRANS, 0.0)
     B, H = h.shape
     for b in range(B):
         for j in range(H):

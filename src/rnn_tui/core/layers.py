@@ -22,6 +22,9 @@ from rnn_tui.core._jit import kernel
 from rnn_tui.core.blas import NO_TRANS, TRANS, blas_handle, mm
 
 GATES = {"rnn": 1, "rnn_relu": 1, "lstm": 4, "gru": 3}
+# accumulate_weight_grads' flag as NumPy booleans: a Python bool constant is typed as a literal,
+# one compiled specialisation per value (see blas.NO_TRANS)
+WITH_X, WITHOUT_X = np.bool_(True), np.bool_(False)
 CELL_ALIASES = {"rnn_tanh": "rnn", "vanilla": "rnn", "elman": "rnn"}
 
 

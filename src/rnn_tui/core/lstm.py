@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 
 from rnn_tui.core._jit import kernel
-from rnn_tui.core.blas import mm, rec_mm, rec_prepare
+from rnn_tui.core.blas import NO_TRANS, PLAIN, TRANSPOSED, mm, rec_mm, rec_prepare
 from rnn_tui.core.mathfn import sigmoid, tanh
 
 
@@ -37,10 +37,10 @@ def forward_sequence(blas, gates, W_hh, h0, c0, hs, cs, tcs):
     T, B, G = gates.shape
     hs[0] = h0
     cs[0] = c0
-    wp = rec_prepare(blas, W_hh, False, B)
+    wp = rec_prepare(blas, W_hh, PLAIN, B)
     for t in range(T):
         gt = gates[t]
-        rec_mm(blas, hs[t], W_hh, wp, False, gt, 1.0)
+        rec_mm(blas, hs[t], W_hh, wp, PLAIN, gt, 1.0)
         _cell_rows(gt, cs[t], cs[t + 1], hs[t + 1], tcs[t])
 
 
@@ -76,7 +76,7 @@ def backward_sequence(blas, dhs, dhT, dcT, W_hh, cs, gates, tcs, dA, dh_norms):
     T, B, H = dhs.shape
     dh = dhT.copy()
     dc = dcT.copy()
-    wp = rec_prepare(blas, W_hh, True, B)
+    wp = rec_prepare(blas, W_hh, TRANSPOSED, B)
     for t in range(T - 1, -1, -1):
         gt = gates[t]
         da = dA[t]
@@ -85,7 +85,7 @@ def backward_sequence(blas, dhs, dhT, dcT, W_hh, cs, gates, tcs, dA, dh_norms):
         tc = tcs[t]
         acc = _back_rows(gt, da, up, cp, tc, dh, dc)
         dh_norms[t] = math.sqrt(acc)
-        rec_mm(blas, da, W_hh, wp, True, dh, 0.0)
+        rec_mm(blas, da, W_hh, wp, TRANSPOSED, dh, 0.0)
     return dh, dc
 
 
@@ -125,7 +125,7 @@ def _back_rows(gt, da, up, cp, tc, dh, dc):
 @kernel
 def step(blas, xg, W_hh, h, c, h_out, c_out, work):
     """One step for a batch (sampling). ``work`` is a (B, 4H) scratch buffer."""
-    mm(blas, h, W_hh, work)
+    mm(blas, h, W_hh, work, NO_TRANS, NO_TRANS, 0.0)
     B, H = h.shape
     for b in range(B):
         for j in range(H):

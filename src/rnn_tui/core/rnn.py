@@ -24,7 +24,7 @@ import math
 import numpy as np
 
 from rnn_tui.core._jit import kernel
-from rnn_tui.core.blas import mm, rec_mm, rec_prepare
+from rnn_tui.core.blas import NO_TRANS, PLAIN, TRANSPOSED, mm, rec_mm, rec_prepare
 from rnn_tui.core.mathfn import tanh
 
 
@@ -36,9 +36,9 @@ def forward_sequence(blas, xg, W_hh, h0, relu, hs):
     hs[0] = h0
     rec = np.empty((B, H), dtype=xg.dtype)
     zero = xg.dtype.type(0.0)
-    wp = rec_prepare(blas, W_hh, False, B)
+    wp = rec_prepare(blas, W_hh, PLAIN, B)
     for t in range(T):
-        rec_mm(blas, hs[t], W_hh, wp, False, rec, 0.0)
+        rec_mm(blas, hs[t], W_hh, wp, PLAIN, rec, 0.0)
         out = hs[t + 1]
         x = xg[t]
         for b in range(B):
@@ -57,7 +57,7 @@ def backward_sequence(blas, dhs, dhT, W_hh, hs, relu, dA, dh_norms):
     (T,) with ||dL/dh_t||; returns dL/dh_0."""
     T, B, H = dhs.shape
     dh = dhT.copy()
-    wp = rec_prepare(blas, W_hh, True, B)
+    wp = rec_prepare(blas, W_hh, TRANSPOSED, B)
     for t in range(T - 1, -1, -1):
         h = hs[t + 1]
         g = dhs[t]
@@ -72,14 +72,14 @@ def backward_sequence(blas, dhs, dhT, W_hh, hs, relu, dA, dh_norms):
                 else:
                     da[b, j] = d * (1.0 - h[b, j] * h[b, j])
         dh_norms[t] = math.sqrt(acc)
-        rec_mm(blas, da, W_hh, wp, True, dh, 0.0)
+        rec_mm(blas, da, W_hh, wp, TRANSPOSED, dh, 0.0)
     return dh
 
 
 @kernel
 def step(blas, xg, W_hh, h, relu, out):
     """One step for a batch (sampling): ``out = phi(xg + h W_hh)``; xg (B, H) includes biases."""
-    mm(blas, h, W_hh, out)
+    mm(blas, h, W_hh, out, NO_TRANS, NO_TRANS, 0.0)
     B, H = out.shape
     zero = out.dtype.type(0.0)
     for b in range(B):

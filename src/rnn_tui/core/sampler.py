@@ -14,7 +14,7 @@ import os
 import numpy as np
 
 from rnn_tui.core._jit import kernel
-from rnn_tui.core.blas import blas_handle, mm
+from rnn_tui.core.blas import NO_TRANS, blas_handle, mm
 from rnn_tui.core.mathfn import sigmoid, tanh
 from rnn_tui.core.sync import STRIDE, barrier, yield_address
 
@@ -131,7 +131,7 @@ def generate(part, nparts, sync, yield_fn, data, offs, table, cell, L, H, V, h, 
             if layer > 0:
                 _own_columns(data[offs[layer, 0] : offs[layer, 0] + H * GH].reshape((H, GH)),
                              G, u0, u1, Wih_p[layer])
-        _own_columns(HW, 1, v0, v1, HW_p)
+        _own_columns(HW, np.int64(1), v0, v1, HW_p)
     HWs = HW_p if split else HW
     inv_t = 1.0 / temperature
     bar = 0
@@ -293,7 +293,7 @@ def generate_tokens(net, token: int, n: int, h: np.ndarray, c: np.ndarray | None
         # the cores the generating threads need
         emb = np.ascontiguousarray(net.params["embed.W"])
         prod = np.empty((emb.shape[0], table.shape[1]), dtype=table.dtype)
-        mm(blas_handle(), emb, np.ascontiguousarray(table), prod)
+        mm(blas_handle(), emb, np.ascontiguousarray(table), prod, NO_TRANS, NO_TRANS, 0.0)
         table = prod
     hbuf = np.empty((2, *h.shape), dtype=h.dtype)
     hbuf[0] = h
