@@ -45,7 +45,7 @@ def forward_sequence(blas, xg, W_hh, b_hn, h0, hs, gates, ghn):
         _cell_rows(xg[t], pre, gates[t], hs[t], hs[t + 1], ghn[t], b_hn)
 
 
-@kernel
+@kernel(inline="always")  # one caller: no separate compile
 def _cell_rows(x, pre, gt, hp, hn, gn, b_hn):
     """One step for every row: ``x`` (B, 3H) input projection (+ biases but b_hn), ``pre``
     (B, 3H) = h_{t-1} W_hh; fills ``gt`` with r, z, n, ``gn`` with W_hn h + b_hn, ``hn``."""
@@ -86,7 +86,7 @@ def backward_sequence(blas, dhs, dhT, W_hh, hs, gates, ghn, dGx, dGh, dh_norms):
     return dh
 
 
-@kernel
+@kernel(inline="always")  # one caller: no separate compile
 def _back_rows(gt, gx, gh, up, hp, gn, dh):
     """One step back for every row: ``dh`` (B, H) in with dL/dh_t from step t+1, out with
     d z (the part that skips W_hh); fills ``gx``/``gh`` (B, 3H). Returns sum d^2."""

@@ -44,7 +44,7 @@ def forward_sequence(blas, gates, W_hh, h0, c0, hs, cs, tcs):
         _cell_rows(gt, cs[t], cs[t + 1], hs[t + 1], tcs[t])
 
 
-@kernel
+@kernel(inline="always")  # one caller: no separate compile
 def _cell_rows(gt, cp, cn, hn, tc):
     """One step's gates and state for every row: ``gt`` (B, 4H) pre-activations in, activated
     i, f, g, o out; c_t into ``cn``, h_t into ``hn``, tanh(c_t) into ``tc``."""
@@ -89,7 +89,7 @@ def backward_sequence(blas, dhs, dhT, dcT, W_hh, cs, gates, tcs, dA, dh_norms):
     return dh, dc
 
 
-@kernel
+@kernel(inline="always")  # one caller: no separate compile
 def _back_rows(gt, da, up, cp, tc, dh, dc):
     """One step back for every row: ``dh`` (B, H) in with dL/dh_t from step t+1, ``up`` the
     gradient from above; fills ``da`` (B, 4H); ``dc`` becomes dL/dc_{t-1}. Returns sum d^2."""
