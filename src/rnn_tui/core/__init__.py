@@ -3,6 +3,9 @@
 Each cell module (``rnn``, ``lstm``, ``gru``) holds a forward_sequence / backward_sequence pair of
 Numba kernels; ``layers`` wraps them into whole-sequence layers; ``network`` stacks layers between
 an embedding and a dense head; ``losses`` and ``optim`` hold the fused losses and optimizers.
+``fused`` runs a whole language-model training step in one call (the batch split over two
+workers), ``sampler`` generates text (a large model's units split over two threads, which meet
+through ``sync``), and ``blas`` reaches the BLAS (MKL's packed products where installed).
 """
 
 from rnn_tui.core.network import Forward, NetSpec, Network, State, StepResult

@@ -1,9 +1,14 @@
-r"""Fused generation: n tokens for one sequence in one GIL-free kernel call.
+r"""Fused generation: n tokens for one sequence in one GIL-free kernel call (or two, one per core).
 
 Per token: embedding row (or one-hot row of ``W_ih``), every layer's step as matrix-vector products
 (``y += h_k W[k, :]`` row by row, which streams each weight matrix once and vectorises), the
 head, then a draw from :math:`\mathrm{softmax}(z/\tau)`, optionally restricted to the top k, using
 a uniform number supplied by the caller (so a seeded NumPy generator makes it repeatable).
+
+Batch-1 generation is bound by reading the weights. For large models two threads share each
+token: each owns half the units of every layer (and half the logits) and reads only its columns,
+from its own core's L2; they meet at a spin barrier (:mod:`rnn_tui.core.sync`) after each layer
+and after the logits, and draw the same token from the same numbers.
 """
 
 from __future__ import annotations
