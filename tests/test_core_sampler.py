@@ -48,13 +48,16 @@ def test_split_generation_equals_one_thread_float32(cell):
 
     net = Network(NetSpec(cell=cell, input_size=30, embed_dim=8, hidden=160,
                           output_size=30), seed=4)
-    saved = runtime.threads_in_use
+    saved = runtime.threads_in_use, runtime.recent_other_load
     runtime.threads_in_use = 2
     try:
+        runtime.recent_other_load = lambda: 0.0
         assert split_parts(net, 200) == 2
         assert split_parts(net, 4) == 1  # short chunks stay on one thread
+        runtime.recent_other_load = lambda: 1.5  # other processes busy: do not spin
+        assert split_parts(net, 200) == 1
     finally:
-        runtime.threads_in_use = saved
+        runtime.threads_in_use, runtime.recent_other_load = saved
     u = np.random.default_rng(1).random(300)
     results = []
     for parts in (1, 2):
@@ -93,3 +96,17 @@ def test_draw_helper_respects_top_k():
     logits = np.array([0.0, 5.0, 4.0, -1.0])
     picks = {draw(logits, 1.0, 2, rng) for _ in range(200)}
     assert picks == {1, 2}
+
+
+def test_recent_other_load_reads_proc_without_waiting():
+    import time
+
+    from rnn_tui import runtime
+
+    runtime.recent_other_load()
+    time.sleep(0.05)
+    t = time.perf_counter()
+    first = runtime.recent_other_load(min_interval=0.0)
+    again = runtime.recent_other_load(min_interval=60.0)  # within the interval: the same answer
+    assert time.perf_counter() - t < 0.05  # no sleeping
+    assert first >= 0.0 and again == first

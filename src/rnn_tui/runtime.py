@@ -58,3 +58,41 @@ def configure_threads(n: int | None = None) -> int:
     global threads_in_use
     threads_in_use = n
     return n
+
+
+_recent: tuple[float, int, int, int] | None = None  # (monotonic time, total, idle, own) ticks
+_recent_load = 0.0
+
+
+def _ticks() -> tuple[int, int, int]:
+    """All CPUs' ticks since boot, of which idle, and this process's own (user + system)."""
+    with open("/proc/stat") as f:
+        vals = [int(v) for v in f.readline().split()[1:]]
+    with open("/proc/self/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return sum(vals), vals[3] + (vals[4] if len(vals) > 4 else 0), int(fields[11]) + int(fields[12])
+
+
+def recent_other_load(min_interval: float = 0.5) -> float:
+    """Cores kept busy by *other* processes since the previous call (at most every
+    ``min_interval`` seconds; in between the last answer is reused), without sleeping. 0.0 on
+    the first call or where /proc is missing. Cheap enough to ask before every chunk of work
+    that would spin on both cores (split generation)."""
+    global _recent, _recent_load
+    import time
+
+    now = time.monotonic()
+    if _recent is not None and now - _recent[0] < min_interval:
+        return _recent_load
+    try:
+        total, idle, own = _ticks()
+    except (OSError, ValueError, IndexError):
+        return 0.0
+    if _recent is not None:
+        d_total = total - _recent[1]
+        if d_total > 0:
+            cores = os.cpu_count() or 1
+            busy = d_total - (idle - _recent[2]) - (own - _recent[3])
+            _recent_load = max(0.0, cores * busy / d_total)
+    _recent = (now, total, idle, own)
+    return _recent_load

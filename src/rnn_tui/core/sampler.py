@@ -271,13 +271,18 @@ _pool = None
 
 def split_parts(net, n: int) -> int:
     """How many threads :func:`generate_tokens` uses for ``n`` tokens: 2 when the run may use
-    two cores (``runtime.threads_in_use``) and the recurrent weights are large, else 1."""
+    two cores (``runtime.threads_in_use``), no other process has kept a core busy lately and the
+    recurrent weights are large, else 1. (With both cores busy elsewhere, the split ran at 16k
+    tok/s against 85k on one thread: a spinning thread waits for one that is not running.)"""
     from rnn_tui import runtime
 
     spec = net.spec
     w_bytes = spec.layers * spec.gates * spec.hidden ** 2 * net.params.data.itemsize
-    ok = runtime.threads_in_use >= 2 and (os.cpu_count() or 1) >= 2
-    return 2 if ok and n >= SPLIT_MIN_TOKENS and w_bytes >= SPLIT_MIN_WEIGHT_BYTES else 1
+    if not (runtime.threads_in_use >= 2 and (os.cpu_count() or 1) >= 2):
+        return 1
+    if n < SPLIT_MIN_TOKENS or w_bytes < SPLIT_MIN_WEIGHT_BYTES:
+        return 1
+    return 1 if runtime.recent_other_load() > 0.5 else 2
 
 
 def generate_tokens(net, token: int, n: int, h: np.ndarray, c: np.ndarray | None,
