@@ -39,3 +39,13 @@ def test_fused_step_matches_network(cell, mode, layers, workers, H):
         if cell == "lstm":
             np.testing.assert_allclose(got.state.c, ref.state.c, atol=1e-12)
         np.testing.assert_allclose(got.dh_norms, ref.dh_norms, rtol=1e-10)
+
+
+def test_input_table_only_for_a_small_vocabulary():
+    """The (V, G*H) input table is used, and allocated, only when V is small next to T*B."""
+    small = Network(NetSpec(cell="gru", input_size=13, embed_dim=5, hidden=8, output_size=13))
+    f = FusedLM(small, 16, 8)
+    assert f.emb_mode == 2 and f.ws[0].table.shape == (13, 24)
+    big = Network(NetSpec(cell="gru", input_size=5000, embed_dim=5, hidden=8, output_size=5000))
+    f = FusedLM(big, 16, 8)
+    assert f.emb_mode == 0 and f.ws[0].table.size == 1

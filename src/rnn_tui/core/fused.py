@@ -179,7 +179,7 @@ def _weighted_sum(a, b, wa, wb):
 class _Workspace:
     """Buffers for one slice of the batch."""
 
-    def __init__(self, net, T: int, B: int):
+    def __init__(self, net, T: int, B: int, table: bool = False):
         spec = net.spec
         L, H, G, V = spec.layers, spec.hidden, spec.gates, spec.output_size
         E = spec.embed_dim if spec.input_mode == "embedding" else 0
@@ -190,8 +190,8 @@ class _Workspace:
         self.xg, self.dGx, self.dGh = z(T, B, G * H), z(T, B, G * H), z(T, B, G * H)
         self.xin = z(T, B, max(E, 1))
         self.logits, self.dy = z(T * B, V), z(T, B, H)
-        table_rows = spec.input_size if spec.input_mode == "embedding" else 0
-        self.table = z(max(table_rows, 1), G * H)
+        # (V, G*H) only in the table form: a word model's vocabulary would make it large
+        self.table = z(spec.input_size, G * H) if table else z(1, 1)
         self.dh_norms = np.zeros((L, T), dtype=np.float64)
 
 
@@ -231,7 +231,8 @@ class FusedLM:
                 parts = workers
         bounds = np.linspace(0, B, parts + 1).astype(int)
         self.slices = [slice(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
-        self.ws = [_Workspace(net, T, sl.stop - sl.start) for sl in self.slices]
+        self.ws = [_Workspace(net, T, sl.stop - sl.start, self.emb_mode == 2)
+                   for sl in self.slices]
         self.grads = [net.params.grad] + [np.zeros_like(net.params.grad)
                                           for _ in self.slices[1:]]
         self._pool = None
