@@ -110,3 +110,22 @@ def test_recent_other_load_reads_proc_without_waiting():
     again = runtime.recent_other_load(min_interval=60.0)  # within the interval: the same answer
     assert time.perf_counter() - t < 0.05  # no sleeping
     assert first >= 0.0 and again == first
+
+
+def test_two_callers_at_once_both_get_their_tokens():
+    """Split generation runs one at a time; a second caller at the same moment generates on
+    one thread, and both get exactly the tokens they would get alone."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    net = Network(NetSpec(cell="gru", input_size=30, embed_dim=8, hidden=160, output_size=30),
+                  seed=5)
+    u = np.random.default_rng(2).random(400)
+
+    def draw_all(parts):
+        h = np.ascontiguousarray(net.initial_state(1).h[:, 0])
+        return generate_tokens(net, 1, 400, h, None, 1.0, 0, u, parts=parts).tolist()
+
+    alone = draw_all(1)
+    with ThreadPoolExecutor(2) as ex:
+        results = list(ex.map(draw_all, [2, 2, 2, 2]))
+    assert all(r == alone for r in results)

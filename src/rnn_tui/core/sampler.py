@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 
 import numpy as np
 
@@ -267,6 +268,7 @@ def generator_offsets(net) -> np.ndarray:
 SPLIT_MIN_WEIGHT_BYTES = 128 * 1024
 SPLIT_MIN_TOKENS = 16
 _pool = None
+_split_lock = threading.Lock()
 
 
 def split_parts(net, n: int) -> int:
@@ -314,14 +316,19 @@ def generate_tokens(net, token: int, n: int, h: np.ndarray, c: np.ndarray | None
             np.empty((parts, 3 * spec.gates * spec.hidden + spec.output_size + 2 * PAD),
                      dtype=h.dtype), int(token), int(n), float(temperature), int(top_k),
             np.ascontiguousarray(uniforms, dtype=np.float64), out)
-    if parts == 1:
+    # one split generation at a time: a second would queue its helper behind the first's while
+    # its own half spun at the barrier; it runs on one thread instead
+    if parts == 1 or not _split_lock.acquire(blocking=False):
         generate(0, 1, *args)
         return out
-    if _pool is None:
-        from concurrent.futures import ThreadPoolExecutor
+    try:
+        if _pool is None:
+            from concurrent.futures import ThreadPoolExecutor
 
-        _pool = ThreadPoolExecutor(1, thread_name_prefix="rnn-tui-sample")
-    helper = _pool.submit(generate, 1, 2, *args)
-    generate(0, 2, *args)
-    helper.result()
+            _pool = ThreadPoolExecutor(1, thread_name_prefix="rnn-tui-sample")
+        helper = _pool.submit(generate, 1, 2, *args)
+        generate(0, 2, *args)
+        helper.result()
+    finally:
+        _split_lock.release()
     return out
