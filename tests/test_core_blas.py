@@ -11,8 +11,21 @@ import sys
 
 import numpy as np
 import pytest
+from numba import njit
 
-from rnn_tui.core.blas import blas_handle, blas_name, rec_mm, rec_prepare
+from rnn_tui.core.blas import PLAIN, TRANSPOSED, blas_handle, blas_name, mm, rec_mm, rec_prepare
+
+
+@njit
+def _rec_products(blas, A, W, trans, C0, beta, times):
+    """``times`` products with one prepared W, as over the steps of a sequence (the two are
+    internal kernels: only kernels call them)."""
+    prep = rec_prepare(blas, W, trans, A.shape[0])
+    out = np.empty((times,) + C0.shape, dtype=C0.dtype)
+    for i in range(times):
+        out[i] = C0
+        rec_mm(blas, A, W, prep, trans, out[i], beta)
+    return out
 
 
 @pytest.mark.skipif(not (sys.platform == "linux" and platform.machine() == "x86_64"),
@@ -35,12 +48,36 @@ def test_recurrent_product_matches_numpy(dtype, tol, trans, m):
     A = rng.normal(0, 1, (m, R if not trans else S)).astype(dtype)
     want = A @ (W.T if trans else W)
     C0 = rng.normal(0, 1, want.shape).astype(dtype)
-    prep = rec_prepare(blas_handle(), W, trans, m)
     for beta in (0.0, 1.0):
-        for _ in range(3):  # the prepared weights are reused, as over the T steps of a sequence
-            C = C0.copy()
-            rec_mm(blas_handle(), A, W, prep, trans, C, beta)
+        got = _rec_products(blas_handle(), A, W, TRANSPOSED if trans else PLAIN, C0, beta, 3)
+        for C in got:  # the prepared weights are reused, as over the T steps of a sequence
             np.testing.assert_allclose(C, want + beta * C0, atol=tol * 10, rtol=tol)
+
+
+def test_internal_kernels_refuse_a_call_from_python():
+    """Internal kernels have no Python wrapper; calling one must raise, not crash."""
+    W = np.ones((4, 4))
+    with pytest.raises(TypeError, match="internal kernel"):
+        rec_prepare(blas_handle(), W, PLAIN, 1)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("ta", [False, True])
+@pytest.mark.parametrize("tb", [False, True])
+@pytest.mark.parametrize("mnk", [(1, 7, 3), (5, 1, 0), (0, 3, 2), (4, 6, 1), (40, 300, 200)])
+def test_matrix_product_any_shape_and_transpose(dtype, ta, tb, mnk):
+    """``mm`` is always a BLAS call (also for batch-1 and empty shapes): C = op(A) op(B) + bC."""
+    from rnn_tui.core.blas import NO_TRANS, TRANS
+
+    m, n, k = mnk
+    rng = np.random.default_rng(m * 100 + n + k)
+    A = rng.normal(size=(k, m) if ta else (m, k)).astype(dtype)
+    B = rng.normal(size=(n, k) if tb else (k, n)).astype(dtype)
+    C = rng.normal(size=(m, n)).astype(dtype)
+    want = (A.T if ta else A) @ (B.T if tb else B) + 0.5 * C
+    mm(blas_handle(), A, B, C, TRANS if ta else NO_TRANS, TRANS if tb else NO_TRANS, 0.5)
+    np.testing.assert_allclose(C, want, rtol=1e-4 if dtype == np.float32 else 1e-12,
+                               atol=1e-4 if dtype == np.float32 else 1e-12)
 
 
 _CHILD = """
@@ -48,12 +85,17 @@ import json, numpy as np
 from rnn_tui.core import NetSpec, Network
 from rnn_tui.core.blas import blas_name
 from rnn_tui.core.fused import FusedLM
-net = Network(NetSpec(cell="lstm", input_size=13, embed_dim=5, hidden=72, output_size=13),
-              dtype=np.float64, seed=3)
+spec = NetSpec(cell="lstm", input_size=13, embed_dim=5, hidden=72, output_size=13)
 rng = np.random.default_rng(1)
 x, y = rng.integers(0, 13, (7, 32)), rng.integers(0, 13, (7, 32))
+out = {"blas": blas_name()}
+net = Network(spec, dtype=np.float64, seed=3)  # the network path, exact
+res = net.loss_and_grad(x, y, net.initial_state(32))
+out["loss64"], out["grad64"] = res.loss, net.params.grad.tolist()
+net = Network(spec, dtype=np.float32, seed=3)  # the fused step (float32), two halves
 res = FusedLM(net, 7, 32, workers=2).loss_and_grad(x, y, net.initial_state(32))
-print(json.dumps({"blas": blas_name(), "loss": res.loss, "grad": net.params.grad.tolist()}))
+out["loss32"], out["grad32"] = res.loss, net.params.grad.tolist()
+print(json.dumps(out))
 """
 
 
@@ -72,5 +114,9 @@ def test_openblas_fallback_gives_the_same_step():
     loss and gradients as with the default BLAS."""
     fallback, default = _child("openblas"), _child(None)
     assert fallback["blas"] == "openblas"
-    assert fallback["loss"] == pytest.approx(default["loss"], rel=1e-12)
-    np.testing.assert_allclose(fallback["grad"], default["grad"], atol=1e-12)
+    assert fallback["loss64"] == pytest.approx(default["loss64"], rel=1e-12)
+    np.testing.assert_allclose(fallback["grad64"], default["grad64"], atol=1e-12)
+    assert fallback["loss32"] == pytest.approx(default["loss32"], rel=1e-6)
+    np.testing.assert_allclose(fallback["grad32"], default["grad32"], rtol=1e-4, atol=1e-6)
+    # and float32 (fused) agrees with float64 (network path) to float32 precision
+    np.testing.assert_allclose(default["grad32"], default["grad64"], rtol=1e-3, atol=1e-5)

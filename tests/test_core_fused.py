@@ -1,5 +1,6 @@
-"""The fused language-model step gives the same loss, final state and gradients as the general
-network path."""
+"""The fused language-model step (float32, the speed path) gives the same loss, final state and
+gradients as the general network path in float32, and float64 networks stay on the network
+path."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ def test_fused_step_matches_network(cell, mode, layers, workers, H):
     rng = np.random.default_rng(0)
     T, B, V = 7, (5 if H < 10 else 32), 13
     net = Network(NetSpec(cell=cell, input_mode=mode, input_size=V, embed_dim=5, hidden=H,
-                          layers=layers, output_size=V), dtype=np.float64, seed=2)
+                          layers=layers, output_size=V), dtype=np.float32, seed=2)
     x = rng.integers(0, V, (T, B))
     y = rng.integers(0, V, (T, B))
     y[2, 1] = -1
@@ -31,14 +32,25 @@ def test_fused_step_matches_network(cell, mode, layers, workers, H):
     g_ref = net.params.grad.copy()
     fused = FusedLM(net, T, B, workers=workers)
     assert fused.parts == workers  # two halves of the batch on two threads
+    scale = np.abs(g_ref).max()
     for _ in range(2):  # twice: the workspace is reused cleanly
         got = fused.loss_and_grad(x, y, st)
-        assert got.loss == pytest.approx(ref.loss, rel=1e-12)
-        np.testing.assert_allclose(net.params.grad, g_ref, atol=1e-12)
-        np.testing.assert_allclose(got.state.h, ref.state.h, atol=1e-12)
+        # the same float32 kernels; only the order of a few sums differs (bias, the halves)
+        assert got.loss == pytest.approx(ref.loss, rel=1e-6)
+        np.testing.assert_allclose(net.params.grad, g_ref, rtol=1e-4, atol=2e-6 * scale)
+        np.testing.assert_allclose(got.state.h, ref.state.h, atol=1e-6)
         if cell == "lstm":
-            np.testing.assert_allclose(got.state.c, ref.state.c, atol=1e-12)
-        np.testing.assert_allclose(got.dh_norms, ref.dh_norms, rtol=1e-10)
+            np.testing.assert_allclose(got.state.c, ref.state.c, atol=1e-6)
+        np.testing.assert_allclose(got.dh_norms, ref.dh_norms, rtol=1e-5)
+
+
+def test_float64_networks_take_the_network_path():
+    """The fused step is float32 only: a float64 network is refused with a clear message (the
+    trainer sends it through ``Network.loss_and_grad``)."""
+    net = Network(NetSpec(cell="gru", input_size=7, embed_dim=3, hidden=4, output_size=7),
+                  dtype=np.float64)
+    with pytest.raises(ValueError, match="float32"):
+        FusedLM(net, 3, 2)
 
 
 def test_input_table_only_for_a_small_vocabulary():

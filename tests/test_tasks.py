@@ -81,3 +81,20 @@ def test_gradient_flow_follows_the_last_steps_loss_back_in_time():
     task.net.params["l0.W_ih"][:] *= 1e-2
     flow = task.gradient_flow()[0]
     assert flow[0] / flow[-1] > 0.9
+
+
+def test_float64_language_model_trains_on_the_network_path_and_samples():
+    """``--dtype float64`` trains through the network path (the fused step is float32 only),
+    learns, and its checkpoint samples (generation runs on a float32 copy)."""
+    cfg = RunConfig()
+    cfg.update({"data": {"corpus": "arithmetic"},
+                "model": {"hidden": 32, "embed": 8, "cell": "gru"},
+                "train": {"batch": 8, "seq": 16, "dtype": "float64", "lr": 3e-3}})
+    task = LanguageTask.from_config(cfg.validate())
+    first = [task.step()[0].loss for _ in range(5)]
+    for _ in range(150):
+        info, _ = task.step()
+    assert task.net.dtype == np.float64 and not task._fused
+    assert info.loss < 0.8 * np.mean(first)
+    text = task.sample_text(1.0, 60)
+    assert len(text) == 60

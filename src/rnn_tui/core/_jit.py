@@ -60,30 +60,58 @@ if cache_dir is not None:
     numba.config.CACHE_DIR = cache_dir
 
 
-def kernel(fn: Callable[..., Any] | None = None, *, fastmath: bool = True, inline: str = "never"):
+def kernel(fn: Callable[..., Any] | None = None, *, fastmath: bool = True, inline: str = "never",
+           internal: bool = False):
     """``@kernel`` = ``@njit(nogil=True, cache=True, error_model="numpy", boundscheck=False)``,
-    falling back to no cache when no cache directory is writable."""
+    falling back to no cache when no cache directory is writable.
+
+    No C-callable wrapper is built for any kernel, and ``internal=True`` (a kernel only other
+    kernels call) also skips the Python-callable one: each wrapper is code that is compiled and
+    emitted for every signature (together about 2 s of a cold compile of every kernel)."""
 
     def wrap(f: Callable[..., Any]):
-        global cache_enabled
-        opts: dict[str, Any] = dict(
+        d = _njit(f, dict(
             nogil=True,
             error_model="numpy",
             boundscheck=False,
             fastmath=FASTMATH if fastmath else False,
             inline=inline,
-        )
-        if cache_enabled:
-            try:
-                return njit(cache=True, **opts)(f)
-            except RuntimeError as err:  # "cannot cache function ...: no locator available"
-                cache_enabled = False
-                warnings.warn(
-                    f"rnn-tui: no writable compile cache ({err}); kernels will be compiled on "
-                    "every start. Set NUMBA_CACHE_DIR to a writable directory to fix this.",
-                    RuntimeWarning,
-                    stacklevel=2,
-                )
-        return njit(cache=False, **opts)(f)
+            no_cfunc_wrapper=True,
+            no_cpython_wrapper=internal,
+        ))
+        if internal:  # without the wrapper a call from Python would crash: refuse it instead
+            d.__class__ = _internal_class(type(d))
+        return d
 
     return wrap(fn) if fn is not None else wrap
+
+
+def _njit(f: Callable[..., Any], opts: dict[str, Any]):
+    global cache_enabled
+    if cache_enabled:
+        try:
+            return njit(cache=True, **opts)(f)
+        except RuntimeError as err:  # "cannot cache function ...: no locator available"
+            cache_enabled = False
+            warnings.warn(
+                f"rnn-tui: no writable compile cache ({err}); kernels will be compiled on "
+                "every start. Set NUMBA_CACHE_DIR to a writable directory to fix this.",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+    return njit(cache=False, **opts)(f)
+
+
+_internal_classes: dict[type, type] = {}
+
+
+def _internal_class(base: type) -> type:
+    """A dispatcher class whose Python-level call raises (kernels still call it natively)."""
+    if base not in _internal_classes:
+
+        def __call__(self, *args: Any, **kwargs: Any):
+            raise TypeError(f"{self.py_func.__qualname__} is an internal kernel: only other "
+                            "kernels can call it")
+
+        _internal_classes[base] = type("Internal" + base.__name__, (base,), {"__call__": __call__})
+    return _internal_classes[base]

@@ -284,7 +284,7 @@ def _f77(typingctx, fptr, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc):
     return sig, codegen
 
 
-@kernel
+@kernel(internal=True)
 def gemm(blas, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc):
     """Row-major C (m x n) = alpha op(A) op(B) + beta C on raw pointers ``a``, ``b``, ``c``
     (integers from ``arr.ctypes.data``), float type taken from ``alpha``."""
@@ -308,59 +308,33 @@ def _ol_isinstance_f64(x):
     return lambda x: is64
 
 
-# Below this many multiply-adds a plain loop beats a BLAS call (measured: batch-1 steps).
-SMALL_GEMM = 1 << 16
+# Below this many multiply-adds, packing W for a sequence does not pay (batch-1 steps).
+PACK_MIN = 1 << 16
 
 
 @kernel
 def mm(blas, A, B, C, ta, tb, beta):
-    """C = op(A) op(B) + beta C for C-contiguous 2-D arrays of one float type."""
+    """C = op(A) op(B) + beta C for C-contiguous 2-D arrays of one float type.
+
+    Always a BLAS call, even for batch-1 products: MKL's small-matrix path (and OpenBLAS's)
+    beat the plain loops this module used to have (min-char-rnn 242k -> 308k tok/s with MKL),
+    and one code path less to compile into every caller."""
     m, n = C.shape
     k = A.shape[0] if ta == TRANS else A.shape[1]
-    if m * n * k <= SMALL_GEMM:
-        small_mm(A, B, C, ta, tb, beta)
+    if m == 0 or n == 0:
         return
-    one = C.dtype.type(1.0)
-    gemm(blas, ta, tb, m, n, k, one, A.ctypes.data, A.shape[1], B.ctypes.data, B.shape[1],
-         C.dtype.type(beta), C.ctypes.data, C.shape[1])
-
-
-@kernel
-def small_mm(A, B, C, ta, tb, beta):
-    """The same product as plain loops, arranged so the inner loop runs along contiguous rows
-    (axpy form) or is a contiguous dot product; used for tiny shapes such as batch-1 steps."""
-    m, n = C.shape
-    k = A.shape[0] if ta == TRANS else A.shape[1]
     bt = C.dtype.type(beta)
-    for i in range(m):
-        ci = C[i]
-        if bt == 0:
+    if k == 0:  # BLAS wants leading dimensions >= 1: C = beta C by hand
+        for i in range(m):
+            ci = C[i]
             for j in range(n):
-                ci[j] = 0
-        elif bt != 1:
-            for j in range(n):
-                ci[j] *= bt
-        if tb == NO_TRANS:
-            for p in range(k):
-                a = A[p, i] if ta == TRANS else A[i, p]
-                bp = B[p]
-                for j in range(n):
-                    ci[j] += a * bp[j]
-        else:
-            for j in range(n):
-                bj = B[j]
-                acc = C.dtype.type(0)
-                if ta == TRANS:
-                    for p in range(k):
-                        acc += A[p, i] * bj[p]
-                else:
-                    ai = A[i]
-                    for p in range(k):
-                        acc += ai[p] * bj[p]
-                ci[j] += acc
+                ci[j] = 0 if bt == 0 else bt * ci[j]
+        return
+    gemm(blas, ta, tb, m, n, k, C.dtype.type(1.0), A.ctypes.data, A.shape[1], B.ctypes.data,
+         B.shape[1], bt, C.ctypes.data, C.shape[1])
 
 
-@kernel
+@kernel(internal=True)
 def rec_prepare(blas, W, trans, m):
     """Prepare ``W`` (R x S) for :func:`rec_mm` with ``m`` rows on the left, T times in a row.
 
@@ -370,23 +344,38 @@ def rec_prepare(blas, W, trans, m):
     (empty when W is used as it is)."""
     R, S = W.shape
     n, k = (R, S) if trans else (S, R)
-    if m * n * k <= SMALL_GEMM:
+    if m * n * k <= PACK_MIN:
         return np.empty(0, dtype=W.dtype)
     if blas[0] == 3:
         one = W.dtype.type(1.0)
         f64 = isinstance_f64(one)
         size = _mkl_pack_size(blas[4] if f64 else blas[3], _B_MATRIX, m, n, k)
         buf = np.empty(size // W.itemsize + 16, dtype=W.dtype)
-        Wc = np.ascontiguousarray(W)
         _mkl_pack(blas[6] if f64 else blas[5], TRANS if trans else NO_TRANS, m, n, k, one,
-                  Wc.ctypes.data, S, buf.ctypes.data)
+                  W.ctypes.data, S, buf.ctypes.data)
         return buf
     if trans:
-        return np.ascontiguousarray(W.T).reshape(-1)
+        Wt = np.empty(R * S, dtype=W.dtype)
+        for r in range(R):
+            row = W[r]
+            for s in range(S):
+                Wt[s * R + r] = row[s]
+        return Wt
     return np.empty(0, dtype=W.dtype)
 
 
-@kernel
+@kernel(internal=True)
+def copy_rows(src, dst):
+    """``dst[:] = src`` for two (B, H) arrays of one shape. (Slice assignment would compile
+    NumPy's broadcasting check and its error message formatting into every caller.)"""
+    B, H = dst.shape
+    for b in range(B):
+        s, d = src[b], dst[b]
+        for j in range(H):
+            d[j] = s[j]
+
+
+@kernel(internal=True)
 def rec_mm(blas, A, W, prep, trans, C, beta):
     """C = A op(W) + beta C, with ``prep`` from :func:`rec_prepare` (same W, trans and rows)."""
     m, n = C.shape

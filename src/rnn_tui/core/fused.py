@@ -13,7 +13,7 @@ import numpy as np
 
 from rnn_tui.core import gru, lstm, rnn
 from rnn_tui.core._jit import kernel
-from rnn_tui.core.blas import NO_TRANS, TRANS, blas_handle, mm, set_threads_local
+from rnn_tui.core.blas import NO_TRANS, TRANS, blas_handle, copy_rows, mm, set_threads_local
 from rnn_tui.core.layers import WITH_X, WITHOUT_X, accumulate_weight_grads, scatter_add_rows
 from rnn_tui.core.losses import _softmax_xent
 from rnn_tui.core.sampler import CELL_CODES, generator_offsets
@@ -90,13 +90,13 @@ def lm_forward_backward(blas, cell, emb_mode, data, grad, offs, emb_off, tokens,
         if cell == 2:
             lstm.forward_sequence(blas, gates[layer], W_hh, h0[layer], c0[layer], hs[layer],
                                   cs[layer], extra[layer])
-            cN[layer] = cs[layer, T]
+            copy_rows(cs[layer, T], cN[layer])
         elif cell == 3:
             gru.forward_sequence(blas, xg, W_hh, b_hh[2 * H :], h0[layer], hs[layer],
                                  gates[layer], extra[layer])
         else:
             rnn.forward_sequence(blas, xg, W_hh, h0[layer], relu, hs[layer])
-        hN[layer] = hs[layer, T]
+        copy_rows(hs[layer, T], hN[layer])
     # ---------------------------------------------------------------- head + loss
     top = hs[L - 1, 1:].reshape((T * B, H))
     HW = data[hw_off : hw_off + H * V].reshape((H, V))
@@ -203,12 +203,16 @@ class FusedLM:
     gradients are summed, so this parallelises the sequential time loop (gates included),
     which two-threaded BLAS inside each small per-step product does poorly (measured ~1.45x).
     The halves' gradients are combined weighted by their token counts, so the result equals
-    the single call's (up to float rounding)."""
+    the single call's (up to float rounding).
+
+    float32 only: it is the speed path, and a float64 network (for gradient checks, or
+    ``--dtype float64``) trains through :meth:`Network.loss_and_grad`, which runs the same cell
+    kernels. Compiling it for float64 too would add about 4 s to a cold start of everything."""
 
     def __init__(self, net, T: int, B: int, workers: int = 1):
         spec = net.spec
-        if spec.input_mode == "real" or spec.dropout > 0:
-            raise ValueError("the fused step needs token input and no dropout")
+        if spec.input_mode == "real" or spec.dropout > 0 or net.dtype != np.float32:
+            raise ValueError("the fused step needs token input, no dropout and float32")
         self.net = net
         L = spec.layers
         self.T, self.B = T, B

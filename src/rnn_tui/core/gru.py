@@ -28,7 +28,7 @@ import math
 import numpy as np
 
 from rnn_tui.core._jit import kernel
-from rnn_tui.core.blas import NO_TRANS, PLAIN, TRANSPOSED, mm, rec_mm, rec_prepare
+from rnn_tui.core.blas import PLAIN, TRANSPOSED, copy_rows, rec_mm, rec_prepare
 from rnn_tui.core.mathfn import sigmoid, tanh
 
 
@@ -37,7 +37,7 @@ def forward_sequence(blas, xg, W_hh, b_hn, h0, hs, gates, ghn):
     """Run T steps. Fills ``hs`` (T+1, B, H), ``gates`` (T, B, 3H) with r, z, n and ``ghn``
     (T, B, H) with W_hn h_{t-1} + b_hn."""
     T, B, G = xg.shape
-    hs[0] = h0
+    copy_rows(h0, hs[0])
     pre = np.empty((B, G), dtype=xg.dtype)  # separate from gates: no aliasing, so it vectorises
     wp = rec_prepare(blas, W_hh, PLAIN, B)
     for t in range(T):
@@ -118,15 +118,3 @@ def _back_rows(gt, gx, gh, up, hp, gn, dh):
             dhb[j] *= gb[H + j]
     return acc
 
-
-@kernel
-def step(blas, xg, W_hh, b_hn, h, h_out, work):
-    """One step for a batch (sampling). ``work`` is a (B, 3H) scratch buffer."""
-    mm(blas, h, W_hh, work, NO_TRANS, NO_TRANS, 0.0)
-    B, H = h.shape
-    for b in range(B):
-        for j in range(H):
-            r = sigmoid(xg[b, j] + work[b, j])
-            z = sigmoid(xg[b, H + j] + work[b, H + j])
-            n = tanh(xg[b, 2 * H + j] + r * (work[b, 2 * H + j] + b_hn[j]))
-            h_out[b, j] = (1.0 - z) * n + z * h[b, j]

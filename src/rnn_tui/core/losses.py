@@ -96,27 +96,3 @@ def mse(y: np.ndarray, t: np.ndarray, grad: np.ndarray | None = None) -> tuple[f
         grad = np.empty_like(y)
     return float(_mse(y, t, grad)), grad
 
-
-@kernel
-def _log_softmax_rows(logits, out):
-    N, V = logits.shape
-    for n in range(N):
-        row = logits[n]
-        m = row[0]
-        for k in range(1, V):
-            if row[k] > m:
-                m = row[k]
-        s = 0.0
-        for k in range(V):
-            s += math.exp(row[k] - m)
-        ls = m + math.log(s)
-        for k in range(V):
-            out[n, k] = row[k] - ls
-
-
-def log_softmax(logits: np.ndarray) -> np.ndarray:
-    """Numerically stable log-softmax over the last axis of a 2-D array."""
-    logits = np.ascontiguousarray(logits)
-    out = np.empty_like(logits)
-    _log_softmax_rows(logits, out)
-    return out

@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 
 from rnn_tui.core._jit import kernel
-from rnn_tui.core.blas import NO_TRANS, PLAIN, TRANSPOSED, mm, rec_mm, rec_prepare
+from rnn_tui.core.blas import PLAIN, TRANSPOSED, copy_rows, rec_mm, rec_prepare
 from rnn_tui.core.mathfn import sigmoid, tanh
 
 
@@ -35,8 +35,8 @@ def forward_sequence(blas, gates, W_hh, h0, c0, hs, cs, tcs):
     it with the activated i, f, g, o. Fills ``hs``/``cs`` (T+1, B, H) (index 0 = initial state)
     and ``tcs`` (T, B, H) with tanh(c_t)."""
     T, B, G = gates.shape
-    hs[0] = h0
-    cs[0] = c0
+    copy_rows(h0, hs[0])
+    copy_rows(c0, cs[0])
     wp = rec_prepare(blas, W_hh, PLAIN, B)
     for t in range(T):
         gt = gates[t]
@@ -121,18 +121,3 @@ def _back_rows(gt, da, up, cp, tc, dh, dc):
             dcb[j] *= gb[H + j]
     return acc
 
-
-@kernel
-def step(blas, xg, W_hh, h, c, h_out, c_out, work):
-    """One step for a batch (sampling). ``work`` is a (B, 4H) scratch buffer."""
-    mm(blas, h, W_hh, work, NO_TRANS, NO_TRANS, 0.0)
-    B, H = h.shape
-    for b in range(B):
-        for j in range(H):
-            i = sigmoid(xg[b, j] + work[b, j])
-            f = sigmoid(xg[b, H + j] + work[b, H + j])
-            g = tanh(xg[b, 2 * H + j] + work[b, 2 * H + j])
-            o = sigmoid(xg[b, 3 * H + j] + work[b, 3 * H + j])
-            cc = f * c[b, j] + i * g
-            c_out[b, j] = cc
-            h_out[b, j] = o * tanh(cc)

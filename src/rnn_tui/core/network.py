@@ -13,14 +13,11 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from rnn_tui.core import gru, lstm, rnn
-from rnn_tui.core.blas import blas_handle
 from rnn_tui.core.layers import (
     GATES,
     LayerCache,
     canonical_cell,
     dropout_mask,
-    input_projection,
     layer_backward,
     layer_forward,
 )
@@ -305,42 +302,14 @@ class Network:
             value, _ = mse(out, np.asarray(targets, dtype=self.dtype).reshape(out.shape))
         return value, fwd.state, out
 
-    # ---------------------------------------------------------------- one step (sampling)
+    # ---------------------------------------------------------------- one step
     def step(self, inputs: np.ndarray, state: State) -> tuple[np.ndarray, State]:
         """Advance one time step for a batch: ``inputs`` (B,) tokens or (B, I) values.
-        Returns (head outputs (B, O), new state)."""
-        spec = self.spec
-        if spec.tokens_in:
+        Returns (head outputs (B, O), new state). (A forward over T = 1: the same kernels as
+        training; generation has its own, see :mod:`rnn_tui.core.sampler`.)"""
+        if self.spec.tokens_in:
             x = np.asarray(inputs, dtype=np.int64).reshape(1, -1)
         else:
-            x = np.asarray(inputs, dtype=self.dtype).reshape(1, -1, spec.input_size)
-        B = x.shape[1]
-        h_new = np.empty_like(state.h)
-        c_new = None if state.c is None else np.empty_like(state.c)
-        if spec.input_mode == "embedding":
-            feats, tok = np.take(self.params["embed.W"], x, axis=0), None
-        elif spec.input_mode == "onehot":
-            feats, tok = None, x
-        else:
-            feats, tok = x, None
-        H = spec.hidden
-        blas = blas_handle()
-        for layer in range(spec.layers):
-            w = self.layer_weights(layer)
-            xg = input_projection(spec.cell, w, feats, tok)[0]
-            h = np.ascontiguousarray(state.h[layer])
-            out = np.empty((B, H), dtype=self.dtype)
-            if spec.cell == "lstm":
-                c_out = np.empty_like(out)
-                work = np.empty((B, 4 * H), dtype=self.dtype)
-                c_in = np.ascontiguousarray(state.c[layer])
-                lstm.step(blas, xg, w["W_hh"], h, c_in, out, c_out, work)
-                c_new[layer] = c_out
-            elif spec.cell == "gru":
-                work = np.empty((B, 3 * H), dtype=self.dtype)
-                gru.step(blas, xg, w["W_hh"], w["b_hh"][2 * H :], h, out, work)
-            else:
-                rnn.step(blas, xg, w["W_hh"], h, spec.cell == "rnn_relu", out)
-            h_new[layer] = out
-            feats, tok = out[None], None
-        return self.head(h_new[-1]), State(h_new, c_new)
+            x = np.asarray(inputs, dtype=self.dtype).reshape(1, -1, self.spec.input_size)
+        fwd = self.forward(x, state)
+        return self.head(fwd.y[0]), fwd.state

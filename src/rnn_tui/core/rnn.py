@@ -24,7 +24,7 @@ import math
 import numpy as np
 
 from rnn_tui.core._jit import kernel
-from rnn_tui.core.blas import NO_TRANS, PLAIN, TRANSPOSED, mm, rec_mm, rec_prepare
+from rnn_tui.core.blas import PLAIN, TRANSPOSED, copy_rows, rec_mm, rec_prepare
 from rnn_tui.core.mathfn import tanh
 
 
@@ -33,7 +33,7 @@ def forward_sequence(blas, xg, W_hh, h0, relu, hs):
     """Run T steps. ``xg`` (T, B, H) holds the input projection with both biases added;
     ``hs`` (T+1, B, H) receives h0 at index 0 and h_t at index t+1."""
     T, B, H = xg.shape
-    hs[0] = h0
+    copy_rows(h0, hs[0])
     rec = np.empty((B, H), dtype=xg.dtype)
     zero = xg.dtype.type(0.0)
     wp = rec_prepare(blas, W_hh, PLAIN, B)
@@ -75,16 +75,3 @@ def backward_sequence(blas, dhs, dhT, W_hh, hs, relu, dA, dh_norms):
         rec_mm(blas, da, W_hh, wp, TRANSPOSED, dh, 0.0)
     return dh
 
-
-@kernel
-def step(blas, xg, W_hh, h, relu, out):
-    """One step for a batch (sampling): ``out = phi(xg + h W_hh)``; xg (B, H) includes biases."""
-    mm(blas, h, W_hh, out, NO_TRANS, NO_TRANS, 0.0)
-    B, H = out.shape
-    zero = out.dtype.type(0.0)
-    for b in range(B):
-        for j in range(H):
-            if relu:
-                out[b, j] = max(xg[b, j] + out[b, j], zero)
-            else:
-                out[b, j] = tanh(xg[b, j] + out[b, j])

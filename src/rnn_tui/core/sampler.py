@@ -28,7 +28,7 @@ CELL_CODES = {"rnn": 0, "rnn_relu": 1, "lstm": 2, "gru": 3}
 PAD = 64  # elements kept free around each thread's private buffers
 
 
-@kernel
+@kernel(internal=True)
 def _vecmat_units(x, W, H, G, u0, u1, out):
     """For each of the G blocks of H columns of W (K, G*H), the columns of units [u0, u1):
     ``out[g*H + j] = x W[:, g*H + j]``. Eight rows at a time (axpy form): each pass over ``out``
@@ -75,7 +75,37 @@ def _vecmat_units(x, W, H, G, u0, u1, out):
         k += 1
 
 
-@kernel
+@kernel(internal=True)
+def _kth_largest(z, k, work):
+    """The k-th largest of ``z`` (1 <= k <= len(z)), by quickselect on ``work`` (a copy);
+    expected O(V). (``np.sort`` would compile Numba's generic quicksort into the sampler.)"""
+    V = z.shape[0]
+    for v in range(V):
+        work[v] = z[v]
+    want = V - k  # its index in ascending order
+    lo, hi = 0, V - 1
+    while lo < hi:
+        pivot = work[(lo + hi) // 2]
+        i, j = lo, hi
+        while i <= j:
+            while work[i] < pivot:
+                i += 1
+            while work[j] > pivot:
+                j -= 1
+            if i <= j:
+                work[i], work[j] = work[j], work[i]
+                i += 1
+                j -= 1
+        if want <= j:
+            hi = j
+        elif want >= i:
+            lo = i
+        else:
+            break
+    return work[want]
+
+
+@kernel(internal=True)
 def _own_columns(W, G, u0, u1, out):
     """``out`` (R, G*(u1-u0)) = the columns of units [u0, u1) of each of the G blocks of W."""
     R = W.shape[0]
@@ -121,6 +151,7 @@ def generate(part, nparts, sync, yield_fn, data, offs, table, cell, L, H, V, h, 
     mine = sc[PAD + 3 * Gq : PAD + 3 * Gq + nv]
     zbuf = np.empty(V + 2 * PAD, dtype=np.float64)
     z = zbuf[PAD : PAD + V]
+    zsel = np.empty(V if 0 < top_k < V else 0, dtype=np.float64)
     HW = data[hw_off : hw_off + H * V].reshape((H, V))
     hb = data[hb_off : hb_off + V]
     # Split, each thread copies its columns of every matrix side by side (gate g of its units at
@@ -221,7 +252,7 @@ def generate(part, nparts, sync, yield_fn, data, offs, table, cell, L, H, V, h, 
                 m = z[v]
         cut = -np.inf
         if 0 < top_k < V:
-            cut = np.sort(z)[V - top_k]
+            cut = _kth_largest(z, top_k, zsel)
         total = 0.0
         for v in range(V):
             e = math.exp(z[v] - m) if z[v] >= cut else 0.0
@@ -292,35 +323,50 @@ def generate_tokens(net, token: int, n: int, h: np.ndarray, c: np.ndarray | None
                     parts: int | None = None) -> np.ndarray:
     """Draw ``n`` tokens following ``token``; ``h``/``c`` (L, H) are updated in place.
     ``parts`` threads share the work (default: :func:`split_parts`)."""
-    global _pool
     spec = net.spec
     if spec.input_mode == "real":
         raise ValueError("generation needs token input")
     parts = split_parts(net, n) if parts is None else max(1, min(int(parts), 2, spec.hidden))
     out = np.empty(n, dtype=np.int64)
-    cc = c if c is not None else np.zeros((1, 1), dtype=h.dtype)
-    table = net.params["l0.W_ih"]
+    # The kernel is float32 only (float64 networks exist for gradient checks): a float64
+    # network generates from a float32 copy of its weights and state.
+    f32 = np.float32
+    data = net.params.data if net.dtype == f32 else net.params.data.astype(f32)
+    views = net.params.layout.views(data)
+    hr = h if h.dtype == f32 else h.astype(f32)
+    cr = np.zeros((1, 1), dtype=f32) if c is None else (c if c.dtype == f32 else c.astype(f32))
+    table = views["l0.W_ih"]
     if spec.input_mode == "embedding":
         # through the kernels' BLAS: NumPy's ``@`` wakes OpenBLAS threads, which then spin on
         # the cores the generating threads need
-        emb = np.ascontiguousarray(net.params["embed.W"])
-        prod = np.empty((emb.shape[0], table.shape[1]), dtype=table.dtype)
+        emb = np.ascontiguousarray(views["embed.W"])
+        prod = np.empty((emb.shape[0], table.shape[1]), dtype=f32)
         mm(blas_handle(), emb, np.ascontiguousarray(table), prod, NO_TRANS, NO_TRANS, 0.0)
         table = prod
-    hbuf = np.empty((2, *h.shape), dtype=h.dtype)
-    hbuf[0] = h
+    hbuf = np.empty((2, *h.shape), dtype=f32)
+    hbuf[0] = hr
     sync = np.zeros(parts * STRIDE, dtype=np.int64)
-    args = (sync, yield_address(), net.params.data, generator_offsets(net),
+    args = (sync, yield_address(), data, generator_offsets(net),
             np.ascontiguousarray(table), CELL_CODES[spec.cell], spec.layers, spec.hidden,
-            spec.output_size, h, cc, hbuf, np.empty(spec.output_size, dtype=h.dtype),
+            spec.output_size, hr, cr, hbuf, np.empty(spec.output_size, dtype=f32),
             np.empty((parts, 3 * spec.gates * spec.hidden + spec.output_size + 2 * PAD),
-                     dtype=h.dtype), int(token), int(n), float(temperature), int(top_k),
+                     dtype=f32), int(token), int(n), float(temperature), int(top_k),
             np.ascontiguousarray(uniforms, dtype=np.float64), out)
+    _run_generate(parts, args)
+    if hr is not h:
+        h[...] = hr
+    if c is not None and cr is not c:
+        c[...] = cr
+    return out
+
+
+def _run_generate(parts: int, args: tuple) -> None:
+    global _pool
     # one split generation at a time: a second would queue its helper behind the first's while
     # its own half spun at the barrier; it runs on one thread instead
     if parts == 1 or not _split_lock.acquire(blocking=False):
         generate(0, 1, *args)
-        return out
+        return
     try:
         if _pool is None:
             from concurrent.futures import ThreadPoolExecutor
@@ -331,4 +377,3 @@ def generate_tokens(net, token: int, n: int, h: np.ndarray, c: np.ndarray | None
         helper.result()
     finally:
         _split_lock.release()
-    return out

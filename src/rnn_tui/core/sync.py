@@ -91,7 +91,7 @@ def cpu_relax(typingctx, yield_fn, do_yield):
     return sig, codegen
 
 
-@kernel
+@kernel(internal=True)
 def barrier(sync, part, nparts, k, yield_fn):
     """Publish that thread ``part`` reached barrier number ``k`` and wait for the others."""
     if nparts == 1:

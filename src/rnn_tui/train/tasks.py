@@ -80,7 +80,7 @@ class LanguageTask:
         if new_epoch or self.state.h.shape[1] != x.shape[1]:
             self.state = self.net.initial_state(x.shape[1])
         t = self.cfg.train
-        if self.cfg.model.dropout > 0:
+        if self.cfg.model.dropout > 0 or self.net.dtype != np.float32:
             info = train_step(self.net, x, y, self.state, self.opt, t.clip, self.rng)
         else:  # the whole forward/backward in one kernel call
             fused = self._fused.get(x.shape)
