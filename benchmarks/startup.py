@@ -1,5 +1,6 @@
 """Start-up costs: `rnn-tui --help` wall time, a cold compile of every kernel, the time to the
-first training step with a warm cache, and peak RSS of a default training run.
+first training step of the default model with a cold and with a warm cache, and peak RSS of a
+default training run.
 
     python benchmarks/startup.py [--json FILE] [--repeats N]
 """
@@ -83,6 +84,8 @@ def timed(cmd, env=None):
 def run_py(code, env):
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
                          text=True, env=env)
+    if out.stderr.strip():
+        print(out.stderr.strip(), file=sys.stderr)
     return float(out.stdout.strip().splitlines()[-1])
 
 
@@ -97,6 +100,8 @@ def main(argv=None) -> int:
     rows["help_s"] = statistics.median(timed([exe, "--help"]) for _ in range(args.repeats))
     cold = tempfile.mkdtemp(prefix="rnn-tui-cold-")
     env_cold = dict(os.environ, XDG_CACHE_HOME=cold, NUMBA_CACHE_DIR="")
+    rows["first_step_cold_s"] = run_py(FIRST_STEP, env_cold)  # the default model, from nothing
+    shutil.rmtree(cold, ignore_errors=True)
     rows["cold_compile_s"] = run_py(COMPILE_ALL, env_cold)
     rows["warm_load_all_s"] = run_py(COMPILE_ALL, env_cold)
     run_py(FIRST_STEP, env_cold)

@@ -11,12 +11,19 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnn_tui.core import gru, lstm, rnn
 from rnn_tui.core._jit import kernel
 from rnn_tui.core.blas import NO_TRANS, TRANS, blas_handle, copy_rows, mm, set_threads_local
-from rnn_tui.core.layers import WITH_X, WITHOUT_X, accumulate_weight_grads, scatter_add_rows
+from rnn_tui.core.layers import (
+    CELL_CODES,
+    WITH_X,
+    WITHOUT_X,
+    accumulate_weight_grads,
+    scatter_add_rows,
+    sequence_backward,
+    sequence_forward,
+)
 from rnn_tui.core.losses import _softmax_xent
-from rnn_tui.core.sampler import CELL_CODES, generator_offsets
+from rnn_tui.core.sampler import generator_offsets
 
 
 @kernel
@@ -42,7 +49,6 @@ def lm_forward_backward(blas, cell, emb_mode, data, grad, offs, emb_off, tokens,
     V = logits.shape[1]
     hw_off, hb_off = offs[L, 1], offs[L, 2]
     E = offs[L, 3]
-    relu = cell == 1
     # ---------------------------------------------------------------- forward
     for layer in range(L):
         fan_in = E if layer == 0 else H
@@ -87,15 +93,10 @@ def lm_forward_backward(blas, cell, emb_mode, data, grad, offs, emb_off, tokens,
                     dst[j] += b_ih[j] + b_hh[j]
                 for j in range(nb, GH):
                     dst[j] += b_ih[j]
+        sequence_forward(blas, cell, xg, W_hh, b_hh[2 * H :], h0[layer], c0[layer], hs[layer],
+                         cs[layer], gates[layer], extra[layer])
         if cell == 2:
-            lstm.forward_sequence(blas, gates[layer], W_hh, h0[layer], c0[layer], hs[layer],
-                                  cs[layer], extra[layer])
             copy_rows(cs[layer, T], cN[layer])
-        elif cell == 3:
-            gru.forward_sequence(blas, xg, W_hh, b_hh[2 * H :], h0[layer], hs[layer],
-                                 gates[layer], extra[layer])
-        else:
-            rnn.forward_sequence(blas, xg, W_hh, h0[layer], relu, hs[layer])
         copy_rows(hs[layer, T], hN[layer])
     # ---------------------------------------------------------------- head + loss
     top = hs[L - 1, 1:].reshape((T * B, H))
@@ -124,17 +125,9 @@ def lm_forward_backward(blas, cell, emb_mode, data, grad, offs, emb_off, tokens,
         gW_hh = grad[o_hh : o_hh + H * GH].reshape((H, GH))
         gb_ih = grad[o_bi : o_bi + GH]
         gb_hh = grad[o_bh : o_bh + GH]
-        if cell == 2:
-            lstm.backward_sequence(blas, dy, zero, zero, W_hh, cs[layer], gates[layer],
-                                   extra[layer], dGx, dh_norms[layer])
-            dGh_use = dGx
-        elif cell == 3:
-            gru.backward_sequence(blas, dy, zero, W_hh, hs[layer], gates[layer], extra[layer],
-                                  dGx, dGh, dh_norms[layer])
-            dGh_use = dGh
-        else:
-            rnn.backward_sequence(blas, dy, zero, W_hh, hs[layer], relu, dGx, dh_norms[layer])
-            dGh_use = dGx
+        sequence_backward(blas, cell, dy, zero, zero, W_hh, hs[layer], cs[layer], gates[layer],
+                          extra[layer], dGx, dGh, dh_norms[layer])
+        dGh_use = dGh if cell == 3 else dGx
         dGx2 = dGx.reshape((T * B, GH))
         hprev2 = hs[layer, :T].copy().reshape((T * B, H))
         if layer == 0 and emb_mode == 1:

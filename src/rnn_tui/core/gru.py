@@ -32,7 +32,7 @@ from rnn_tui.core.blas import PLAIN, TRANSPOSED, copy_rows, rec_mm, rec_prepare
 from rnn_tui.core.mathfn import sigmoid, tanh
 
 
-@kernel
+@kernel(inline="always")  # into layers.sequence_forward
 def forward_sequence(blas, xg, W_hh, b_hn, h0, hs, gates, ghn):
     """Run T steps. Fills ``hs`` (T+1, B, H), ``gates`` (T, B, 3H) with r, z, n and ``ghn``
     (T, B, H) with W_hn h_{t-1} + b_hn."""
@@ -45,7 +45,7 @@ def forward_sequence(blas, xg, W_hh, b_hn, h0, hs, gates, ghn):
         _cell_rows(xg[t], pre, gates[t], hs[t], hs[t + 1], ghn[t], b_hn)
 
 
-@kernel(inline="always")  # one caller: no separate compile
+@kernel(inline="always")
 def _cell_rows(x, pre, gt, hp, hn, gn, b_hn):
     """One step for every row: ``x`` (B, 3H) input projection (+ biases but b_hn), ``pre``
     (B, 3H) = h_{t-1} W_hh; fills ``gt`` with r, z, n, ``gn`` with W_hn h + b_hn, ``hn``."""
@@ -66,7 +66,7 @@ def _cell_rows(x, pre, gt, hp, hn, gn, b_hn):
             hnb[j] = (1.0 - z) * gb[2 * H + j] + z * hpb[j]
 
 
-@kernel
+@kernel(inline="always")  # into layers.sequence_backward
 def backward_sequence(blas, dhs, dhT, W_hh, hs, gates, ghn, dGx, dGh, dh_norms):
     """Backpropagate through T steps; fills ``dGx``/``dGh`` (T, B, 3H) with the gradients of the
     input and recurrent projections and ``dh_norms`` with ||dL/dh_t||. Returns dL/dh_0."""
@@ -86,7 +86,7 @@ def backward_sequence(blas, dhs, dhT, W_hh, hs, gates, ghn, dGx, dGh, dh_norms):
     return dh
 
 
-@kernel(inline="always")  # one caller: no separate compile
+@kernel(inline="always")
 def _back_rows(gt, gx, gh, up, hp, gn, dh):
     """One step back for every row: ``dh`` (B, H) in with dL/dh_t from step t+1, out with
     d z (the part that skips W_hh); fills ``gx``/``gh`` (B, 3H). Returns sum d^2."""

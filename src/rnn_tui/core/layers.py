@@ -22,6 +22,7 @@ from rnn_tui.core._jit import kernel
 from rnn_tui.core.blas import NO_TRANS, TRANS, blas_handle, mm
 
 GATES = {"rnn": 1, "rnn_relu": 1, "lstm": 4, "gru": 3}
+CELL_CODES = {"rnn": 0, "rnn_relu": 1, "lstm": 2, "gru": 3}  # the kernels' ``cell`` argument
 # accumulate_weight_grads' flag as NumPy booleans: a Python bool constant is typed as a literal,
 # one compiled specialisation per value (see blas.NO_TRANS)
 WITH_X, WITHOUT_X = np.bool_(True), np.bool_(False)
@@ -35,6 +36,46 @@ def canonical_cell(name: str) -> str:
     if key not in GATES:
         raise ValueError(f"unknown cell {name!r}; choose one of rnn, rnn_relu, lstm, gru")
     return key
+
+
+@kernel
+def sequence_forward(blas, cell, xg, W_hh, b_hn, h0, c0, hs, cs, gates, extra):
+    """Run the layer's cell (``cell`` from :data:`CELL_CODES`) over T steps from (h0, c0).
+
+    ``xg`` (T, B, G*H) is the input projection with the biases added (GRU: without b_hn);
+    ``hs`` (T+1, B, H) receives h_0..h_T. LSTM reads its projection from ``gates`` instead
+    (turned into the activated gates in place) and fills ``cs`` (T+1, B, H) and ``extra`` =
+    tanh(c_t); GRU fills ``gates`` with r, z, n and ``extra`` with W_hn h_{t-1} + b_hn. Arrays a
+    cell does not use may be empty.
+
+    One kernel for the three cells rather than one per cell: each compiled kernel carries its
+    own copy of the BLAS helpers and a Python wrapper, so this compiles in a third of the time
+    (see docs/performance.md)."""
+    if cell == 2:
+        lstm.forward_sequence(blas, gates, W_hh, h0, c0, hs, cs, extra)
+    elif cell == 3:
+        gru.forward_sequence(blas, xg, W_hh, b_hn, h0, hs, gates, extra)
+    else:
+        rnn.forward_sequence(blas, xg, W_hh, h0, cell == 1, hs)
+
+
+@kernel
+def sequence_backward(blas, cell, dhs, dhT, dcT, W_hh, hs, cs, gates, extra, dGx, dGh,
+                      dh_norms):
+    """Backpropagate the layer's cell through T steps (the arrays of :func:`sequence_forward`).
+
+    ``dhs`` (T, B, H) is dL/dh_t from above, ``dhT``/``dcT`` the gradient on the final state.
+    Fills ``dGx`` (T, B, G*H) with dL/da_t, the gradient of the input projection, and for GRU
+    ``dGh`` with that of the recurrent one (for the other cells the two are equal and ``dGh``
+    is not written); ``dh_norms`` (T,) gets ||dL/dh_t||. Returns (dL/dh_0, dL/dc_0); dL/dc_0
+    is dL/dh_0 again for cells without c."""
+    if cell == 2:
+        return lstm.backward_sequence(blas, dhs, dhT, dcT, W_hh, cs, gates, extra, dGx, dh_norms)
+    if cell == 3:
+        dh = gru.backward_sequence(blas, dhs, dhT, W_hh, hs, gates, extra, dGx, dGh, dh_norms)
+    else:
+        dh = rnn.backward_sequence(blas, dhs, dhT, W_hh, hs, cell == 1, dGx, dh_norms)
+    return dh, dh
 
 
 @kernel
@@ -108,27 +149,24 @@ def layer_forward(
     cell, w, h0, c0, x=None, tokens=None
 ) -> tuple[LayerCache, np.ndarray, np.ndarray | None]:
     """Run one layer over the sequence. Returns (cache, h_T, c_T)."""
-    blas = blas_handle()
     xg = input_projection(cell, w, x, tokens)
     T, B, _ = xg.shape
     H = W_hh_rows(w)
     dt = xg.dtype
     hs = np.empty((T + 1, B, H), dtype=dt)
+    none3 = np.empty((0, 0, 0), dtype=dt)
     cache = LayerCache(cell, x, tokens, hs)
-    if cell == "lstm":
-        cs = np.empty_like(hs)
-        tcs = np.empty((T, B, H), dtype=dt)
-        lstm.forward_sequence(blas, xg, w["W_hh"], h0, c0, hs, cs, tcs)  # xg becomes the gates
-        cache.cs, cache.gates, cache.extra = cs, xg, tcs
-        return cache, hs[T], cs[T]
-    if cell == "gru":
-        gates = np.empty((T, B, 3 * H), dtype=dt)
-        ghn = np.empty((T, B, H), dtype=dt)
-        gru.forward_sequence(blas, xg, w["W_hh"], w["b_hh"][2 * H :], h0, hs, gates, ghn)
-        cache.gates, cache.extra = gates, ghn
-        return cache, hs[T], None
-    rnn.forward_sequence(blas, xg, w["W_hh"], h0, cell == "rnn_relu", hs)
-    return cache, hs[T], None
+    if cell == "lstm":  # xg becomes the gates
+        cache.cs, cache.gates, cache.extra = np.empty_like(hs), xg, np.empty((T, B, H), dtype=dt)
+        c0 = np.ascontiguousarray(c0, dtype=dt)
+    elif cell == "gru":
+        cache.gates, cache.extra = np.empty((T, B, 3 * H), dtype=dt), np.empty((T, B, H), dtype=dt)
+    sequence_forward(blas_handle(), CELL_CODES[cell], xg, w["W_hh"],
+                     np.ascontiguousarray(w["b_hh"][2 * H :]), h0, h0 if c0 is None else c0,
+                     hs, none3 if cache.cs is None else cache.cs,
+                     none3 if cache.gates is None else cache.gates,
+                     none3 if cache.extra is None else cache.extra)
+    return cache, hs[T], None if cache.cs is None else cache.cs[T]
 
 
 def layer_backward(cache: LayerCache, w, gw, dy, dhT, dcT, need_dx: bool = True):
@@ -142,23 +180,16 @@ def layer_backward(cache: LayerCache, w, gw, dy, dhT, dcT, need_dx: bool = True)
     T = T1 - 1
     dt = hs.dtype
     dh_norms = np.empty(T, dtype=np.float64)
-    dc0 = None
-    if cell == "lstm":
-        dA = np.empty((T, B, 4 * H), dtype=dt)
-        dh0, dc0 = lstm.backward_sequence(
-            blas, dy, dhT, dcT, w["W_hh"], cache.cs, cache.gates, cache.extra, dA, dh_norms
-        )
-        dGx = dGh = dA
-    elif cell == "gru":
-        dGx = np.empty((T, B, 3 * H), dtype=dt)
-        dGh = np.empty_like(dGx)
-        dh0 = gru.backward_sequence(
-            blas, dy, dhT, w["W_hh"], hs, cache.gates, cache.extra, dGx, dGh, dh_norms
-        )
-    else:
-        dA = np.empty((T, B, H), dtype=dt)
-        dh0 = rnn.backward_sequence(blas, dy, dhT, w["W_hh"], hs, cell == "rnn_relu", dA, dh_norms)
-        dGx = dGh = dA
+    G = GATES[cell]
+    dGx = np.empty((T, B, G * H), dtype=dt)
+    dGh = np.empty_like(dGx) if cell == "gru" else dGx
+    none3 = np.empty((0, 0, 0), dtype=dt)
+    dh0, dc0 = sequence_backward(
+        blas, CELL_CODES[cell], dy, dhT, dhT if dcT is None else dcT, w["W_hh"], hs,
+        none3 if cache.cs is None else cache.cs, none3 if cache.gates is None else cache.gates,
+        none3 if cache.extra is None else cache.extra, dGx, dGh, dh_norms)
+    if cache.cs is None:
+        dc0 = None
     cache.dh_norms = dh_norms
     G = dGx.shape[2]
     dGx2 = dGx.reshape(T * B, G)

@@ -28,7 +28,7 @@ from rnn_tui.core.blas import PLAIN, TRANSPOSED, copy_rows, rec_mm, rec_prepare
 from rnn_tui.core.mathfn import sigmoid, tanh
 
 
-@kernel
+@kernel(inline="always")  # into layers.sequence_forward
 def forward_sequence(blas, gates, W_hh, h0, c0, hs, cs, tcs):
     """Run T steps. On entry ``gates`` (T, B, 4H) holds the input projection with both biases
     added; each step adds ``h_{t-1} W_hh`` to it in place (one GEMM with beta = 1) and replaces
@@ -44,7 +44,7 @@ def forward_sequence(blas, gates, W_hh, h0, c0, hs, cs, tcs):
         _cell_rows(gt, cs[t], cs[t + 1], hs[t + 1], tcs[t])
 
 
-@kernel(inline="always")  # one caller: no separate compile
+@kernel(inline="always")
 def _cell_rows(gt, cp, cn, hn, tc):
     """One step's gates and state for every row: ``gt`` (B, 4H) pre-activations in, activated
     i, f, g, o out; c_t into ``cn``, h_t into ``hn``, tanh(c_t) into ``tc``."""
@@ -69,7 +69,7 @@ def _cell_rows(gt, cp, cn, hn, tc):
             hnb[j] = gb[3 * H + j] * tcb[j]
 
 
-@kernel
+@kernel(inline="always")  # into layers.sequence_backward
 def backward_sequence(blas, dhs, dhT, dcT, W_hh, cs, gates, tcs, dA, dh_norms):
     """Backpropagate through T steps; fills ``dA`` (T, B, 4H) with dL/da_t and ``dh_norms`` with
     ||dL/dh_t||. Returns (dL/dh_0, dL/dc_0)."""
@@ -89,7 +89,7 @@ def backward_sequence(blas, dhs, dhT, dcT, W_hh, cs, gates, tcs, dA, dh_norms):
     return dh, dc
 
 
-@kernel(inline="always")  # one caller: no separate compile
+@kernel(inline="always")
 def _back_rows(gt, da, up, cp, tc, dh, dc):
     """One step back for every row: ``dh`` (B, H) in with dL/dh_t from step t+1, ``up`` the
     gradient from above; fills ``da`` (B, 4H); ``dc`` becomes dL/dc_{t-1}. Returns sum d^2."""

@@ -28,7 +28,7 @@ from rnn_tui.core.blas import PLAIN, TRANSPOSED, copy_rows, rec_mm, rec_prepare
 from rnn_tui.core.mathfn import tanh
 
 
-@kernel
+@kernel(inline="always")  # into layers.sequence_forward
 def forward_sequence(blas, xg, W_hh, h0, relu, hs):
     """Run T steps. ``xg`` (T, B, H) holds the input projection with both biases added;
     ``hs`` (T+1, B, H) receives h0 at index 0 and h_t at index t+1."""
@@ -50,7 +50,7 @@ def forward_sequence(blas, xg, W_hh, h0, relu, hs):
                     out[b, j] = tanh(x[b, j] + rec[b, j])
 
 
-@kernel
+@kernel(inline="always")  # into layers.sequence_backward
 def backward_sequence(blas, dhs, dhT, W_hh, hs, relu, dA, dh_norms):
     """Backpropagate through T steps. ``dhs`` (T, B, H) is dL/dh_t from above (the output at t),
     ``dhT`` the gradient on the final state. Fills ``dA`` (T, B, H) with dL/da_t and ``dh_norms``

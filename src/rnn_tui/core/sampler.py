@@ -21,10 +21,10 @@ import numpy as np
 
 from rnn_tui.core._jit import kernel
 from rnn_tui.core.blas import NO_TRANS, blas_handle, mm
+from rnn_tui.core.layers import CELL_CODES
 from rnn_tui.core.mathfn import sigmoid, tanh
 from rnn_tui.core.sync import STRIDE, barrier, yield_address
 
-CELL_CODES = {"rnn": 0, "rnn_relu": 1, "lstm": 2, "gru": 3}
 PAD = 64  # elements kept free around each thread's private buffers
 
 
