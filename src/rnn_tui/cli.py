@@ -52,7 +52,8 @@ TRAIN_FLAGS: list[tuple[str, str, str, type, str]] = [
     ("--temperature", "train", "temperature", float, "sampling temperature (0.8)"),
     ("--log-every", "train", "log_every", int, "steps between progress events, 0 = ~5/s"),
     ("--seed", "train", "seed", int, "random seed (0)"),
-    ("--dtype", "train", "dtype", str, "float32 | float64 (float32)"),
+    ("--dtype", "train", "dtype", str,
+     "float32 | float64 (float32; float64 is for checking and skips the fused fast step)"),
 ]
 
 
