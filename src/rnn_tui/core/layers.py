@@ -154,7 +154,6 @@ def layer_forward(
     H = W_hh_rows(w)
     dt = xg.dtype
     hs = np.empty((T + 1, B, H), dtype=dt)
-    none3 = np.empty((0, 0, 0), dtype=dt)
     cache = LayerCache(cell, x, tokens, hs)
     if cell == "lstm":  # xg becomes the gates
         cache.cs, cache.gates, cache.extra = np.empty_like(hs), xg, np.empty((T, B, H), dtype=dt)
@@ -163,10 +162,15 @@ def layer_forward(
         cache.gates, cache.extra = np.empty((T, B, 3 * H), dtype=dt), np.empty((T, B, H), dtype=dt)
     sequence_forward(blas_handle(), CELL_CODES[cell], xg, w["W_hh"],
                      np.ascontiguousarray(w["b_hh"][2 * H :]), h0, h0 if c0 is None else c0,
-                     hs, none3 if cache.cs is None else cache.cs,
-                     none3 if cache.gates is None else cache.gates,
-                     none3 if cache.extra is None else cache.extra)
+                     hs, *_cell_arrays(cache))
     return cache, hs[T], None if cache.cs is None else cache.cs[T]
+
+
+def _cell_arrays(cache: LayerCache) -> list[np.ndarray]:
+    """(cs, gates, extra) for the sequence kernels: the cell's own, empty where it has none
+    (one array type for every cell, so each kernel compiles once per float type)."""
+    empty = np.empty((0, 0, 0), dtype=cache.hs.dtype)
+    return [empty if a is None else a for a in (cache.cs, cache.gates, cache.extra)]
 
 
 def layer_backward(cache: LayerCache, w, gw, dy, dhT, dcT, need_dx: bool = True):
@@ -183,11 +187,8 @@ def layer_backward(cache: LayerCache, w, gw, dy, dhT, dcT, need_dx: bool = True)
     G = GATES[cell]
     dGx = np.empty((T, B, G * H), dtype=dt)
     dGh = np.empty_like(dGx) if cell == "gru" else dGx
-    none3 = np.empty((0, 0, 0), dtype=dt)
-    dh0, dc0 = sequence_backward(
-        blas, CELL_CODES[cell], dy, dhT, dhT if dcT is None else dcT, w["W_hh"], hs,
-        none3 if cache.cs is None else cache.cs, none3 if cache.gates is None else cache.gates,
-        none3 if cache.extra is None else cache.extra, dGx, dGh, dh_norms)
+    dh0, dc0 = sequence_backward(blas, CELL_CODES[cell], dy, dhT, dhT if dcT is None else dcT,
+                                 w["W_hh"], hs, *_cell_arrays(cache), dGx, dGh, dh_norms)
     if cache.cs is None:
         dc0 = None
     cache.dh_norms = dh_norms
