@@ -154,3 +154,25 @@ def test_two_callers_at_once_both_get_their_tokens():
     with ThreadPoolExecutor(2) as ex:
         results = list(ex.map(draw_all, [2, 2, 2, 2]))
     assert all(r == alone for r in results)
+
+
+def test_vectorisable_exp_matches_math_exp():
+    """The softmax weights' exp (x <= 0): within 1e-10 of math.exp down to -40, 0 below."""
+    from numba import njit
+
+    from rnn_tui.core.mathfn import exp_nonpositive
+
+    @njit
+    def apply(xs, out):
+        for i in range(xs.size):
+            out[i] = exp_nonpositive(xs[i])
+
+    xs = -np.concatenate([np.linspace(0.0, 40.0, 100_001),
+                          np.random.default_rng(0).exponential(4.0, 10_000).clip(0, 40)])
+    out = np.empty_like(xs)
+    apply(xs, out)
+    np.testing.assert_allclose(out, np.exp(xs), rtol=1e-10, atol=0)
+    below = np.array([-40.001, -100.0, -np.inf])
+    out = np.empty_like(below)
+    apply(below, out)
+    assert np.all(out == 0.0)

@@ -13,7 +13,6 @@ and after the logits, and draw the same token from the same numbers.
 
 from __future__ import annotations
 
-import math
 import os
 import threading
 
@@ -22,7 +21,7 @@ import numpy as np
 from rnn_tui.core._jit import kernel
 from rnn_tui.core.blas import NO_TRANS, blas_handle, mm
 from rnn_tui.core.layers import CELL_CODES
-from rnn_tui.core.mathfn import sigmoid, tanh
+from rnn_tui.core.mathfn import exp_nonpositive, sigmoid, tanh
 from rnn_tui.core.sync import STRIDE, barrier, yield_address
 
 PAD = 64  # elements kept free around each thread's private buffers
@@ -255,7 +254,7 @@ def generate(part, nparts, sync, yield_fn, data, offs, table, cell, L, H, V, h, 
             cut = _kth_largest(z, top_k, zsel)
         total = 0.0
         for v in range(V):
-            e = math.exp(z[v] - m) if z[v] >= cut else 0.0
+            e = exp_nonpositive(z[v] - m) if z[v] >= cut else 0.0
             z[v] = e
             total += e
         target = uniforms[s] * total
