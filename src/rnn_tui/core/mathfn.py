@@ -110,24 +110,10 @@ def _ol_exp_nonpositive(x):
     def impl(x):
         y = max(x, -40.0) * 0.015625  # x / 64
         p = c[12]
-        p = p * y + c[11]
-        p = p * y + c[10]
-        p = p * y + c[9]
-        p = p * y + c[8]
-        p = p * y + c[7]
-        p = p * y + c[6]
-        p = p * y + c[5]
-        p = p * y + c[4]
-        p = p * y + c[3]
-        p = p * y + c[2]
-        p = p * y + c[1]
-        p = p * y + c[0]
-        p = p * p
-        p = p * p
-        p = p * p
-        p = p * p
-        p = p * p
-        p = p * p
+        for k in range(11, -1, -1):  # Horner; constant trip counts, so LLVM unrolls both loops
+            p = p * y + c[k]
+        for _ in range(6):  # ^64
+            p = p * p
         return p if x >= -40.0 else 0.0
 
     return impl
