@@ -330,10 +330,10 @@ def generate_tokens(net, token: int, n: int, h: np.ndarray, c: np.ndarray | None
     # The kernel is float32 only (float64 networks exist for gradient checks): a float64
     # network generates from a float32 copy of its weights and state.
     f32 = np.float32
-    data = net.params.data if net.dtype == f32 else net.params.data.astype(f32)
-    views = net.params.layout.views(data)
-    hr = h if h.dtype == f32 else h.astype(f32)
-    cr = np.zeros((1, 1), dtype=f32) if c is None else (c if c.dtype == f32 else c.astype(f32))
+    data = np.asarray(net.params.data, dtype=f32)  # no copy for a float32 network
+    views = net.params.w if data is net.params.data else net.params.layout.views(data)
+    hr = np.asarray(h, dtype=f32)
+    cr = np.zeros((1, 1), dtype=f32) if c is None else np.asarray(c, dtype=f32)
     table = views["l0.W_ih"]
     if spec.input_mode == "embedding":
         # through the kernels' BLAS: NumPy's ``@`` wakes OpenBLAS threads, which then spin on
