@@ -21,7 +21,7 @@ FIRST_STEP = r"""
 import time, sys
 t0 = time.perf_counter()
 from rnn_tui.config import RunConfig
-from rnn_tui.train.tasks import LanguageTask
+from rnn_tui.tasks.language import LanguageTask
 cfg = RunConfig()
 cfg.update({"data": {"corpus": "pydoc"}})
 task = LanguageTask.from_config(cfg.validate())

@@ -109,7 +109,7 @@ def test_blow_up_stops_before_touching_weights(tmp_path, capsys):
 
 def test_nonfinite_never_updates_weights():
     from rnn_tui.core import NetSpec, Network, make_optimizer
-    from rnn_tui.models.language import NonFiniteError, train_step
+    from rnn_tui.models.training import NonFiniteError, train_step
 
     net = Network(NetSpec(cell="rnn", input_mode="onehot", input_size=5, hidden=4,
                           output_size=5), dtype=np.float64)

@@ -7,7 +7,8 @@ import numpy as np
 
 from rnn_tui.cli import main
 from rnn_tui.config import SERIES_DEFAULTS, RunConfig
-from rnn_tui.train.tasks import LanguageTask, SeriesTask
+from rnn_tui.tasks.language import LanguageTask
+from rnn_tui.tasks.series import SeriesTask
 from rnn_tui.train.trainer import Trainer
 
 
@@ -66,11 +67,11 @@ def test_gradient_flow_follows_the_last_steps_loss_back_in_time():
     task = LanguageTask.from_config(cfg.validate())
     info, _ = task.step()
     assert (info.dh_norms[0] > 0).all()  # the step's own profile: every step has a loss
-    flow = task.gradient_flow()
+    flow = task.gradient_flow(info)
     assert flow.shape == (1, 12) and flow[0, -1] > 0
     # with W_hh = 0 nothing flows back from the last step: only the last h carries gradient
     task.net.params["l0.W_hh"][:] = 0
-    flow = task.gradient_flow()
+    flow = task.gradient_flow(info)
     assert flow[0, -1] > 0 and np.all(flow[0, :-1] == 0)
     # with W_hh = I and a tiny input the signal passes back with tanh'(~0) = 1: no decay
     H = 16
@@ -79,7 +80,7 @@ def test_gradient_flow_follows_the_last_steps_loss_back_in_time():
     task.net.params["l0.b_ih"][:] = 0
     task.net.params["l0.b_hh"][:] = 0
     task.net.params["l0.W_ih"][:] *= 1e-2
-    flow = task.gradient_flow()[0]
+    flow = task.gradient_flow(info)[0]
     assert flow[0] / flow[-1] > 0.9
 
 
@@ -96,5 +97,5 @@ def test_float64_language_model_trains_on_the_network_path_and_samples():
         info, _ = task.step()
     assert task.net.dtype == np.float64 and not task._fused
     assert info.loss < 0.8 * np.mean(first)
-    text = task.sample_text(1.0, 60)
+    text = task.sample(1.0, 60)
     assert len(text) == 60

@@ -11,7 +11,7 @@ import pytest
 from rnn_tui.cli import main
 from rnn_tui.errors import UserError
 from rnn_tui.train.events import Evaluated, StepEnded, event_from_dict
-from rnn_tui.train.runs import MetricsReader, load_checkpoint, save_checkpoint
+from rnn_tui.train.runs import FORMAT_VERSION, MetricsReader, load_checkpoint, save_checkpoint
 
 SMALL = ["--corpus", "arithmetic", "--hidden", "24", "--embed", "8", "--seq", "16",
          "--batch", "4", "--time-budget", "0", "--log-every", "1", "--eval-every", "5",
@@ -92,7 +92,14 @@ def test_checkpoint_round_trip_and_refusals(tmp_path):
     save_checkpoint(p, arrays, {"step": 3, "spec": {"hidden": 2}})
     got, meta = load_checkpoint(p)
     np.testing.assert_array_equal(got["params"], arrays["params"])
-    assert meta["step"] == 3 and meta["format_version"] == 1
+    assert meta["step"] == 3 and meta["format_version"] == FORMAT_VERSION == 2
+    newer = tmp_path / "n.npz"
+    save_checkpoint(newer, arrays, {"step": 3})
+    z = dict(np.load(newer))
+    z["meta"] = np.frombuffer(json.dumps({"format_version": 3, "step": 1}).encode(), np.uint8)
+    np.savez(newer, **z)
+    with pytest.raises(UserError, match="newer rnn-tui .*format 3"):
+        load_checkpoint(newer)
     with pytest.raises(ValueError, match="non-finite"):
         save_checkpoint(tmp_path / "bad.npz", {"params": np.array([np.nan])}, {})
     assert not (tmp_path / "bad.npz").exists()
@@ -122,3 +129,26 @@ def test_metrics_writer_samples_heavy_snapshots(tmp_path):
     assert [e["elapsed_s"] for e in hidden] == [0.0, 30.0, 60.0, 90.0]
     assert all(len(e["h"][0]) == 4 for e in hidden)  # units capped
     assert sum(e["type"] == "step" for e in evs) == 100  # light events all kept
+
+
+def test_evaluate_scores_the_best_weights_and_matches_the_run(tmp_path, capsys):
+    args = ["train", "--corpus", "arithmetic", "--hidden", "24", "--embed", "8", "--batch", "8",
+            "--seq", "16", "--steps", "60", "--time-budget", "0", "--eval-every", "20",
+            "--eval-tokens", "2000", "--runs-dir", str(tmp_path), "--name", "e", "--quiet"]
+    assert main(args) == 0
+    run = tmp_path / "e"
+    best = load_checkpoint(run / "best.npz")[1]
+    capsys.readouterr()
+    assert main(["evaluate", str(run)]) == 0
+    out, err = capsys.readouterr()
+    last = out.strip().splitlines()[-1]
+    val = float(last.split()[0].removeprefix("val_loss="))
+    assert abs(val - best["best_val_loss"]) <= 1e-3 * best["best_val_loss"]
+    assert "best weights" in err and f"step {best['step']}" in err
+    assert main(["evaluate", str(run), "--checkpoint", "latest"]) == 0
+    latest = float(capsys.readouterr().out.split()[0].removeprefix("val_loss="))
+    assert abs(latest - load_checkpoint(run)[1]["last_val_loss"]) < 1e-6 * latest
+    data = tmp_path / "d.txt"
+    data.write_text("12 + 30 = 42\n")
+    assert main(["evaluate", str(run), "--data", str(data)]) == 0
+    assert capsys.readouterr().out.startswith("val_loss=")

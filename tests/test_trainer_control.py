@@ -6,13 +6,14 @@ from __future__ import annotations
 import threading
 import time
 
+import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rnn_tui.config import RunConfig
 from rnn_tui.errors import UserError
+from rnn_tui.tasks.language import LanguageTask
 from rnn_tui.train import events as ev
-from rnn_tui.train.tasks import LanguageTask
 from rnn_tui.train.trainer import Trainer
 
 
@@ -111,7 +112,7 @@ def test_a_seeded_run_with_a_step_count_is_repeatable():
     """The learning-rate schedule follows the step count when one is set, not the clock, so two
     runs of the same seeded config end with the same weights however fast each step ran."""
     from rnn_tui.config import SERIES_DEFAULTS
-    from rnn_tui.train.tasks import SeriesTask
+    from rnn_tui.tasks.series import SeriesTask
 
     finals = []
     for delay in (0.0, 0.002):
@@ -130,3 +131,159 @@ def test_a_seeded_run_with_a_step_count_is_repeatable():
         Trainer(task, cfg, None, []).run()
         finals.append(task.net.params.data.copy())
     assert (finals[0] == finals[1]).all()
+
+
+def test_one_step_at_a_time_while_paused(tmp_path):
+    tr, got = make(tmp_path)
+    tr.start()
+    wait(lambda: tr.step >= 3)
+    tr.pause()
+    wait(lambda: any(isinstance(e, ev.Paused) for e in got))
+    time.sleep(0.2)
+    frozen = tr.step
+    n_flow = sum(isinstance(e, ev.GradientFlow) for e in got)
+    for k in (1, 2):
+        tr.step_once()
+        wait(lambda k=k: tr.step == frozen + k)
+        time.sleep(0.2)
+        assert tr.step == frozen + k and tr.paused  # exactly one batch, still paused
+    # each single step reports that batch's progress and its gradient flow
+    assert sum(isinstance(e, ev.GradientFlow) for e in got) >= n_flow + 2
+    assert [e.step for e in got if isinstance(e, ev.StepEnded)][-2:] == [frozen + 1, frozen + 2]
+    assert not any(isinstance(e, ev.Resumed) for e in got)
+    tr.stop()
+    assert tr.finished.wait(30)
+
+
+def test_divergence_pause_then_resume_does_not_restart_the_run(tmp_path):
+    """A blow-up pauses the run (the app's mode); resuming continues the same loop: no second
+    run_started, and the clock and the time budget carry on from where they stood."""
+    from rnn_tui.models.training import NonFiniteError
+
+    tr, got = make(tmp_path)
+    tr.on_nonfinite = "pause"
+    tr.cfg.train.time_budget = 60.0
+    real_step = tr.task.step
+    calls = {"n": 0}
+
+    def flaky():
+        calls["n"] += 1
+        if calls["n"] == 6:
+            raise NonFiniteError("loss nan, gradient norm nan")
+        return real_step()
+
+    tr.task.step = flaky
+    tr.start()
+    wait(lambda: any(isinstance(e, ev.Paused) for e in got))
+    paused = [e for e in got if isinstance(e, ev.Paused)][0]
+    assert "diverged" in paused.reason and tr.step == 5
+    time.sleep(0.5)
+    before = tr.elapsed()
+    time.sleep(0.3)
+    assert tr.elapsed() - before > 0.25  # paused wall time still passes on the clock shown
+    tr.resume()
+    wait(lambda: tr.step >= 10)
+    tr.stop()
+    assert tr.finished.wait(30)
+    import threading as _t
+
+    assert not any(th.name == "rnn-tui-trainer" and th is not tr.thread
+                   for th in _t.enumerate())
+    assert sum(isinstance(e, ev.RunStarted) for e in got) == 1
+    fin = [e for e in got if isinstance(e, ev.Finished)]
+    assert len(fin) == 1
+    # the paused time is not training time: elapsed at the end is well under the wall time
+    assert fin[0].elapsed_s < 60
+
+
+def test_best_weights_kept_and_patience_stops_the_run(tmp_path):
+    """best.npz holds the weights of the best evaluation; with patience the run stops after that
+    many evaluations without a new best, and says why."""
+    from rnn_tui.tasks.language import LanguageTask
+    from rnn_tui.train.runs import load_checkpoint
+
+    cfg = RunConfig()
+    cfg.update({"data": {"corpus": "arithmetic"}, "model": {"hidden": 16, "embed": 8},
+                "train": {"batch": 4, "seq": 16, "time_budget": 0, "steps": 400,
+                          "eval_every": 10, "eval_tokens": 400, "sample_every": 100000,
+                          "checkpoint_every": 100000, "patience": 3, "lr": 0.05,
+                          "lr_schedule": "constant"}})
+    task = LanguageTask.from_config(cfg.validate())
+    vals = iter([3.0, 2.0, 2.5, 1.5, 1.6, 1.7, 1.8, 1.0])
+    real_eval = task.evaluate
+    snapshots = {}
+
+    def scripted():
+        v = next(vals)
+        snapshots[v] = task.net.params.data.copy()
+        real_eval()
+        return v, {}
+
+    task.evaluate = scripted
+    got: list[ev.Event] = []
+    tr = Trainer(task, cfg, tmp_path, [got.append])
+    reason = tr.run()
+    assert reason == "early stopping" and tr.step == 70
+    fin = [e for e in got if isinstance(e, ev.Finished)][0]
+    assert fin.reason == "early stopping" and fin.best_val_loss == 1.5 and fin.best_step == 40
+    best, meta = load_checkpoint(tmp_path / "best.npz")
+    assert meta["step"] == 40 and meta["best_val_loss"] == 1.5
+    np.testing.assert_array_equal(best["params"], snapshots[1.5])
+    latest, lmeta = load_checkpoint(tmp_path / "checkpoint.npz")
+    assert lmeta["step"] == 70 and not np.array_equal(latest["params"], best["params"])
+    kinds = [e.kind for e in got if isinstance(e, ev.CheckpointSaved)]
+    assert kinds.count("best") == 3  # 3.0, 2.0, 1.5
+    notes = [e for e in got if isinstance(e, ev.Notice)]
+    assert len(notes) == 1 and "memorising" in notes[0].message and notes[0].step == 60
+
+
+def test_plateau_schedule_halves_the_learning_rate_when_validation_stalls(tmp_path):
+    from rnn_tui.tasks.language import LanguageTask
+
+    cfg = RunConfig()
+    cfg.update({"data": {"corpus": "arithmetic"}, "model": {"hidden": 8, "embed": 4},
+                "train": {"batch": 4, "seq": 8, "time_budget": 0, "steps": 70, "warmup": 0,
+                          "eval_every": 10, "eval_tokens": 100, "sample_every": 100000,
+                          "checkpoint_every": 100000, "patience": 4, "lr": 0.01,
+                          "lr_schedule": "plateau"}})
+    task = LanguageTask.from_config(cfg.validate())
+    vals = iter([2.0, 2.1, 2.2, 1.0, 1.1, 1.2, 1.3])
+    task.evaluate = lambda: (next(vals), {})
+    got: list[ev.Event] = []
+    tr = Trainer(task, cfg, None, [got.append])
+    lrs = {}
+    real_step = task.step
+
+    def step():
+        lrs[tr.step + 1] = task.opt.lr
+        return real_step()
+
+    task.step = step
+    tr.run()
+    # two bad evaluations (steps 20, 30) halve it; a new best (40) keeps it; two more (50, 60)
+    # halve it again
+    assert lrs[1] == lrs[30] == 0.01
+    assert lrs[31] == lrs[60] == 0.005
+    assert lrs[61] == 0.0025
+
+
+def test_learning_rate_schedule_values():
+    """Warm-up and cosine values at chosen steps, against the formula written out."""
+    import math
+
+    from rnn_tui.tasks.language import LanguageTask
+
+    cfg = RunConfig()
+    cfg.update({"data": {"corpus": "arithmetic"}, "model": {"hidden": 8, "embed": 4},
+                "train": {"batch": 4, "seq": 8, "steps": 1000, "warmup": 100, "lr": 0.02,
+                          "lr_schedule": "cosine", "time_budget": 0}})
+    tr = Trainer(LanguageTask.from_config(cfg.validate()), cfg, None, [])
+    expect = {0: 0.02 * 1 / 100 * (0.1 + 0.45 * 2), 49: 0.02 * 0.5 * (0.1 + 0.45 * (1 + math.cos(
+        math.pi * 0.049))), 100: 0.02 * (0.1 + 0.45 * (1 + math.cos(math.pi * 0.1))),
+        500: 0.02 * 0.55, 1000: 0.002}
+    for step, want in expect.items():
+        tr.step = step
+        assert abs(tr.learning_rate() - want) < 1e-12, (step, tr.learning_rate(), want)
+    cfg.train.lr_schedule = "constant"
+    tr.step = 500
+    assert tr.learning_rate() == 0.02

@@ -39,10 +39,13 @@ TRAIN_FLAGS: list[tuple[str, str, str, type, str]] = [
     ("--batch", "train", "batch", int, "parallel streams per batch (32)"),
     ("--optimizer", "train", "optimizer", str, "sgd | adam | adamw | adagrad | rmsprop (adam)"),
     ("--lr", "train", "lr", float, "learning rate (3e-3)"),
-    ("--lr-schedule", "train", "lr_schedule", str, "cosine (decay to lr/10) | constant"),
+    ("--lr-schedule", "train", "lr_schedule", str,
+     "cosine (decay to lr/10) | plateau (halve when validation stalls) | constant"),
     ("--warmup", "train", "warmup", int, "steps of linear learning-rate warm-up (50)"),
     ("--clip", "train", "clip", float, "clip the global gradient norm, 0 = off (5)"),
     ("--steps", "train", "steps", int, "stop after this many steps, 0 = no limit (0)"),
+    ("--patience", "train", "patience", int,
+     "stop after this many evaluations without a new best validation loss, 0 = never"),
     ("--time-budget", "train", "time_budget", float, "stop after this many seconds (300)"),
     ("--eval-every", "train", "eval_every", int, "steps between evaluations (250)"),
     ("--eval-tokens", "train", "eval_tokens", int, "validation tokens per evaluation"),
@@ -102,6 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--temperature", type=float, default=0.8, help="sampling temperature (0.8)")
     s.add_argument("--top-k", type=int, default=0, help="sample among the k likeliest (0 = all)")
     s.add_argument("--seed", type=int, default=None, help="random seed")
+    checkpoint_option(s)
 
     f = command("forecast", help="forecast with a trained series run: table, chart and "
                 "the baselines' errors")
@@ -109,6 +113,18 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--horizon", type=int, default=0,
                    help="steps to forecast past the end of the data (default: the run's horizon)")
     f.add_argument("--no-chart", action="store_true", help="table only")
+    checkpoint_option(f)
+
+    e = command("evaluate", help="score a run's weights on its validation data or a file",
+                description="Score a run's best weights (or --checkpoint latest) on its own "
+                "validation split, or on --data FILE (a language model reads FILE as one "
+                "stream from a zero state, batch 1, and averages the cross-entropy of every "
+                "next token). The last line is `val_loss=<x>`, plus the task's own measures.")
+    e.add_argument("run", metavar="RUN", help="run directory (or checkpoint file)")
+    e.add_argument("--data", metavar="FILE", help="a text file to score instead of the run's "
+                   "validation split")
+    e.add_argument("--encoding", default="utf-8", help="text encoding of --data (utf-8)")
+    checkpoint_option(e)
 
     w = command("watch", help="open the dashboard on a run trained elsewhere (follows "
                 "its metrics.jsonl as it grows)",
@@ -120,6 +136,12 @@ def build_parser() -> argparse.ArgumentParser:
     c = command("corpora", help="list the built-in corpora and series")
     c.add_argument("--fetch", metavar="NAME", help="download a corpus that is fetched by URL")
     return p
+
+
+def checkpoint_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--checkpoint", choices=("best", "latest"), default="best",
+                   help="which weights: best (the best validation loss, best.npz; the "
+                   "default) or latest (checkpoint.npz)")
 
 
 def app_options(p: argparse.ArgumentParser) -> None:
@@ -143,6 +165,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_forecast(args)
         if args.command == "watch":
             return cmd_watch(args)
+        if args.command == "evaluate":
+            return cmd_evaluate(args)
         return cmd_app(args)
     except UserError as err:
         print(f"rnn-tui: error: {err}", file=sys.stderr)
@@ -192,7 +216,7 @@ def cmd_app(args) -> int:
     configure_threads()
     if sys.stderr.isatty():
         print(f"rnn-tui: preparing {cfg.data.corpus}…", file=sys.stderr, flush=True)
-    from rnn_tui.train.session import prepare_run
+    from rnn_tui.session import prepare_run
 
     trainer, writer, _ = prepare_run(cfg, args.runs_dir, args.name,
                                      Path(args.resume) if args.resume else None,
@@ -280,8 +304,8 @@ def cmd_train(args) -> int:
 
 def run_training(cfg, args, resume_dir: Path | None) -> int:
     from rnn_tui.runtime import configure_threads
+    from rnn_tui.session import prepare_run
     from rnn_tui.train.console import ConsoleSink
-    from rnn_tui.train.session import prepare_run
 
     configure_threads()
     trainer, writer, run_dir = prepare_run(cfg, args.runs_dir, args.name, resume_dir,
@@ -310,7 +334,7 @@ def cmd_sample(args) -> int:
     import numpy as np
 
     from rnn_tui.runtime import configure_threads
-    from rnn_tui.train.tasks import load_language_model
+    from rnn_tui.session import load_language_model
 
     configure_threads()
     if args.length < 1:
@@ -319,7 +343,8 @@ def cmd_sample(args) -> int:
         raise UserError(f"--temperature must be > 0, got {args.temperature}")
     if args.top_k < 0:
         raise UserError(f"--top-k must be >= 0, got {args.top_k}")
-    model, sep = load_language_model(args.run)
+    model, sep, path, which = load_language_model(args.run, args.checkpoint)
+    _say_which(path, which)
     rng = np.random.default_rng(args.seed)
     out = sys.stdout
     if args.prime:
@@ -335,21 +360,41 @@ def cmd_sample(args) -> int:
     return 0
 
 
-def load_run(run: str):
-    """(config, task restored from the run's checkpoint) for a run directory."""
-    from rnn_tui.config import RunConfig, load_toml
+def _say_which(path: Path, which: str) -> None:
+    """One line on stderr naming the weights a command uses."""
     from rnn_tui.train.runs import load_checkpoint
 
-    run_dir = Path(run)
-    if not (run_dir / "config.toml").is_file():
-        raise UserError(f"{run_dir} is not a run directory (no config.toml)")
-    cfg = RunConfig.from_dict(load_toml(run_dir / "config.toml"), str(run_dir / "config.toml"))
-    arrays, meta = load_checkpoint(run_dir)
-    from rnn_tui.train.session import build_task
+    if which == "file":
+        return
+    try:
+        meta = load_checkpoint(path)[1]
+    except UserError:
+        return
+    what = {"best": "best", "latest": "latest"}[which]
+    val = meta.get("best_val_loss") if which == "best" else meta.get("last_val_loss")
+    extra = f", val_loss {val:.4f}" if isinstance(val, (int, float)) else ""
+    print(f"rnn-tui: using the {what} weights ({path.name}, step {meta.get('step', '?')}"
+          f"{extra})", file=sys.stderr)
 
-    task = build_task(cfg.validate())
-    task.restore(arrays, meta)
-    return cfg, task
+
+def cmd_evaluate(args) -> int:
+    from rnn_tui.runtime import configure_threads
+    from rnn_tui.session import open_run
+
+    configure_threads(1)
+    opened = open_run(args.run, args.checkpoint)
+    _say_which(opened.path, opened.which)
+    task = opened.task
+    if args.data:
+        if task.kind not in ("char", "word"):
+            raise UserError(f"--data scores text with a language model; {args.run} is a "
+                            f"{task.kind} run")
+        val, metrics = task.evaluate_text(args.data, args.encoding)
+    else:
+        val, metrics = task.evaluate()
+    extra = "".join(f" {k}={v:.6g}" for k, v in metrics.items())
+    print(f"val_loss={val:.6f}{extra}")
+    return 0
 
 
 def cmd_forecast(args) -> int:
@@ -359,7 +404,11 @@ def cmd_forecast(args) -> int:
     from rnn_tui.runtime import configure_threads
 
     configure_threads(1)
-    cfg, task = load_run(args.run)
+    from rnn_tui.session import open_run
+
+    opened = open_run(args.run, args.checkpoint)
+    cfg, task = opened.cfg, opened.task
+    _say_which(opened.path, opened.which)
     if cfg.data.task != "series":
         raise UserError(f"{args.run} is a {cfg.data.task} run; `forecast` needs a series run "
                         "(use `rnn-tui sample` for language models)")

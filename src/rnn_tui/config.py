@@ -25,6 +25,7 @@ else:  # pragma: no cover
 TASKS = ("char", "word", "series")
 CELLS = ("rnn", "rnn_relu", "lstm", "gru")
 OPTIMIZERS = ("sgd", "adam", "adamw", "adagrad", "rmsprop")
+LR_SCHEDULES = ("cosine", "plateau", "constant")
 
 
 @dataclass
@@ -58,10 +59,11 @@ class TrainConfig:
     batch: int = 32
     optimizer: str = "adam"
     lr: float = 3e-3
-    lr_schedule: str = "cosine"  # cosine (decay to lr/10 over the run) | constant
+    lr_schedule: str = "cosine"  # cosine (decay to lr/10 over the run) | plateau | constant
     warmup: int = 50  # steps of linear warm-up
     clip: float = 5.0  # global-norm clip (0 = off)
     steps: int = 0  # 0 = until the time budget runs out
+    patience: int = 0  # stop after this many evaluations without a new best (0 = never)
     time_budget: float = 300.0  # seconds (0 = no limit)
     eval_every: int = 250
     eval_tokens: int = 100_000
@@ -128,7 +130,7 @@ class RunConfig:
         _choice("model.cell", m.cell, CELLS)
         _choice("train.optimizer", t.optimizer, OPTIMIZERS)
         _choice("train.dtype", t.dtype, ("float32", "float64"))
-        _choice("train.lr_schedule", t.lr_schedule, ("cosine", "constant"))
+        _choice("train.lr_schedule", t.lr_schedule, LR_SCHEDULES)
         if t.warmup < 0:
             raise UserError(f"train.warmup must not be negative, got {t.warmup}")
         for name, v in (("model.hidden", m.hidden), ("model.layers", m.layers),
@@ -141,6 +143,7 @@ class RunConfig:
                 raise UserError(f"{name} must be at least 1, got {v}")
         for name, v in (("model.embed", m.embed), ("train.steps", t.steps),
                         ("train.sample_len", t.sample_len), ("train.log_every", t.log_every),
+                        ("train.patience", t.patience),
                         ("data.holdout", d.holdout), ("data.period", d.period),
                         ("data.min_count", d.min_count)):
             if v < 0:

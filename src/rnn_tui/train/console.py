@@ -48,6 +48,8 @@ class ConsoleSink:
         elif isinstance(e, ev.SampleText) and self.show_samples:
             c.print(f"[dim]--- sample at step {e.step} (temperature {e.temperature:.2f})[/]")
             c.print(e.text, markup=False, highlight=False)
+        elif isinstance(e, ev.Notice):
+            c.print(f"[yellow]{e.message}[/]", highlight=False)
         elif isinstance(e, ev.CheckpointSaved):
             pass
         elif isinstance(e, ev.Failed):
@@ -56,8 +58,9 @@ class ConsoleSink:
         elif isinstance(e, ev.Finished):
             self._stop()
             best = "n/a" if e.best_val_loss is None else f"{e.best_val_loss:.4f}"
+            at = f" at step {e.best_step}" if e.best_val_loss is not None and e.best_step else ""
             c.print(f"finished ({e.reason}) after {e.step} steps, {e.elapsed_s:.1f}s; "
-                    f"best val_loss {best}")
+                    f"best val_loss {best}{at}")
 
     def _stop(self) -> None:
         if self.progress is not None:

@@ -51,6 +51,7 @@ class RunStarted(Event):
     time_budget_s: float | None = None
     resumed: bool = False
     compute: str = ""  # e.g. "mkl, 2 threads": the BLAS behind the kernels and the threads used
+    views: list[str] = field(default_factory=list)  # the task's own panels (text, forecast, …)
 
 
 @dataclass
@@ -65,6 +66,7 @@ class StepEnded(Event):
     grad_norm: float = 0.0
     grad_norms: dict[str, float] = field(default_factory=dict)  # per layer / group
     clipped: bool = False
+    clip: float = 0.0  # the clipping threshold in force (0 = off); grad_norm is before clipping
     steps_total: int | None = None
     time_left_s: float | None = None
 
@@ -85,6 +87,8 @@ class Evaluated(Event):
     train_loss: float | None = None
     best_val_loss: float | None = None
     metrics: dict[str, float] = field(default_factory=dict)
+    best_step: int = 0
+    evals_since_best: int = 0
 
 
 @dataclass
@@ -120,6 +124,7 @@ class ForecastUpdate(Event):
 class CheckpointSaved(Event):
     type: ClassVar[str] = "checkpoint"
     path: str = ""
+    kind: str = "latest"  # latest (checkpoint.npz, what --resume continues) | best (best.npz)
 
 
 @dataclass
@@ -136,9 +141,19 @@ class Resumed(Event):
 @dataclass
 class Finished(Event):
     type: ClassVar[str] = "finished"
-    reason: str = "done"  # done | time budget | stopped | interrupted
+    reason: str = "done"  # done | time budget | early stopping | stopped | interrupted
     best_val_loss: float | None = None
     last_val_loss: float | None = None
+    best_step: int = 0
+
+
+@dataclass
+class Notice(Event):
+    """Something worth telling the learner while it trains (validation rising, …)."""
+
+    type: ClassVar[str] = "notice"
+    kind: str = ""
+    message: str = ""
 
 
 @dataclass
@@ -150,7 +165,7 @@ class Failed(Event):
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.type: cls
     for cls in (RunStarted, StepEnded, GradientFlow, Evaluated, SampleText, HiddenSnapshot,
-                ForecastUpdate, CheckpointSaved, Paused, Resumed, Finished, Failed)
+                ForecastUpdate, CheckpointSaved, Paused, Resumed, Finished, Notice, Failed)
 }
 
 

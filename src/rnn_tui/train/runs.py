@@ -23,8 +23,13 @@ import numpy as np
 from rnn_tui.errors import UserError
 from rnn_tui.train.events import Event, event_from_dict
 
-FORMAT_VERSION = 1
-CHECKPOINT = "checkpoint.npz"
+# Format 2 (this one) adds best.npz beside checkpoint.npz and fields in the metadata that
+# format 1 lacked (best_step, bad_evals, lr_scale, newer network settings); a format-1 file
+# reads as format 2 with those at their defaults.
+FORMAT_VERSION = 2
+READABLE_FORMATS = (1, 2)
+CHECKPOINT = "checkpoint.npz"  # the latest state: what --resume continues
+BEST = "best.npz"  # the weights (and the rest) of the best evaluation so far
 
 
 def _umask() -> int:
@@ -126,9 +131,14 @@ def load_checkpoint(path: str | Path) -> tuple[dict[str, np.ndarray], dict[str, 
         meta = json.loads(arrays.pop("meta").tobytes().decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError):
         raise UserError(f"{path} has unreadable metadata; it is corrupt") from None
-    if meta.get("format_version") != FORMAT_VERSION:
-        raise UserError(f"{path} uses checkpoint format {meta.get('format_version')}, this "
-                        f"rnn-tui reads format {FORMAT_VERSION}")
+    version = meta.get("format_version") if isinstance(meta, dict) else None
+    if isinstance(version, int) and version > FORMAT_VERSION:
+        raise UserError(f"{path} was written by a newer rnn-tui (checkpoint format {version}; "
+                        f"this one reads formats up to {FORMAT_VERSION}); upgrade rnn-tui "
+                        "to open it")
+    if version not in READABLE_FORMATS:
+        raise UserError(f"{path} is not an rnn-tui checkpoint (format {version!r}); it is "
+                        "corrupt or from another program")
     return arrays, meta
 
 

@@ -106,7 +106,7 @@ class LiveSource(EventSource):
         self.thread.start()
 
     def _main(self) -> None:
-        from rnn_tui.train.session import prepare_run
+        from rnn_tui.session import prepare_run
 
         try:
             if self.trainer is None:

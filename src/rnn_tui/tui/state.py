@@ -44,6 +44,7 @@ class RunState:
     flow: ev.GradientFlow | None = None
     hidden: ev.HiddenSnapshot | None = None
     samples: deque = field(default_factory=lambda: deque(maxlen=12))
+    notices: deque = field(default_factory=lambda: deque(maxlen=20))
     forecast: ev.ForecastUpdate | None = None
     last_eval: ev.Evaluated | None = None
     status: str = "starting"  # starting | training | paused | finished | failed
@@ -101,6 +102,9 @@ class RunState:
             self.status = "finished"
             self.message = f"finished ({e.reason})"
             return {"status"}
+        if isinstance(e, ev.Notice):
+            self.notices.append(e)
+            return {"notice"}
         if isinstance(e, ev.Failed):
             self.status = "failed"
             self.message = e.message
@@ -110,6 +114,15 @@ class RunState:
     @property
     def task(self) -> str:
         return self.started.task if self.started else ""
+
+    @property
+    def views(self) -> tuple[str, ...]:
+        """The task's own panels; a run recorded before runs named them: by its task."""
+        if self.started is None:
+            return ()
+        if self.started.views:
+            return tuple(self.started.views)
+        return ("forecast",) if self.started.task == "series" else ("text",)
 
     @property
     def layers(self) -> int:

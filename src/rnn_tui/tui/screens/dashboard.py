@@ -16,7 +16,7 @@ from textual.containers import Grid
 from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Footer
 
-from rnn_tui.train.events import Failed, Finished, Paused, Resumed
+from rnn_tui.train.events import Failed, Finished, Notice, Paused, Resumed
 from rnn_tui.tui.source import EventSource
 from rnn_tui.tui.state import RunState, fmt_time
 from rnn_tui.tui.widgets.curves import ForecastChart, GradChart, LossChart
@@ -109,14 +109,16 @@ class DashboardScreen(Screen):
             if isinstance(e, (Failed, Paused)) and self.state.message:
                 # a divergence pauses the run; a failure ends it: say so where it is seen
                 self.notify(self.state.message, severity="error", timeout=30)
+            if isinstance(e, Notice):
+                self.notify(e.message, severity="warning", timeout=12)
         self.dirty.add("status")
         self.redraw()
 
     def _on_run_started(self) -> None:
         self.dirty.discard("run")
-        series = self.state.task == "series"
-        self.query_one("#forecast-panel").display = series
-        self.query_one("#text-panel").display = not series
+        views = self.state.views
+        self.query_one("#forecast-panel").display = "forecast" in views
+        self.query_one("#text-panel").display = "text" in views
         self.app.sub_title = self.describe()
 
     def describe(self) -> str:
@@ -272,7 +274,7 @@ class DashboardScreen(Screen):
         chart.refresh()
 
     def panels(self) -> list[str]:
-        last = "forecast-panel" if self.state.task == "series" else "text-panel"
+        last = "forecast-panel" if "forecast" in self.state.views else "text-panel"
         return ["loss-panel", "grad-panel", "hidden-panel", last]
 
     def action_next_view(self) -> None:
@@ -281,7 +283,7 @@ class DashboardScreen(Screen):
         self.show_view()
 
     def action_forecast_view(self) -> None:
-        if self.state.task != "series":
+        if "forecast" not in self.state.views:
             self.notify("the forecast view is for series runs (--task series)", timeout=2)
             return
         self.view_index = 4

@@ -15,7 +15,7 @@ from textual.validation import Integer, Number
 from textual.widgets import Button, Footer, Input, Label, Static
 
 from rnn_tui.errors import UserError
-from rnn_tui.train.tasks import load_language_model
+from rnn_tui.session import load_language_model
 
 
 class GenerateScreen(Screen):
@@ -98,7 +98,7 @@ class GenerateScreen(Screen):
     def generate(self, run: str, prime: str, temperature: float, top_k: int, length: int,
                  cancel: threading.Event) -> None:
         try:
-            model, sep = load_language_model(run)
+            model, sep, _path, _which = load_language_model(run)
         except UserError as e:
             self.app.call_from_thread(self.query_one("#gen-error", Label).update, str(e))
             return

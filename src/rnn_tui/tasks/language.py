@@ -1,0 +1,193 @@
+"""Character- and word-level language models as a task: one long token stream cut into parallel
+streams for stateful truncated BPTT; evaluation in nats per token with perplexity (and the
+unigram baseline for words); samples as it trains."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from rnn_tui.config import RunConfig
+from rnn_tui.core import make_optimizer
+from rnn_tui.core.fused import FusedLM
+from rnn_tui.core.network import State
+from rnn_tui.errors import UserError
+from rnn_tui.models.language import LanguageModel
+from rnn_tui.models.training import train_step
+from rnn_tui.tasks.common import check_compatible, float_type
+from rnn_tui.train import events as ev
+from rnn_tui.train.task import VIEW_TEXT, Task
+
+
+class LanguageTask(Task):
+    """Character- or word-level language model over one long token stream (stateful TBPTT):
+    many-to-many training, one-to-many generation."""
+
+    views = (VIEW_TEXT,)
+
+    def __init__(
+        self, cfg: RunConfig, tokenizer, ids: np.ndarray, model: LanguageModel | None = None
+    ):
+        from rnn_tui.data.batches import StreamBatcher, split_tail
+
+        self.cfg = cfg
+        self.kind = cfg.data.task
+        t = cfg.train
+        self.tokenizer = tokenizer
+        self.train_ids, self.val_ids = split_tail(ids, cfg.data.val_fraction)
+        if len(self.val_ids) < 2:
+            raise UserError("the text is too short to hold out a validation part; use a longer "
+                            "corpus or a larger --val-fraction")
+        self.batcher = StreamBatcher(self.train_ids, t.batch, t.seq)
+        m = cfg.model
+        self.model = model or LanguageModel.create(
+            tokenizer, m.cell, m.hidden, m.layers, m.embed, m.dropout, float_type(cfg), t.seed)
+        self.net = self.model.net
+        self.opt = make_optimizer(t.optimizer, self.net.params.data.size, self.net.dtype, t.lr)
+        self.rng = np.random.default_rng(t.seed)
+        self.sample_rng = np.random.default_rng(t.seed + 1)
+        self.state: State = self.net.initial_state(t.batch)
+        self.last_x: np.ndarray | None = None
+        self.last_y: np.ndarray | None = None
+        self.tokens_per_step = t.batch * t.seq
+        self._unigram: float | None = None
+        self._fused: dict[tuple[int, int], FusedLM] = {}
+
+    @classmethod
+    def from_config(cls, cfg: RunConfig) -> LanguageTask:
+        from rnn_tui.data.corpora import load_corpus
+        from rnn_tui.data.text import CharTokenizer, WordTokenizer
+
+        corpus = load_corpus(cfg.data.corpus, encoding=cfg.data.encoding)
+        if cfg.data.task == "word":
+            tok = WordTokenizer(lowercase=cfg.data.lowercase, min_count=cfg.data.min_count,
+                                max_vocab=cfg.data.max_vocab or None)
+            tok.fit(corpus.text)
+        else:
+            tok = CharTokenizer.fit(corpus.text)
+        ids = tok.encode(corpus.text, unknown="skip") if cfg.data.task == "char" else \
+            tok.encode(corpus.text)
+        return cls(cfg, tok, np.asarray(ids, dtype=np.int64))
+
+    # -------------------------------------------------------------- training
+    @property
+    def epoch(self) -> int:
+        return self.batcher.epoch
+
+    def step(self):
+        x, y, new_epoch = self.batcher.next_batch()
+        if new_epoch or self.state.h.shape[1] != x.shape[1]:
+            self.state = self.net.initial_state(x.shape[1])
+        t = self.cfg.train
+        if self.cfg.model.dropout > 0 or self.net.dtype != np.float32:
+            info = train_step(self.net, x, y, self.state, self.opt, t.clip, self.rng)
+        else:  # the whole forward/backward in one kernel call
+            fused = self._fused.get(x.shape)
+            if fused is None:
+                from rnn_tui import runtime
+
+                fused = self._fused[x.shape] = FusedLM(self.net, *x.shape,
+                                                       workers=runtime.threads_in_use)
+            info = train_step(self.net, x, y, self.state, self.opt, t.clip,
+                              loss_fn=fused.loss_and_grad)
+        self.state = info.state
+        self.last_x, self.last_y = x, y
+        return info, x.size
+
+    def run_info(self) -> dict[str, Any]:
+        return {"vocab_size": self.tokenizer.vocab_size}
+
+    def gradient_flow(self, info) -> np.ndarray:
+        r"""(layers, T): :math:`\lVert \partial L_T / \partial h_t \rVert` for the loss of the
+        last step alone, on the first sequence of the latest batch.
+
+        The training step's own profile sums the losses of every later step, which hides the
+        decay; one loss shows how far back its gradient reaches: through a vanilla RNN it shrinks
+        by a factor of about :math:`\lVert W_{hh}^\top \mathrm{diag}(1 - h^2) \rVert` per step,
+        through an LSTM's cell state it can survive. (Overwrites ``params.grad``, which the next
+        step recomputes from zero.)"""
+        if self.last_x is None:
+            return info.dh_norms
+        x = np.ascontiguousarray(self.last_x[:, :1])
+        res = self.net.loss_and_grad(x, self.last_y[-1, :1], self.net.initial_state(1),
+                                     last_only=True)
+        return res.dh_norms
+
+    def evaluate(self) -> tuple[float, dict[str, float]]:
+        t = self.cfg.train
+        val = self.model.evaluate(self.val_ids, t.batch, t.seq, t.eval_tokens)
+        metrics = {"val_ppl": math.exp(min(val, 50.0))}
+        if self.kind == "word":
+            metrics["unigram_ppl"] = math.exp(self.unigram_loss())
+        return val, metrics
+
+    def evaluate_text(self, path, encoding: str = "utf-8") -> tuple[float, dict[str, float]]:
+        """Mean cross-entropy of every next token of a text file read as one stream from a zero
+        state, batch 1 (characters outside the vocabulary are skipped, unknown words are
+        ``<unk>``)."""
+        from rnn_tui.data.corpora import read_text_file
+
+        text = read_text_file(path, encoding)
+        ids = np.asarray(self.tokenizer.encode(text, unknown="skip" if self.kind == "char"
+                                               else "unk"), dtype=np.int64)
+        if len(ids) < 2:
+            raise UserError(f"{path} holds fewer than two tokens this model knows; nothing "
+                            "to score")
+        val = self.model.evaluate(ids, 1, 256)
+        return val, {"ppl": math.exp(min(val, 50.0)), "tokens": float(len(ids) - 1)}
+
+    def unigram_loss(self) -> float:
+        """Cross-entropy of a unigram model fitted on the training part (add-one smoothing),
+        on the validation part: the baseline a word model must beat."""
+        if self._unigram is None:
+            V = self.tokenizer.vocab_size
+            counts = np.bincount(self.train_ids, minlength=V).astype(np.float64) + 1.0
+            logp = np.log(counts / counts.sum())
+            self._unigram = float(-logp[self.val_ids].mean())
+        return self._unigram
+
+    def sample(self, temperature: float, length: int, prime: str = "") -> str:
+        return "".join(self.model.sample(length, prime, temperature, 0, self.sample_rng))
+
+    def hidden_snapshot(self, max_steps: int = 48) -> ev.HiddenSnapshot | None:
+        if self.last_x is None:
+            return None
+        ids = self.last_x[:max_steps, 0]
+        hs, cs = self.model.hidden_trace(ids)
+        r = lambda a: np.round(a.T.astype(np.float64), 3).tolist()  # noqa: E731
+        return ev.HiddenSnapshot(
+            tokens=[self.tokenizer.decode_one(int(i)) for i in ids],
+            h=[r(h) for h in hs], c=None if cs is None else [r(c) for c in cs])
+
+    # -------------------------------------------------------------- checkpoints
+    def checkpoint(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        opt_meta, opt_arrays = self.opt.state_dict()
+        arrays = {"params": self.net.params.data, "state_h": self.state.h}
+        if self.state.c is not None:
+            arrays["state_c"] = self.state.c
+        arrays.update({f"opt.{k}": v for k, v in opt_arrays.items()})
+        meta = {
+            "task": self.kind,
+            "spec": self.net.spec.to_dict(),
+            "dtype": self.net.dtype.name,
+            "tokenizer": self.tokenizer.to_dict(),
+            "optimizer": opt_meta,
+            "rng": self.rng.bit_generator.state,
+            "sample_rng": self.sample_rng.bit_generator.state,
+            "batcher": self.batcher.state_dict(),
+        }
+        return arrays, meta
+
+    def restore(self, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
+        check_compatible(self.net, self.tokenizer.to_dict(), arrays, meta)
+        self.net.params.load_flat(arrays["params"])
+        self.opt.load_state_dict(meta["optimizer"], {
+            k[4:]: v for k, v in arrays.items() if k.startswith("opt.")})
+        self.rng.bit_generator.state = meta["rng"]
+        self.sample_rng.bit_generator.state = meta["sample_rng"]
+        self.batcher.load_state_dict(meta["batcher"])
+        c = arrays.get("state_c")
+        self.state = State(arrays["state_h"].astype(self.net.dtype),
+                           None if c is None else c.astype(self.net.dtype))

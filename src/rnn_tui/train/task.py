@@ -1,0 +1,90 @@
+"""What a task is: the one interface the trainer (and the run loader) relies on.
+
+A task owns its data, its network, its optimizer and any carried state. It knows how to take a
+training step, evaluate itself, describe what it is learning in events, and save and restore
+itself. The trainer only calls the methods below, so a new task (a module in
+:mod:`rnn_tui.tasks` and a line in :data:`rnn_tui.session.TASK_CLASSES`) touches neither the
+trainer nor the app's core; the app shows the panels a task names in :attr:`Task.views`.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any, ClassVar
+
+import numpy as np
+
+from rnn_tui.train import events as ev
+
+# The task-specific panels the dashboard knows (beside loss, gradients and the hidden state).
+VIEW_TEXT = "text"  # generated text (language models)
+VIEW_FORECAST = "forecast"  # forecast chart and error table (series)
+VIEW_CLASSIFY = "classify"  # accuracy, confusion matrix, scored sentences
+VIEW_TAG = "tag"  # a tagged sentence, accuracy on known and unknown words
+
+
+class Task(ABC):
+    """The interface between a task and :class:`~rnn_tui.train.trainer.Trainer`."""
+
+    kind: ClassVar[str] = ""  # the config's data.task: char, word, series, classify, tag
+    views: ClassVar[tuple[str, ...]] = ()
+    loss_name: ClassVar[str] = "nats/token"
+
+    net: Any  # rnn_tui.core.Network
+    opt: Any  # rnn_tui.core.optim.Optimizer
+    tokens_per_step: int = 0  # for tokens/s and time-left estimates
+
+    # ------------------------------------------------------------------ building
+    @classmethod
+    @abstractmethod
+    def from_config(cls, cfg) -> Task:
+        """Read and check the data a config names and build the model (every input check
+        happens here, before a run directory exists)."""
+
+    # ------------------------------------------------------------------ training
+    @property
+    @abstractmethod
+    def epoch(self) -> int:
+        """Passes over the training data so far."""
+
+    @abstractmethod
+    def step(self):
+        """One optimisation step: returns (:class:`~rnn_tui.models.training.StepInfo`, the
+        number of input tokens or time steps it consumed). Raises
+        :class:`~rnn_tui.models.training.NonFiniteError` without touching the weights when the
+        step would make them non-finite."""
+
+    @abstractmethod
+    def evaluate(self) -> tuple[float, dict[str, float]]:
+        """(validation loss, further metrics such as perplexity, accuracy, MAE)."""
+
+    # ------------------------------------------------------------------ what it shows
+    def run_info(self) -> dict[str, Any]:
+        """Fields for the ``run_started`` event (``vocab_size``)."""
+        return {"vocab_size": 0}
+
+    def gradient_flow(self, info) -> np.ndarray:
+        r"""(layers, T): :math:`\lVert \partial L / \partial h_t \rVert` to show how far back
+        the gradient reaches; by default the step's own profile."""
+        return info.dh_norms
+
+    def hidden_snapshot(self) -> ev.HiddenSnapshot | None:
+        """The hidden state over one input sequence, or None."""
+        return None
+
+    def eval_events(self) -> list[ev.Event]:
+        """Task-specific events sent after each evaluation (the forecast, a confusion matrix)."""
+        return []
+
+    def sample(self, temperature: float, length: int) -> str | None:
+        """Generated text for a generative task, else None."""
+        return None
+
+    # ------------------------------------------------------------------ checkpoints
+    @abstractmethod
+    def checkpoint(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        """(arrays, JSON metadata) that restore this task exactly."""
+
+    @abstractmethod
+    def restore(self, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
+        """Load a checkpoint written by :meth:`checkpoint` (refusing one from another model)."""
