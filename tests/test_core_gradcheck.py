@@ -9,7 +9,7 @@ import pytest
 
 from rnn_tui.core import NetSpec, Network, State
 
-CELLS = ["rnn", "rnn_relu", "lstm", "gru"]
+CELLS = ["rnn", "rnn_relu", "rnn_sigmoid", "lstm", "gru"]
 EPS = 1e-4  # fourth-order central differences: truncation O(EPS^4), rounding ~1e-12
 FLOOR = 1e-5  # below this, gradients are compared absolutely (FD noise is ~1e-12)
 

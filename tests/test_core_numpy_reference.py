@@ -7,10 +7,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from numpy_reference import softmax_cross_entropy, stack_backward, stack_forward
 from rnn_tui.core import NetSpec, Network, State
+from rnn_tui.core.reference import softmax_cross_entropy, stack_backward, stack_forward
 
-CELLS = ["rnn", "rnn_relu", "lstm", "gru"]
+CELLS = ["rnn", "rnn_relu", "rnn_sigmoid", "lstm", "gru"]
 
 
 def weights_of(net):

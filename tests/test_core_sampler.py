@@ -11,7 +11,7 @@ from rnn_tui.core.sampler import generate_tokens
 from rnn_tui.models.language import draw
 
 
-@pytest.mark.parametrize("cell", ["rnn", "rnn_relu", "lstm", "gru"])
+@pytest.mark.parametrize("cell", ["rnn", "rnn_relu", "rnn_sigmoid", "lstm", "gru"])
 @pytest.mark.parametrize("mode", ["embedding", "onehot"])
 @pytest.mark.parametrize("layers", [1, 2])
 @pytest.mark.parametrize("parts", [1, 2])  # 2: units split across two threads

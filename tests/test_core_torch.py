@@ -57,3 +57,53 @@ def test_matches_pytorch(torch_cases, name, dtype, tol):
             np.testing.assert_allclose(net.params.g[f"l{layer}.{b}"],
                                        c[f"{name}/grad_{b.replace('b_', 'bias_')}_l{layer}"],
                                        atol=tol, rtol=tol)
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_bidirectional_padded_matches_torch(cell):
+    """Bidirectional layers over right-padded sentences: outputs, the many-to-one summary and
+    every weight gradient equal PyTorch's (packed sequences, float64). Runs where torch is
+    installed (CI installs its CPU build)."""
+    torch = pytest.importorskip("torch")
+    from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+    T, B, I, H, L = 6, 3, 5, 4, 2
+    lengths = np.array([6, 4, 2])
+    mod = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[cell](
+        I, H, L, bidirectional=True).double()
+    net = Network(NetSpec(cell=cell, input_mode="real", input_size=I, hidden=H, layers=L,
+                          output_size=1, bidirectional=True), dtype=np.float64)
+    for layer in range(L):
+        for suffix, rev in (("", False), ("_reverse", True)):
+            w = net.layer_weights(layer, rev)
+            for ours, theirs in (("W_ih", "weight_ih"), ("W_hh", "weight_hh")):
+                w[ours][...] = getattr(mod, f"{theirs}_l{layer}{suffix}").detach().numpy().T
+            for ours, theirs in (("b_ih", "bias_ih"), ("b_hh", "bias_hh")):
+                w[ours][...] = getattr(mod, f"{theirs}_l{layer}{suffix}").detach().numpy()
+    rng = np.random.default_rng(0)
+    x = rng.normal(0, 1, (T, B, I))
+    dy = rng.normal(0, 1, (T, B, 2 * H))
+    for b, n in enumerate(lengths):
+        dy[n:, b] = 0
+    xt = torch.tensor(x, requires_grad=True)
+    packed = pack_padded_sequence(xt, torch.tensor(lengths), enforce_sorted=False)
+    out, _ = mod(packed)
+    yt, _ = pad_packed_sequence(out, total_length=T)
+    (yt * torch.tensor(dy)).sum().backward()
+
+    fwd = net.forward(x, net.initial_state(B), lengths=lengths)
+    for b, n in enumerate(lengths):
+        np.testing.assert_allclose(fwd.y[:n, b], yt.detach().numpy()[:n, b], atol=1e-12)
+    net.params.zero_grad()
+    dx, _, _ = net.backward(fwd, dy, need_dx=True)
+    np.testing.assert_allclose(dx, xt.grad.numpy(), atol=1e-11)
+    for layer in range(L):
+        for suffix, rev in (("", False), ("_reverse", True)):
+            g = net.layer_grads(layer, rev)
+            for ours, theirs in (("W_ih", "weight_ih"), ("W_hh", "weight_hh")):
+                np.testing.assert_allclose(
+                    g[ours], getattr(mod, f"{theirs}_l{layer}{suffix}").grad.numpy().T,
+                    atol=1e-11)
+            for ours, theirs in (("b_ih", "bias_ih"), ("b_hh", "bias_hh")):
+                np.testing.assert_allclose(
+                    g[ours], getattr(mod, f"{theirs}_l{layer}{suffix}").grad.numpy(), atol=1e-11)

@@ -13,6 +13,7 @@ import numpy as np
 
 from rnn_tui.core._jit import kernel
 from rnn_tui.core.blas import NO_TRANS, TRANS, blas_handle, copy_rows, mm, set_threads_local
+from rnn_tui.core.cells import GRU, LSTM
 from rnn_tui.core.layers import (
     CELL_CODES,
     WITH_X,
@@ -56,7 +57,7 @@ def lm_forward_backward(blas, cell, emb_mode, data, grad, offs, emb_off, tokens,
         W_hh = data[offs[layer, 1] : offs[layer, 1] + H * GH].reshape((H, GH))
         b_ih = data[offs[layer, 2] : offs[layer, 2] + GH]
         b_hh = data[offs[layer, 3] : offs[layer, 3] + GH]
-        proj = gates[layer] if cell == 2 else xg  # LSTM turns its projection into its gates
+        proj = gates[layer] if cell == LSTM else xg  # LSTM turns its projection into its gates
         if layer == 0 and emb_mode != 0:
             # one-hot: row k of W_ih; embedding through the table: row k of (emb W_ih)
             if emb_mode == 2:
@@ -85,7 +86,7 @@ def lm_forward_backward(blas, cell, emb_mode, data, grad, offs, emb_off, tokens,
             else:
                 x2 = hs[layer - 1, 1:].reshape((T * B, H))
             mm(blas, x2, W_ih, proj.reshape((T * B, GH)), NO_TRANS, NO_TRANS, 0.0)
-        nb = 2 * H if cell == 3 else GH  # GRU keeps b_hn apart
+        nb = 2 * H if cell == GRU else GH  # GRU keeps b_hn apart
         for t in range(T):
             for b in range(B):
                 dst = proj[t, b]
@@ -95,7 +96,7 @@ def lm_forward_backward(blas, cell, emb_mode, data, grad, offs, emb_off, tokens,
                     dst[j] += b_ih[j]
         sequence_forward(blas, cell, xg, W_hh, b_hh[2 * H :], h0[layer], c0[layer], hs[layer],
                          cs[layer], gates[layer], extra[layer])
-        if cell == 2:
+        if cell == LSTM:
             copy_rows(cs[layer, T], cN[layer])
         copy_rows(hs[layer, T], hN[layer])
     # ---------------------------------------------------------------- head + loss
@@ -127,7 +128,7 @@ def lm_forward_backward(blas, cell, emb_mode, data, grad, offs, emb_off, tokens,
         gb_hh = grad[o_bh : o_bh + GH]
         sequence_backward(blas, cell, dy, zero, zero, W_hh, hs[layer], cs[layer], gates[layer],
                           extra[layer], dGx, dGh, dh_norms[layer])
-        dGh_use = dGh if cell == 3 else dGx
+        dGh_use = dGh if cell == GRU else dGx
         dGx2 = dGx.reshape((T * B, GH))
         hprev2 = hs[layer, :T].copy().reshape((T * B, H))
         if layer == 0 and emb_mode == 1:

@@ -20,22 +20,17 @@ import numpy as np
 from rnn_tui.core import gru, lstm, rnn
 from rnn_tui.core._jit import kernel
 from rnn_tui.core.blas import NO_TRANS, TRANS, blas_handle, mm
+from rnn_tui.core.cells import (  # noqa: F401  (re-exported)
+    CELL_CODES,
+    GATES,
+    GRU,
+    LSTM,
+    canonical_cell,
+)
 
-GATES = {"rnn": 1, "rnn_relu": 1, "lstm": 4, "gru": 3}
-CELL_CODES = {"rnn": 0, "rnn_relu": 1, "lstm": 2, "gru": 3}  # the kernels' ``cell`` argument
 # accumulate_weight_grads' flag as NumPy booleans: a Python bool constant is typed as a literal,
 # one compiled specialisation per value (see blas.NO_TRANS)
 WITH_X, WITHOUT_X = np.bool_(True), np.bool_(False)
-CELL_ALIASES = {"rnn_tanh": "rnn", "vanilla": "rnn", "elman": "rnn"}
-
-
-def canonical_cell(name: str) -> str:
-    """Normalise a cell name (``rnn``/``rnn_tanh``, ``rnn_relu``, ``lstm``, ``gru``)."""
-    key = name.lower().strip()
-    key = CELL_ALIASES.get(key, key)
-    if key not in GATES:
-        raise ValueError(f"unknown cell {name!r}; choose one of rnn, rnn_relu, lstm, gru")
-    return key
 
 
 @kernel
@@ -51,12 +46,12 @@ def sequence_forward(blas, cell, xg, W_hh, b_hn, h0, c0, hs, cs, gates, extra):
     One kernel for the three cells rather than one per cell: each compiled kernel carries its
     own copy of the BLAS helpers and a Python wrapper, so this compiles in a third of the time
     (see docs/performance.md)."""
-    if cell == 2:
+    if cell == LSTM:
         lstm.forward_sequence(blas, gates, W_hh, h0, c0, hs, cs, extra)
-    elif cell == 3:
+    elif cell == GRU:
         gru.forward_sequence(blas, xg, W_hh, b_hn, h0, hs, gates, extra)
     else:
-        rnn.forward_sequence(blas, xg, W_hh, h0, cell == 1, hs)
+        rnn.forward_sequence(blas, xg, W_hh, h0, cell, hs)
 
 
 @kernel
@@ -69,12 +64,12 @@ def sequence_backward(blas, cell, dhs, dhT, dcT, W_hh, hs, cs, gates, extra, dGx
     ``dGh`` with that of the recurrent one (for the other cells the two are equal and ``dGh``
     is not written); ``dh_norms`` (T,) gets ||dL/dh_t||. Returns (dL/dh_0, dL/dc_0); dL/dc_0
     is dL/dh_0 again for cells without c."""
-    if cell == 2:
+    if cell == LSTM:
         return lstm.backward_sequence(blas, dhs, dhT, dcT, W_hh, cs, gates, extra, dGx, dh_norms)
-    if cell == 3:
+    if cell == GRU:
         dh = gru.backward_sequence(blas, dhs, dhT, W_hh, hs, gates, extra, dGx, dGh, dh_norms)
     else:
-        dh = rnn.backward_sequence(blas, dhs, dhT, W_hh, hs, cell == 1, dGx, dh_norms)
+        dh = rnn.backward_sequence(blas, dhs, dhT, W_hh, hs, cell, dGx, dh_norms)
     return dh, dh
 
 

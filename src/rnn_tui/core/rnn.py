@@ -2,7 +2,11 @@ r"""Vanilla (Elman) RNN layer, PyTorch's ``nn.RNN`` equations.
 
 .. math::
     a_t = x_t W_{ih} + b_{ih} + h_{t-1} W_{hh} + b_{hh}, \qquad h_t = \phi(a_t),
-    \quad \phi \in \{\tanh, \mathrm{relu}\}
+    \quad \phi \in \{\tanh, \mathrm{relu}, \sigma\}
+
+(``rnn_sigmoid`` is not one of PyTorch's: it is the activation of the textbooks' hand-derived
+BPTT example, :math:`\sigma'(a) = h (1 - h)`, whose factor of at most 1/4 per step makes the
+gradient vanish fast.)
 
 Backward, with :math:`\delta h_t = \partial L/\partial h_t` (from the output at t plus from
 step t+1):
@@ -25,13 +29,15 @@ import numpy as np
 
 from rnn_tui.core._jit import kernel
 from rnn_tui.core.blas import PLAIN, TRANSPOSED, copy_rows, rec_mm, rec_prepare
-from rnn_tui.core.mathfn import tanh
+from rnn_tui.core.cells import RNN_RELU, RNN_SIGMOID
+from rnn_tui.core.mathfn import sigmoid, tanh
 
 
 @kernel(inline="always")  # into layers.sequence_forward
-def forward_sequence(blas, xg, W_hh, h0, relu, hs):
-    """Run T steps. ``xg`` (T, B, H) holds the input projection with both biases added;
-    ``hs`` (T+1, B, H) receives h0 at index 0 and h_t at index t+1."""
+def forward_sequence(blas, xg, W_hh, h0, act, hs):
+    """Run T steps with activation ``act`` (the cell code: tanh, relu or sigmoid). ``xg``
+    (T, B, H) holds the input projection with both biases added; ``hs`` (T+1, B, H) receives
+    h0 at index 0 and h_t at index t+1."""
     T, B, H = xg.shape
     copy_rows(h0, hs[0])
     rec = np.empty((B, H), dtype=xg.dtype)
@@ -42,16 +48,19 @@ def forward_sequence(blas, xg, W_hh, h0, relu, hs):
         out = hs[t + 1]
         x = xg[t]
         for b in range(B):
-            if relu:
+            if act == RNN_RELU:
                 for j in range(H):
                     out[b, j] = max(x[b, j] + rec[b, j], zero)
+            elif act == RNN_SIGMOID:
+                for j in range(H):
+                    out[b, j] = sigmoid(x[b, j] + rec[b, j])
             else:
                 for j in range(H):
                     out[b, j] = tanh(x[b, j] + rec[b, j])
 
 
 @kernel(inline="always")  # into layers.sequence_backward
-def backward_sequence(blas, dhs, dhT, W_hh, hs, relu, dA, dh_norms):
+def backward_sequence(blas, dhs, dhT, W_hh, hs, act, dA, dh_norms):
     """Backpropagate through T steps. ``dhs`` (T, B, H) is dL/dh_t from above (the output at t),
     ``dhT`` the gradient on the final state. Fills ``dA`` (T, B, H) with dL/da_t and ``dh_norms``
     (T,) with ||dL/dh_t||; returns dL/dh_0."""
@@ -67,8 +76,10 @@ def backward_sequence(blas, dhs, dhT, W_hh, hs, relu, dA, dh_norms):
             for j in range(H):
                 d = dh[b, j] + g[b, j]
                 acc += d * d
-                if relu:
+                if act == RNN_RELU:
                     da[b, j] = d if h[b, j] > 0 else 0.0
+                elif act == RNN_SIGMOID:
+                    da[b, j] = d * h[b, j] * (1.0 - h[b, j])
                 else:
                     da[b, j] = d * (1.0 - h[b, j] * h[b, j])
         dh_norms[t] = math.sqrt(acc)

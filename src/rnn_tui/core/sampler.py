@@ -20,7 +20,7 @@ import numpy as np
 
 from rnn_tui.core._jit import kernel
 from rnn_tui.core.blas import NO_TRANS, blas_handle, mm
-from rnn_tui.core.layers import CELL_CODES
+from rnn_tui.core.cells import CELL_CODES, GRU, LSTM, RNN_RELU, RNN_SIGMOID
 from rnn_tui.core.mathfn import exp_nonpositive, sigmoid, tanh
 from rnn_tui.core.sync import STRIDE, barrier, yield_address
 
@@ -136,7 +136,7 @@ def generate(part, nparts, sync, yield_fn, data, offs, table, cell, L, H, V, h, 
     :mod:`rnn_tui.core.sync`) are shared; ``scratch`` (nparts, 3*G*H + V + 2*PAD) gives each
     thread its own row. The threads meet after every layer and after the
     logits; each then draws the same token from the same numbers. Returns the last token."""
-    G = 1 if cell < 2 else (4 if cell == 2 else 3)
+    G = 4 if cell == LSTM else (3 if cell == GRU else 1)
     GH = G * H
     u0, u1 = part * H // nparts, (part + 1) * H // nparts
     v0, v1 = part * V // nparts, (part + 1) * V // nparts
@@ -200,7 +200,7 @@ def generate(part, nparts, sync, yield_fn, data, offs, table, cell, L, H, V, h, 
                 a, b = g * H + u0, g * H + u1
                 x_, bi, bh = xs[xa : xa + nu], b_ih[a:b], b_hh[a:b]
                 dst, r_ = pre[g * nu : (g + 1) * nu], rec[g * nu : (g + 1) * nu]
-                if cell == 3 and g == 2:  # GRU: n = tanh(x_n + b_in + r (W_hn h + b_hn))
+                if cell == GRU and g == 2:  # GRU: n = tanh(x_n + b_in + r (W_hn h + b_hn))
                     for j in range(nu):
                         dst[j] = x_[j] + bi[j]
                         r_[j] = r_[j] + bh[j]
@@ -209,23 +209,26 @@ def generate(part, nparts, sync, yield_fn, data, offs, table, cell, L, H, V, h, 
                         dst[j] = x_[j] + bi[j] + r_[j] + bh[j]
             hn_, ho = hl[u0:u1], hold[u0:u1]
             p0 = pre[0:nu]
-            if cell == 3:  # GRU
+            if cell == GRU:
                 p1, p2, hr = pre[nu : 2 * nu], pre[2 * nu : 3 * nu], rec[2 * nu : 3 * nu]
                 for j in range(nu):
                     r = sigmoid(p0[j])
                     u = sigmoid(p1[j])
                     nn = tanh(p2[j] + r * hr[j])
                     hn_[j] = (1.0 - u) * nn + u * ho[j]
-            elif cell == 2:  # LSTM
+            elif cell == LSTM:
                 p1, p2, p3 = pre[nu : 2 * nu], pre[2 * nu : 3 * nu], pre[3 * nu : 4 * nu]
                 cl = c[layer, u0:u1]
                 for j in range(nu):
                     cc = sigmoid(p1[j]) * cl[j] + sigmoid(p0[j]) * tanh(p2[j])
                     cl[j] = cc
                     hn_[j] = sigmoid(p3[j]) * tanh(cc)
-            elif cell == 1:
+            elif cell == RNN_RELU:
                 for j in range(nu):
                     hn_[j] = max(p0[j], 0.0)
+            elif cell == RNN_SIGMOID:
+                for j in range(nu):
+                    hn_[j] = sigmoid(p0[j])
             else:
                 for j in range(nu):
                     hn_[j] = tanh(p0[j])

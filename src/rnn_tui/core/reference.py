@@ -1,9 +1,10 @@
 r"""A plain-NumPy reference of the stacked RNN / LSTM / GRU, written for clarity, not speed.
 
-The tests hold the Numba kernels to it. Same conventions as the core: time-major (T, B, I),
-input-major weights (``W_ih`` is (I, G*H), PyTorch's ``weight_ih.T``), gates in PyTorch's order.
+The tests hold the Numba kernels to it, and a reader can start here. Same conventions as the
+core: time-major (T, B, I), input-major weights (``W_ih`` is (I, G*H), PyTorch's
+``weight_ih.T``), gates in PyTorch's order. One step at a time, one product per weight per step.
 
-RNN:  h_t = act(x_t W_ih + b_ih + h_{t-1} W_hh + b_hh)
+RNN:  h_t = act(x_t W_ih + b_ih + h_{t-1} W_hh + b_hh),  act = tanh | relu | sigmoid
 LSTM: [i f g o] = [σ σ tanh σ](x_t W_ih + b_ih + h_{t-1} W_hh + b_hh);
       c_t = f c_{t-1} + i g;  h_t = o tanh(c_t)
 GRU:  r = σ(x W_ir + b_ir + h W_hr + b_hr); z = σ(x W_iz + b_iz + h W_hz + b_hz);
@@ -14,6 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
+VANILLA = ("rnn", "rnn_relu", "rnn_sigmoid")
+
 
 def sigmoid(a):
     return 1.0 / (1.0 + np.exp(-a))
@@ -22,9 +25,10 @@ def sigmoid(a):
 def cell_forward(cell, x, h, c, w):
     """One time step for a batch. Returns (h_new, c_new, saved values for backward)."""
     H = h.shape[1]
-    if cell in ("rnn", "rnn_relu"):
+    if cell in VANILLA:
         a = x @ w["W_ih"] + w["b_ih"] + h @ w["W_hh"] + w["b_hh"]
-        h_new = np.maximum(a, 0.0) if cell == "rnn_relu" else np.tanh(a)
+        h_new = {"rnn": np.tanh, "rnn_relu": lambda v: np.maximum(v, 0.0),
+                 "rnn_sigmoid": sigmoid}[cell](a)
         return h_new, None, {"h": h_new, "a": a}
     if cell == "lstm":
         a = x @ w["W_ih"] + w["b_ih"] + h @ w["W_hh"] + w["b_hh"]
@@ -45,8 +49,10 @@ def cell_forward(cell, x, h, c, w):
 def cell_backward(cell, dh, dc, x, h_prev, s, w):
     """Backward through one step given dL/dh_t (total) and dL/dc_t. Returns
     (dx, dh_prev, dc_prev, dGx, dGh): the gradients on the input projection and on h W_hh."""
-    if cell in ("rnn", "rnn_relu"):
-        da = dh * ((s["a"] > 0) if cell == "rnn_relu" else (1 - s["h"] ** 2))
+    if cell in VANILLA:
+        slope = {"rnn": 1 - s["h"] ** 2, "rnn_relu": s["a"] > 0,
+                 "rnn_sigmoid": s["h"] * (1 - s["h"])}[cell]
+        da = dh * slope
         dGx = dGh = da
         dc_prev = None
     elif cell == "lstm":
@@ -132,3 +138,26 @@ def softmax_cross_entropy(logits, targets):
     grad[rows, targets[rows]] -= 1.0
     grad[~keep] = 0.0
     return loss, grad / n
+
+
+def bidirectional_forward(cell, x, lengths, weights):
+    """A stack of bidirectional layers over right-padded sequences from a zero state: each
+    layer's backward direction reads every sequence reversed within its own length, one
+    sequence at a time (no batching tricks). ``weights`` is a list of (forward, backward)
+    weight dicts. Returns the top layer's outputs (T, B, 2H), the padding positions zero."""
+    T, B, _ = x.shape
+    inp = x
+    for w_f, w_b in weights:
+        H = w_f["W_hh"].shape[0]
+        out = np.zeros((T, B, 2 * H))
+        for b in range(B):
+            n = int(lengths[b])
+            for d, w in ((0, w_f), (1, w_b)):
+                h = np.zeros((1, H))
+                c = np.zeros((1, H)) if cell == "lstm" else None
+                steps = range(n) if d == 0 else range(n - 1, -1, -1)
+                for t in steps:
+                    h, c, _ = cell_forward(cell, inp[t, b : b + 1], h, c, w)
+                    out[t, b, d * H : (d + 1) * H] = h[0]
+        inp = out
+    return inp
