@@ -12,17 +12,18 @@ import sys
 from pathlib import Path
 
 from rnn_tui import __version__
-from rnn_tui.config import APP_DEFAULTS, SERIES_DEFAULTS
+from rnn_tui.config import APP_DEFAULTS, TASK_DEFAULTS
 from rnn_tui.errors import UserError
 
 # flag -> (section, key, type, help)
 TRAIN_FLAGS: list[tuple[str, str, str, type, str]] = [
-    ("--task", "data", "task", str, "char | word | series (default char)"),
+    ("--task", "data", "task", str, "char | word | series | classify | tag (default char)"),
     ("--corpus", "data", "corpus", str,
      "built-in corpus name (see `rnn-tui corpora`), text file, or for series a CSV / built-in "
-     "series (default pydoc)"),
+     "series, for classify a text<TAB>label file, for tag CoNLL-U or word<TAB>tag (pydoc)"),
     ("--encoding", "data", "encoding", str, "text encoding of the corpus file (default utf-8)"),
-    ("--column", "data", "column", str, "CSV value column, by name or 0-based index"),
+    ("--column", "data", "column", str,
+     "CSV value column, by name or 0-based index; tag: the CoNLL-U column (upos | xpos)"),
     ("--val-fraction", "data", "val_fraction", float, "share of the text held out (0.1)"),
     ("--min-count", "data", "min_count", int, "word task: rarer words become <unk> (2)"),
     ("--max-vocab", "data", "max_vocab", int, "word task: vocabulary cap (10000)"),
@@ -30,11 +31,23 @@ TRAIN_FLAGS: list[tuple[str, str, str, type, str]] = [
     ("--horizon", "data", "horizon", int, "series: steps forecast ahead (12)"),
     ("--holdout", "data", "holdout", int, "series: final points held out (24)"),
     ("--period", "data", "period", int, "series: seasonal period, 0 = detect (0)"),
-    ("--cell", "model", "cell", str, "rnn | rnn_relu | lstm | gru (gru)"),
+    ("--val-data", "data", "val_data", str,
+     "classify/tag: a held-out file (default: a seeded, stratified split of the data)"),
+    ("--tokens", "data", "tokens", str, "classify: word | char (word)"),
+    ("--max-len", "data", "max_len", int, "classify: tokens read per sentence, 0 = all (0)"),
+    ("--word-features", "data", "word_features", str,
+     "tag: suffix (each word's suffixes and shape, for unknown words) | none (suffix)"),
+    ("--cell", "model", "cell", str, "rnn | rnn_relu | rnn_sigmoid | lstm | gru (gru)"),
     ("--hidden", "model", "hidden", int, "hidden units per layer (512)"),
     ("--layers", "model", "layers", int, "stacked recurrent layers (1)"),
     ("--embed", "model", "embed", int, "embedding size, 0 = one-hot input (64)"),
-    ("--dropout", "model", "dropout", float, "dropout between layers (0)"),
+    ("--dropout", "model", "dropout", float,
+     "dropout on the embeddings and after every layer (0)"),
+    ("--bidirectional", "model", "bidirectional", bool,
+     "classify/tag: a second direction reads each sentence backwards"),
+    ("--recurrent-scale", "model", "recurrent_scale", float,
+     "start each gate's W_hh orthogonal times S: S < 1 vanishes, S > 1 explodes "
+     "(0 = PyTorch's init)"),
     ("--seq", "train", "seq", int, "time steps per batch (truncated BPTT length) (64)"),
     ("--batch", "train", "batch", int, "parallel streams per batch (32)"),
     ("--optimizer", "train", "optimizer", str, "sgd | adam | adamw | adagrad | rmsprop (adam)"),
@@ -47,6 +60,7 @@ TRAIN_FLAGS: list[tuple[str, str, str, type, str]] = [
     ("--patience", "train", "patience", int,
      "stop after this many evaluations without a new best validation loss, 0 = never"),
     ("--time-budget", "train", "time_budget", float, "stop after this many seconds (300)"),
+    ("--epochs", "train", "epochs", int, "stop after this many passes over the data, 0 = no limit"),
     ("--eval-every", "train", "eval_every", int, "steps between evaluations (250)"),
     ("--eval-tokens", "train", "eval_tokens", int, "validation tokens per evaluation"),
     ("--checkpoint-every", "train", "checkpoint_every", int, "steps between checkpoints (500)"),
@@ -79,8 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
         "model and training (the app's run)",
         "The defaults shown are `rnn-tui train`'s; the app changes a few for watching: hidden 256, "
         "time budget 600 s, evaluation and a sample every 100 steps.")
-    for flag, _sec, key, typ, hlp in TRAIN_FLAGS:
-        g.add_argument(flag, dest=key, type=str, metavar=typ.__name__.upper(), help=hlp)
+    add_train_flags(g)
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
     def command(name: str, **kw) -> argparse.ArgumentParser:
@@ -95,8 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--name", help="run name (default: TASK-DATE-TIME)")
     t.add_argument("--runs-dir", default="runs", help="where run directories go (./runs)")
     t.add_argument("--quiet", action="store_true", help="no samples on the console")
-    for flag, _sec, key, typ, hlp in TRAIN_FLAGS:
-        t.add_argument(flag, dest=key, type=str, metavar=typ.__name__.upper(), help=hlp)
+    add_train_flags(t)
 
     s = command("sample", help="generate text from a trained run, streamed to stdout")
     s.add_argument("run", metavar="RUN", help="run directory (or checkpoint file)")
@@ -136,6 +148,16 @@ def build_parser() -> argparse.ArgumentParser:
     c = command("corpora", help="list the built-in corpora and series")
     c.add_argument("--fetch", metavar="NAME", help="download a corpus that is fetched by URL")
     return p
+
+
+def add_train_flags(p) -> None:
+    """Every model and training setting as a flag; values stay strings until the config
+    coerces and checks them (so a bad value gets the config's message)."""
+    for flag, _sec, key, typ, hlp in TRAIN_FLAGS:
+        if typ is bool:
+            p.add_argument(flag, dest=key, action="store_const", const="true", help=hlp)
+        else:
+            p.add_argument(flag, dest=key, type=str, metavar=typ.__name__.upper(), help=hlp)
 
 
 def checkpoint_option(p: argparse.ArgumentParser) -> None:
@@ -280,8 +302,8 @@ def build_config(args, defaults: dict | None = None):
     task = args.task
     if task is None and args.config:
         task = load_toml(args.config).get("data", {}).get("task")
-    if task == "series" and not args.resume:
-        cfg.update(SERIES_DEFAULTS, "series defaults")
+    if task in TASK_DEFAULTS and not args.resume:
+        cfg.update(TASK_DEFAULTS[task], f"{task} defaults")
     if args.resume:
         resume_dir = Path(args.resume)
         if not (resume_dir / "config.toml").is_file():
@@ -386,10 +408,7 @@ def cmd_evaluate(args) -> int:
     _say_which(opened.path, opened.which)
     task = opened.task
     if args.data:
-        if task.kind not in ("char", "word"):
-            raise UserError(f"--data scores text with a language model; {args.run} is a "
-                            f"{task.kind} run")
-        val, metrics = task.evaluate_text(args.data, args.encoding)
+        val, metrics = task.evaluate_file(args.data, args.encoding)
     else:
         val, metrics = task.evaluate()
     extra = "".join(f" {k}={v:.6g}" for k, v in metrics.items())

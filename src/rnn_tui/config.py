@@ -22,8 +22,9 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-TASKS = ("char", "word", "series")
-CELLS = ("rnn", "rnn_relu", "lstm", "gru")
+TASKS = ("char", "word", "series", "classify", "tag")
+CELLS = ("rnn", "rnn_relu", "rnn_sigmoid", "lstm", "gru")
+SEQUENCE_TASKS = ("classify", "tag")  # independent sentences: may read both ways
 OPTIMIZERS = ("sgd", "adam", "adamw", "adagrad", "rmsprop")
 LR_SCHEDULES = ("cosine", "plateau", "constant")
 
@@ -42,6 +43,10 @@ class DataConfig:
     horizon: int = 12  # series task: steps forecast recursively
     holdout: int = 24  # series task: final points held out for validation
     period: int = 0  # series task: seasonal period (0 = detect)
+    val_data: str = ""  # classify / tag: a separate held-out file (default: a split)
+    tokens: str = "word"  # classify: word | char
+    max_len: int = 0  # classify: tokens read per sentence (0 = all)
+    word_features: str = "suffix"  # tag: none | suffix (suffixes and shape of each word)
 
 
 @dataclass
@@ -51,6 +56,8 @@ class ModelConfig:
     layers: int = 1
     embed: int = 64  # 0 = one-hot input
     dropout: float = 0.0
+    bidirectional: bool = False  # classify / tag: a second direction reads each sentence back
+    recurrent_scale: float = 0.0  # > 0: W_hh starts orthogonal times this (0 = PyTorch's init)
 
 
 @dataclass
@@ -64,6 +71,7 @@ class TrainConfig:
     clip: float = 5.0  # global-norm clip (0 = off)
     steps: int = 0  # 0 = until the time budget runs out
     patience: int = 0  # stop after this many evaluations without a new best (0 = never)
+    epochs: int = 0  # stop after this many passes over the training data (0 = no limit)
     time_budget: float = 300.0  # seconds (0 = no limit)
     eval_every: int = 250
     eval_tokens: int = 100_000
@@ -87,6 +95,21 @@ SERIES_DEFAULTS = {"data": {"corpus": "sales"},
                    "model": {"cell": "gru", "hidden": 32, "embed": 0},
                    "train": {"lr": 0.005, "steps": 1500, "time_budget": 120.0, "eval_every": 250,
                              "checkpoint_every": 500, "clip": 1.0}}
+
+
+# Sentence tasks: a bidirectional network over whole sentences, a short default run that keeps
+# its best weights and stops when the held-out score stalls.
+CLASSIFY_DEFAULTS = {"data": {"corpus": "sentiment", "min_count": 1},
+                     "model": {"cell": "gru", "hidden": 64, "embed": 64, "bidirectional": True},
+                     "train": {"batch": 32, "lr": 2e-3, "time_budget": 120.0, "eval_every": 50,
+                               "checkpoint_every": 500, "sample_every": 1000, "patience": 10,
+                               "warmup": 20}}
+TAG_DEFAULTS = {"data": {"corpus": "pos"},
+                "model": {"cell": "lstm", "hidden": 128, "embed": 64, "bidirectional": True},
+                "train": {"batch": 32, "lr": 3e-3, "time_budget": 120.0, "eval_every": 100,
+                          "checkpoint_every": 500, "sample_every": 1000, "patience": 10,
+                          "warmup": 20}}
+TASK_DEFAULTS = {"series": SERIES_DEFAULTS, "classify": CLASSIFY_DEFAULTS, "tag": TAG_DEFAULTS}
 
 
 @dataclass
@@ -131,6 +154,15 @@ class RunConfig:
         _choice("train.optimizer", t.optimizer, OPTIMIZERS)
         _choice("train.dtype", t.dtype, ("float32", "float64"))
         _choice("train.lr_schedule", t.lr_schedule, LR_SCHEDULES)
+        _choice("data.tokens", d.tokens, ("word", "char"))
+        _choice("data.word_features", d.word_features, ("none", "suffix"))
+        if m.bidirectional and d.task not in SEQUENCE_TASKS:
+            raise UserError("model.bidirectional: a backward direction reads the future; only "
+                            "classify and tag (whole sentences) can use it, not "
+                            f"{d.task!r} models")
+        if m.recurrent_scale < 0 or not math.isfinite(m.recurrent_scale):
+            raise UserError(f"model.recurrent_scale must be >= 0 (0 = PyTorch's init), got "
+                            f"{m.recurrent_scale}")
         if t.warmup < 0:
             raise UserError(f"train.warmup must not be negative, got {t.warmup}")
         for name, v in (("model.hidden", m.hidden), ("model.layers", m.layers),
@@ -143,7 +175,8 @@ class RunConfig:
                 raise UserError(f"{name} must be at least 1, got {v}")
         for name, v in (("model.embed", m.embed), ("train.steps", t.steps),
                         ("train.sample_len", t.sample_len), ("train.log_every", t.log_every),
-                        ("train.patience", t.patience),
+                        ("train.patience", t.patience), ("train.epochs", t.epochs),
+                        ("data.max_len", d.max_len),
                         ("data.holdout", d.holdout), ("data.period", d.period),
                         ("data.min_count", d.min_count)):
             if v < 0:

@@ -23,6 +23,8 @@ TASK_CLASSES: dict[str, tuple[str, str]] = {
     "char": ("rnn_tui.tasks.language", "LanguageTask"),
     "word": ("rnn_tui.tasks.language", "LanguageTask"),
     "series": ("rnn_tui.tasks.series", "SeriesTask"),
+    "classify": ("rnn_tui.tasks.classify", "ClassifyTask"),
+    "tag": ("rnn_tui.tasks.tag", "TagTask"),
 }
 CHECKPOINT_CHOICES = ("best", "latest")
 

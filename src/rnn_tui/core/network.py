@@ -117,6 +117,7 @@ class Forward:
     reverse: list[LayerCache] | None = None  # bidirectional: each layer's backward direction
     order: np.ndarray | None = None  # (T, B): time index read at step t of the reversal
     lengths: np.ndarray | None = None  # (B,) real lengths of right-padded sequences
+    in_mask: np.ndarray | None = None  # dropout mask on the embeddings
 
 
 @dataclass
@@ -242,14 +243,19 @@ class Network:
     ) -> Forward:
         """Run the stack over a (T, B) token batch (or (T, B, 1+C) with feature channels) or a
         (T, B, I) real batch from ``state``. ``lengths`` (B,): real lengths of right-padded
-        sequences (default: all T). Dropout between layers only when ``rng`` is given."""
+        sequences (default: all T). Inverted dropout (``spec.dropout``) on the embeddings and
+        after every layer, only when ``rng`` is given (training)."""
         spec = self.spec
         D, L = spec.directions, spec.layers
         tokens = None
+        in_mask = None
         if spec.tokens_in:
             tokens = self._check_tokens(inputs)
             if spec.input_mode == "embedding":
                 x, tok = self._embed(tokens), None
+                if rng is not None and spec.dropout > 0:  # on the embeddings too
+                    in_mask = dropout_mask(rng, x.shape, spec.dropout, self.dtype)
+                    x = x * in_mask
             else:
                 x, tok = None, tokens
         else:
@@ -283,11 +289,11 @@ class Network:
                 outs.append(out if d == 0 else _reorder(out, order))
                 (caches if d == 0 else rcaches).append(cache)
             x, tok = (outs[0] if D == 1 else np.concatenate(outs, axis=2)), None
-            if rng is not None and spec.dropout > 0 and layer < L - 1:
+            if rng is not None and spec.dropout > 0:  # after every layer, the top one too
                 caches[-1].mask = dropout_mask(rng, x.shape, spec.dropout, self.dtype)
                 x = x * caches[-1].mask
         return Forward(caches, x, State(h_out, c_out), tokens, rcaches if D == 2 else None,
-                       order, lengths)
+                       order, lengths, in_mask)
 
     def backward(
         self, fwd: Forward, dy: np.ndarray, dstate: State | None = None, need_dx: bool = False
@@ -300,7 +306,8 @@ class Network:
         dh0 = np.empty_like(fwd.state.h)
         dc0 = None if fwd.state.c is None else np.empty_like(fwd.state.c)
         zeros = np.zeros(fwd.state.h.shape[1:], dtype=self.dtype)
-        dcur = np.ascontiguousarray(dy, dtype=self.dtype)
+        top = fwd.layers[L - 1].mask
+        dcur = np.ascontiguousarray(dy if top is None else dy * top, dtype=self.dtype)
         dx = None
         for layer in range(L - 1, -1, -1):
             want_dx = layer > 0 or spec.input_mode == "embedding" or need_dx
@@ -331,6 +338,8 @@ class Network:
         if spec.input_mode == "embedding":
             from rnn_tui.core.layers import scatter_add_rows
 
+            if fwd.in_mask is not None:
+                dx = dx * fwd.in_mask
             E = spec.embed_dim
             tok = fwd.tokens if fwd.tokens.ndim == 2 else fwd.tokens[..., 0]
             scatter_add_rows(self.params.g["embed.W"], tok.reshape(-1),

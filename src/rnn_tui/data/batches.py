@@ -71,3 +71,74 @@ def iter_eval_batches(ids: np.ndarray, batch_size: int, seq_len: int):
     for _ in range(b.batches_per_epoch):
         x, y, _ = b.next_batch()
         yield x, y
+
+
+def pad_batch(seqs: list[np.ndarray], pad: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Right-pad sequences of ids (each (n,) or (n, C)) into one time-major batch (T, B) or
+    (T, B, C) with T the longest; returns (batch, lengths)."""
+    lengths = np.array([len(s) for s in seqs], dtype=np.int64)
+    T, B = int(lengths.max()), len(seqs)
+    shape = (T, B) + seqs[0].shape[1:]
+    out = np.full(shape, pad, dtype=np.int64)
+    for b, s in enumerate(seqs):
+        out[: len(s), b] = s
+    return out, lengths
+
+
+class BucketBatcher:
+    """Batches of sentences of similar length, so little of a batch is padding.
+
+    Each epoch shuffles the sentences (seeded), sorts chunks of ``chunk`` batches by length,
+    cuts them into batches and shuffles the batches' order. The order of an epoch follows from
+    the generator's state at its start, which is what a checkpoint keeps."""
+
+    def __init__(self, lengths: np.ndarray, batch_size: int, seed: int, chunk: int = 50):
+        self.lengths = np.asarray(lengths, dtype=np.int64)
+        if len(self.lengths) == 0:
+            raise UserError("there are no training sentences")
+        self.B = max(1, min(int(batch_size), len(self.lengths)))
+        self.chunk = chunk
+        self.rng = np.random.default_rng(seed)
+        self.epoch = 0
+        self.pos = 0
+        self._start_state = self.rng.bit_generator.state
+        self.batches = self._plan()
+
+    def _plan(self) -> list[np.ndarray]:
+        self._start_state = self.rng.bit_generator.state
+        perm = self.rng.permutation(len(self.lengths))
+        span = self.B * self.chunk
+        out = []
+        for s in range(0, len(perm), span):
+            part = perm[s : s + span]
+            part = part[np.argsort(self.lengths[part], kind="stable")]
+            out += [part[i : i + self.B] for i in range(0, len(part), self.B)]
+        order = self.rng.permutation(len(out))
+        return [out[i] for i in order]
+
+    @property
+    def batches_per_epoch(self) -> int:
+        return len(self.batches)
+
+    def next_batch(self) -> tuple[np.ndarray, bool]:
+        """(sentence indices, new_epoch)."""
+        new_epoch = self.pos == 0
+        idx = self.batches[self.pos]
+        self.pos += 1
+        if self.pos >= len(self.batches):
+            self.pos = 0
+            self.epoch += 1
+            self.batches = self._plan()
+        return idx, new_epoch
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"epoch": self.epoch, "pos": self.pos, "rng": self._start_state,
+                "n": len(self.lengths), "B": self.B}
+
+    def load_state_dict(self, d: dict[str, Any]) -> None:
+        if (d["n"], d["B"]) != (len(self.lengths), self.B):
+            raise UserError("the checkpoint's batching (sentences or batch size) differs from "
+                            "this run's; resume with the same data and settings")
+        self.rng.bit_generator.state = d["rng"]
+        self.batches = self._plan()
+        self.epoch, self.pos = int(d["epoch"]), int(d["pos"])

@@ -115,8 +115,19 @@ def load_corpus(name_or_path: str, encoding: str = "utf-8") -> Corpus:
     return Corpus(path.name, read_text_file(path, encoding), str(path))
 
 
+def builtin_file(rel: str) -> Path:
+    """A file the project ships in ``corpora/`` (a manifest entry's ``file``)."""
+    return CORPORA_DIR / rel
+
+
 def read_text_file(path: Path, encoding: str = "utf-8") -> str:
     """Read a user's text file, refusing what is not usable text with a message that says why."""
+    path = Path(path)
+    return decode_text(read_file_bytes(path), path, encoding)
+
+
+def read_file_bytes(path: Path) -> bytes:
+    """The bytes of a user's file; a missing, unreadable or empty file is a UserError."""
     path = Path(path)
     if not path.exists():
         raise UserError(f"file not found: {path}")
@@ -128,6 +139,11 @@ def read_text_file(path: Path, encoding: str = "utf-8") -> str:
         raise UserError(f"cannot read {path}: {err.strerror}") from None
     if not data.strip():
         raise UserError(f"{path} is empty; give a file with some text in it")
+    return data
+
+
+def decode_text(data: bytes, path: Path, encoding: str = "utf-8") -> str:
+    """Text from a file's bytes, refusing binary data and text in another encoding."""
     head = data[:8192]
     if b"\x00" in head and not encoding.lower().startswith("utf-16"):
         raise UserError(f"{path} looks like a binary file, not text")

@@ -26,12 +26,13 @@ class LanguageModel:
 
     @classmethod
     def create(cls, tokenizer, cell: str, hidden: int, layers: int, embed: int, dropout: float,
-               dtype=np.float32, seed: int = 0) -> LanguageModel:
+               dtype=np.float32, seed: int = 0, recurrent_scale: float = 0.0) -> LanguageModel:
         V = tokenizer.vocab_size
         spec = NetSpec(cell=cell, input_mode="embedding" if embed > 0 else "onehot",
                        input_size=V, embed_dim=max(embed, 1), hidden=hidden, layers=layers,
                        output_size=V, dropout=dropout)
-        return cls(tokenizer, Network(spec, dtype=dtype, seed=seed))
+        return cls(tokenizer, Network(spec, dtype=dtype, seed=seed,
+                                      recurrent_scale=recurrent_scale))
 
     def evaluate(self, ids: np.ndarray, batch: int, seq: int, max_tokens: int = 0) -> float:
         """Mean nats per token over ``ids`` read as B parallel streams with carried state."""

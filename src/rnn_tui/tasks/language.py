@@ -43,7 +43,8 @@ class LanguageTask(Task):
         self.batcher = StreamBatcher(self.train_ids, t.batch, t.seq)
         m = cfg.model
         self.model = model or LanguageModel.create(
-            tokenizer, m.cell, m.hidden, m.layers, m.embed, m.dropout, float_type(cfg), t.seed)
+            tokenizer, m.cell, m.hidden, m.layers, m.embed, m.dropout, float_type(cfg), t.seed,
+            m.recurrent_scale)
         self.net = self.model.net
         self.opt = make_optimizer(t.optimizer, self.net.params.data.size, self.net.dtype, t.lr)
         self.rng = np.random.default_rng(t.seed)
@@ -123,7 +124,7 @@ class LanguageTask(Task):
             metrics["unigram_ppl"] = math.exp(self.unigram_loss())
         return val, metrics
 
-    def evaluate_text(self, path, encoding: str = "utf-8") -> tuple[float, dict[str, float]]:
+    def evaluate_file(self, path, encoding: str = "utf-8") -> tuple[float, dict[str, float]]:
         """Mean cross-entropy of every next token of a text file read as one stream from a zero
         state, batch 1 (characters outside the vocabulary are skipped, unknown words are
         ``<unk>``)."""

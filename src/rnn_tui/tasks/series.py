@@ -50,7 +50,8 @@ class SeriesTask(Task):
         scaler = StandardScaler().fit(u[lag:] - u[:-lag])
         spec = NetSpec(cell=m.cell, input_mode="real", input_size=1, hidden=m.hidden,
                        layers=m.layers, output_size=1, dropout=m.dropout)
-        self.net = Network(spec, dtype=float_type(cfg), seed=t.seed)
+        self.net = Network(spec, dtype=float_type(cfg), seed=t.seed,
+                           recurrent_scale=m.recurrent_scale)
         self.model = Forecaster(self.net, d.lookback, lag, log, scaler)
         z = self.model.to_z(self.train_values)
         self.X, self.Y = make_windows(z, d.lookback, 1)

@@ -121,6 +121,42 @@ class ForecastUpdate(Event):
 
 
 @dataclass
+class ClassifyUpdate(Event):
+    """A classifier's held-out picture after an evaluation: accuracy beside the baselines,
+    per-class precision and recall, the confusion matrix (rows = true label, columns =
+    predicted), and a few held-out sentences with the predicted label and its probability."""
+
+    type: ClassVar[str] = "classify"
+    labels: list[str] = field(default_factory=list)
+    confusion: list[list[int]] = field(default_factory=list)
+    precision: list[float] = field(default_factory=list)
+    recall: list[float] = field(default_factory=list)
+    accuracy: float = 0.0
+    train_accuracy: float | None = None
+    baselines: dict[str, float] = field(default_factory=dict)  # majority, naive_bayes
+    examples: list[dict[str, Any]] = field(default_factory=list)  # text, gold, pred, prob
+
+
+@dataclass
+class TagUpdate(Event):
+    """A tagger's held-out picture: one sentence with the gold and predicted tags (and which
+    words were never seen in training), and accuracy on known and unknown words beside the
+    most-frequent-tag baseline."""
+
+    type: ClassVar[str] = "tag"
+    words: list[str] = field(default_factory=list)
+    gold: list[str] = field(default_factory=list)
+    pred: list[str] = field(default_factory=list)
+    unknown: list[bool] = field(default_factory=list)
+    accuracy: float = 0.0
+    known_accuracy: float = 0.0
+    unknown_accuracy: float = 0.0
+    baseline_accuracy: float = 0.0
+    baseline_unknown_accuracy: float = 0.0
+    train_accuracy: float | None = None
+
+
+@dataclass
 class CheckpointSaved(Event):
     type: ClassVar[str] = "checkpoint"
     path: str = ""
@@ -165,7 +201,8 @@ class Failed(Event):
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.type: cls
     for cls in (RunStarted, StepEnded, GradientFlow, Evaluated, SampleText, HiddenSnapshot,
-                ForecastUpdate, CheckpointSaved, Paused, Resumed, Finished, Notice, Failed)
+                ForecastUpdate, ClassifyUpdate, TagUpdate, CheckpointSaved, Paused, Resumed,
+                Finished, Notice, Failed)
 }
 
 

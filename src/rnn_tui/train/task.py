@@ -29,6 +29,10 @@ class Task(ABC):
     kind: ClassVar[str] = ""  # the config's data.task: char, word, series, classify, tag
     views: ClassVar[tuple[str, ...]] = ()
     loss_name: ClassVar[str] = "nats/token"
+    # what "the best weights" means: the lowest validation loss, unless a task says otherwise
+    overfitting_message: ClassVar[str] = (
+        "validation loss rising: the model is memorising the training text (best {best:.4f} "
+        "at step {step:,}; best.npz keeps those weights)")
 
     net: Any  # rnn_tui.core.Network
     opt: Any  # rnn_tui.core.optim.Optimizer
@@ -58,6 +62,11 @@ class Task(ABC):
     def evaluate(self) -> tuple[float, dict[str, float]]:
         """(validation loss, further metrics such as perplexity, accuracy, MAE)."""
 
+    def selection_score(self, val_loss: float, metrics: dict[str, float]) -> float:
+        """Lower is better: which evaluation's weights best.npz keeps, and what patience
+        waits for. By default the validation loss."""
+        return val_loss
+
     # ------------------------------------------------------------------ what it shows
     def run_info(self) -> dict[str, Any]:
         """Fields for the ``run_started`` event (``vocab_size``)."""
@@ -71,6 +80,14 @@ class Task(ABC):
     def hidden_snapshot(self) -> ev.HiddenSnapshot | None:
         """The hidden state over one input sequence, or None."""
         return None
+
+    def evaluate_file(self, path, encoding: str = "utf-8") -> tuple[float, dict[str, float]]:
+        """Score a file of this task's kind of data with the current weights (``rnn-tui
+        evaluate RUN --data FILE``)."""
+        from rnn_tui.errors import UserError
+
+        raise UserError(f"a {self.kind} run cannot score a file; evaluate it on its own "
+                        "validation data (without --data)")
 
     def eval_events(self) -> list[ev.Event]:
         """Task-specific events sent after each evaluation (the forecast, a confusion matrix)."""

@@ -29,8 +29,6 @@ from rnn_tui.train.task import Task
 Sink = Callable[[ev.Event], None]
 
 EARLY_STOP = "early stopping"
-MEMORISING = ("validation loss rising: the model is memorising the training text "
-              "(best {best:.4f} at step {step:,}; best.npz keeps those weights)")
 
 
 class Trainer:
@@ -44,7 +42,8 @@ class Trainer:
         self.snapshot_interval = snapshot_interval
         self.step = 0
         self.elapsed_before = 0.0
-        self.best_val: float | None = None
+        self.best_val: float | None = None  # the validation loss of the best evaluation
+        self.best_score: float | None = None  # what "best" means for the task (lower is better)
         self.best_step = 0
         self.last_val: float | None = None
         self.bad_evals = 0  # evaluations since the best
@@ -124,6 +123,7 @@ class Trainer:
         self.step = int(meta["step"])
         self.elapsed_before = float(meta.get("elapsed_s", 0.0))
         self.best_val = meta.get("best_val_loss")
+        self.best_score = meta.get("best_score", self.best_val)
         self.best_step = int(meta.get("best_step", 0) or 0)
         self.last_val = meta.get("last_val_loss")
         self.bad_evals = int(meta.get("bad_evals", 0) or 0)
@@ -164,6 +164,9 @@ class Trainer:
                     if not single:
                         self.emit(ev.Resumed())
                 if t.steps and self.step >= t.steps:
+                    reason = "done"
+                    break
+                if t.epochs and task.epoch >= t.epochs:
                     reason = "done"
                     break
                 if t.time_budget and self.elapsed() >= t.time_budget:
@@ -289,9 +292,11 @@ class Trainer:
         t = self.cfg.train
         val, metrics = self.task.evaluate()
         self.last_val = val
-        improved = math.isfinite(val) and (self.best_val is None or val < self.best_val)
+        score = self.task.selection_score(val, metrics)
+        improved = math.isfinite(score) and (self.best_score is None or score < self.best_score)
         if improved:
-            self.best_val, self.best_step, self.bad_evals = val, self.step, 0
+            self.best_val, self.best_score = val, score
+            self.best_step, self.bad_evals = self.step, 0
         else:
             self.bad_evals += 1
         self.emit(ev.Evaluated(val_loss=val, best_val_loss=self.best_val, metrics=metrics,
@@ -301,9 +306,8 @@ class Trainer:
         if improved:
             self._save(BEST)
         elif self.bad_evals == 2 and self.best_val is not None:
-            self.emit(ev.Notice(kind="overfitting",
-                                message=MEMORISING.format(best=self.best_val,
-                                                          step=self.best_step)))
+            self.emit(ev.Notice(kind="overfitting", message=self.task.overfitting_message.format(
+                best=self.best_val, step=self.best_step)))
         if t.lr_schedule == "plateau" and self.bad_evals and \
                 self.bad_evals % max(1, t.patience // 2 or 2) == 0:
             self.lr_scale *= 0.5
@@ -326,6 +330,7 @@ class Trainer:
             return
         arrays, meta = self.task.checkpoint()
         meta.update(step=self.step, elapsed_s=self.elapsed(), best_val_loss=self.best_val,
+                    best_score=self.best_score,
                     best_step=self.best_step, last_val_loss=self.last_val,
                     bad_evals=self.bad_evals, lr_scale=self.lr_scale, config=self.cfg.to_dict())
         path = self.run_dir / name

@@ -46,6 +46,11 @@ class RunState:
     samples: deque = field(default_factory=lambda: deque(maxlen=12))
     notices: deque = field(default_factory=lambda: deque(maxlen=20))
     forecast: ev.ForecastUpdate | None = None
+    classify: ev.ClassifyUpdate | None = None
+    tag: ev.TagUpdate | None = None
+    accuracy: Series = field(default_factory=Series)  # held-out accuracy per evaluation
+    train_accuracy: Series = field(default_factory=Series)
+    baselines: dict[str, float] = field(default_factory=dict)
     last_eval: ev.Evaluated | None = None
     status: str = "starting"  # starting | training | paused | finished | failed
     message: str = ""
@@ -74,6 +79,15 @@ class RunState:
         if isinstance(e, ev.Evaluated):
             self.last_eval = e
             self.val.add(e.step, e.val_loss)
+            m = e.metrics
+            if "accuracy" in m:
+                self.accuracy.add(e.step, m["accuracy"])
+                if m.get("train_accuracy") is not None:
+                    self.train_accuracy.add(e.step, m["train_accuracy"])
+                for key in ("majority_accuracy", "naive_bayes_accuracy", "baseline_accuracy"):
+                    if key in m:
+                        self.baselines[key.removesuffix("_accuracy")] = m[key]
+                return {"status", "loss", "val", "labelled"}
             return {"status", "loss", "val"}
         if isinstance(e, ev.GradientFlow):
             self.flow = e
@@ -87,6 +101,12 @@ class RunState:
         if isinstance(e, ev.ForecastUpdate):
             self.forecast = e
             return {"forecast"}
+        if isinstance(e, ev.ClassifyUpdate):
+            self.classify = e
+            return {"labelled"}
+        if isinstance(e, ev.TagUpdate):
+            self.tag = e
+            return {"labelled"}
         if isinstance(e, ev.CheckpointSaved):
             self.checkpoint = e.path
             return {"status"}
@@ -140,6 +160,9 @@ class RunState:
                       (5, f"lr {s.lr:.1e}"), (4, f"loss {s.loss:.3f}")]
         if self.last_eval is not None:
             parts.append((2, f"val {self.last_eval.val_loss:.3f}"))
+            acc = self.last_eval.metrics.get("accuracy")
+            if acc is not None:
+                parts.append((2, f"acc {acc:.3f}"))
         parts.append((0, f"elapsed {fmt_time(self.elapsed_s)}"))
         if s is not None and s.time_left_s is not None and self.status != "finished":
             parts.append((3, f"{fmt_time(s.time_left_s)} left"))

@@ -12,7 +12,7 @@ import time
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Grid
+from textual.containers import Grid, Horizontal
 from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Footer
 
@@ -21,10 +21,18 @@ from rnn_tui.tui.source import EventSource
 from rnn_tui.tui.state import RunState, fmt_time
 from rnn_tui.tui.widgets.curves import ForecastChart, GradChart, LossChart
 from rnn_tui.tui.widgets.heatmap import Heatmap
+from rnn_tui.tui.widgets.labelled import (
+    AccuracyChart,
+    ConfusionView,
+    ExampleStream,
+    TaggedSentence,
+)
 from rnn_tui.tui.widgets.panels import ErrorTable, NeuronView, Panel, SampleStream, StatusLine
 
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
-VIEWS = ("all", "loss", "grads", "hidden", "text")
+# the task's own panel, by the view it names (train/task.py); text when a run names none
+TASK_PANELS = {"text": "text-panel", "forecast": "forecast-panel",
+               "classify": "classify-panel", "tag": "tag-panel"}
 
 
 class DashboardScreen(Screen):
@@ -54,9 +62,9 @@ class DashboardScreen(Screen):
         self.low_bandwidth = low_bandwidth
         # seconds between redraws of each view
         self.rates = ({"status": 2.0, "loss": 5.0, "grads": 5.0, "hidden": 5.0, "sample": 2.0,
-                       "forecast": 5.0} if low_bandwidth else
+                       "forecast": 5.0, "labelled": 5.0} if low_bandwidth else
                       {"status": 1.0, "loss": 1.0, "grads": 1.0, "hidden": 1.0, "sample": 0.5,
-                       "forecast": 1.0})
+                       "forecast": 1.0, "labelled": 1.0})
         self.dirty: set[str] = set()
         self.last_draw: dict[str, float] = {}
         self.sel_unit = 0
@@ -87,10 +95,21 @@ class DashboardScreen(Screen):
                 p.border_title = r"Forecast \[f]"
                 yield ForecastChart(self.state, id="forecast")
                 yield ErrorTable(id="errors")
+            with Panel(id="classify-panel") as p:
+                p.border_title = "Classification: accuracy, confusion, held-out sentences"
+                yield AccuracyChart(self.state, id="classify-accuracy")
+                with Horizontal(id="classify-bottom"):
+                    yield ConfusionView(id="confusion")
+                    yield ExampleStream(id="examples")
+            with Panel(id="tag-panel") as p:
+                p.border_title = "Tagging: a held-out sentence, accuracy"
+                yield AccuracyChart(self.state, id="tag-accuracy")
+                yield TaggedSentence(id="tagged")
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#forecast-panel").display = False
+        for pid in ("forecast-panel", "classify-panel", "tag-panel"):
+            self.query_one(f"#{pid}").display = False
         self.set_interval(1.0 if self.low_bandwidth else 0.25, self.tick)
         self.tick()
         self.call_after_refresh(self._redraw_now, "status")  # again, now that widths are known
@@ -116,9 +135,9 @@ class DashboardScreen(Screen):
 
     def _on_run_started(self) -> None:
         self.dirty.discard("run")
-        views = self.state.views
-        self.query_one("#forecast-panel").display = "forecast" in views
-        self.query_one("#text-panel").display = "text" in views
+        mine = self.task_panel()
+        for pid in TASK_PANELS.values():
+            self.query_one(f"#{pid}").display = pid == mine
         self.app.sub_title = self.describe()
 
     def describe(self) -> str:
@@ -161,6 +180,8 @@ class DashboardScreen(Screen):
         if self.due("forecast", now):
             self.query_one(ForecastChart).refresh()
             self.query_one(ErrorTable).show(self.state)
+        if self.due("labelled", now):
+            self.draw_labelled()
 
     def _due_grads(self, now: float) -> bool:
         chart = self.query_one(GradChart)
@@ -184,7 +205,7 @@ class DashboardScreen(Screen):
             return (f"{SPINNER[self._spin % len(SPINNER)]} compiling kernels (first start only; "
                     f"cached afterwards)… {fmt_time(time.monotonic() - self.opened)}")
         extra = ""
-        if src.live and st.task != "series":
+        if src.live and "text" in st.views:
             extra += f" · T={src.temperature:.1f}"
         if st.message and st.status in ("paused", "failed", "finished"):
             extra += f" · {st.message}"
@@ -273,9 +294,22 @@ class DashboardScreen(Screen):
         chart.mode = "time" if chart.mode == "depth" else "depth"
         chart.refresh()
 
+    def task_panel(self) -> str:
+        views = [v for v in self.state.views if v in TASK_PANELS]
+        return TASK_PANELS[views[0]] if views else "text-panel"
+
+    def draw_labelled(self) -> None:
+        panel = self.task_panel()
+        if panel == "classify-panel":
+            self.query_one("#classify-accuracy", AccuracyChart).refresh()
+            self.query_one(ConfusionView).show(self.state)
+            self.query_one(ExampleStream).show(self.state)
+        elif panel == "tag-panel":
+            self.query_one("#tag-accuracy", AccuracyChart).refresh()
+            self.query_one(TaggedSentence).show(self.state)
+
     def panels(self) -> list[str]:
-        last = "forecast-panel" if "forecast" in self.state.views else "text-panel"
-        return ["loss-panel", "grad-panel", "hidden-panel", last]
+        return ["loss-panel", "grad-panel", "hidden-panel", self.task_panel()]
 
     def action_next_view(self) -> None:
         ids = self.panels()

@@ -15,7 +15,7 @@ from textual.screen import Screen
 from textual.validation import Function, Integer, Number
 from textual.widgets import Button, Footer, Input, Label, Select
 
-from rnn_tui.config import CELLS, OPTIMIZERS, SERIES_DEFAULTS, TASKS, RunConfig
+from rnn_tui.config import CELLS, OPTIMIZERS, TASK_DEFAULTS, TASKS, RunConfig
 from rnn_tui.errors import UserError
 
 INT_FIELDS = {  # id -> (section, key, minimum, label)
@@ -31,14 +31,22 @@ FLOAT_FIELDS = {
 }
 
 
+# manifest kinds that hold labelled data, by the task that reads them
+LABELLED_KINDS = {"classify": "labelled", "tag": "tagged"}
+
+
 def known_sources(task: str) -> list[str]:
+    """The built-in data a task can train on."""
     if task == "series":
         from rnn_tui.data.series import BUILTIN_SERIES
 
         return list(BUILTIN_SERIES)
     from rnn_tui.data.corpora import manifest
 
-    return list(manifest())
+    want = LABELLED_KINDS.get(task)
+    labelled = set(LABELLED_KINDS.values())
+    return [name for name, e in manifest().items()
+            if (e.get("kind") == want if want else e.get("kind") not in labelled)]
 
 
 def corpus_ok(value: str, task: str) -> bool:
@@ -117,9 +125,13 @@ class SetupScreen(Screen):
             corpus = self.query_one("#corpus", Input)
             if not corpus_ok(corpus.value, self.task()):
                 corpus.value = known_sources(self.task())[0]
-            if self.task() == "series":
-                self.query_one("#embed", Input).value = "0"
-                self.query_one("#hidden", Input).value = "32"
+            defaults = TASK_DEFAULTS.get(self.task(), {})
+            for fid, (sec, key, _lo, _label) in INT_FIELDS.items():
+                if key in defaults.get(sec, {}):
+                    self.query_one(f"#{fid}", Input).value = str(defaults[sec][key])
+            cell = defaults.get("model", {}).get("cell")
+            if cell:
+                self.query_one("#cell", Select).value = cell
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "start":
@@ -135,8 +147,8 @@ class SetupScreen(Screen):
                 inp.focus()
                 raise UserError(f"{inp.id}: {'; '.join(res.failure_descriptions)}")
         cfg = RunConfig.from_dict(self.cfg.to_dict())
-        if self.task() == "series" and self.cfg.data.task != "series":
-            cfg.update(SERIES_DEFAULTS)
+        if self.task() != self.cfg.data.task and self.task() in TASK_DEFAULTS:
+            cfg.update(TASK_DEFAULTS[self.task()])
         cfg.data.task = self.task()
         cfg.data.corpus = self.query_one("#corpus", Input).value.strip()
         cfg.model.cell = str(self.query_one("#cell", Select).value)

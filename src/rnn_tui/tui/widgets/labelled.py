@@ -1,0 +1,128 @@
+"""Views of the labelled tasks: accuracy over training beside the baselines, a confusion matrix
+and scored sentences (classification), a tagged sentence with its mistakes (tagging)."""
+
+from __future__ import annotations
+
+from rich.table import Table
+from rich.text import Text
+from textual.widgets import Static
+
+from rnn_tui.tui.state import RunState
+from rnn_tui.tui.widgets.curves import LINE_COLOURS, Chart, _finite
+
+BASELINE_NAMES = {"majority": "majority", "naive_bayes": "naive Bayes", "baseline": "baseline"}
+
+
+class AccuracyChart(Chart):
+    """Held-out (val) and training accuracy per evaluation, with the baselines as flat lines:
+    the network earns its keep only above them."""
+
+    def draw(self, p) -> None:
+        s = self.state
+        p.title("accuracy (held out vs training) and baselines")
+        if not s.accuracy:
+            p.title("accuracy — waiting for the first evaluation…")
+            return
+        vx, vy = _finite(s.accuracy.xs, s.accuracy.ys)
+        tx, ty = _finite(s.train_accuracy.xs, s.train_accuracy.ys)
+        marker = "braille" if len(vx) > 1 else "o"
+        if tx:
+            p.plot(tx, ty, label="train", marker=marker, color=LINE_COLOURS[0])
+        if vx:
+            p.plot(vx, vy, label="val", marker=marker, color=LINE_COLOURS[1])
+        xs = vx or tx
+        for i, (name, v) in enumerate(sorted(s.baselines.items())):
+            if v is not None:
+                p.plot([xs[0], xs[-1]] if len(xs) > 1 else [xs[0] - 1, xs[0]], [v, v],
+                       label=BASELINE_NAMES.get(name, name), marker="braille",
+                       color=LINE_COLOURS[2 + i % (len(LINE_COLOURS) - 2)])
+        p.xlabel("step")
+
+
+class ConfusionView(Static):
+    """Rows: the true label; columns: the predicted one; precision and recall per label."""
+
+    def show(self, state: RunState) -> None:
+        u = state.classify
+        if u is None:
+            self.update(Text("the confusion matrix appears after the first evaluation", "dim"),
+                        layout=False)
+            return
+        t = Table(box=None, padding=(0, 1), show_edge=False, title_justify="left")
+        t.add_column("true \\ pred", style="bold", no_wrap=True)
+        shown = u.labels[:8]
+        for lab in shown:
+            t.add_column(_short(lab), justify="right")
+        t.add_column("prec", justify="right", style="dim")
+        t.add_column("rec", justify="right", style="dim")
+        for i, lab in enumerate(shown):
+            row = u.confusion[i] if i < len(u.confusion) else []
+            cells = [Text(str(v), style="bold green" if j == i else ("red" if v else "dim"))
+                     for j, v in enumerate(row[: len(shown)])]
+            t.add_row(_short(lab), *cells, f"{u.precision[i]:.2f}", f"{u.recall[i]:.2f}")
+        self.update(t, layout=False)
+
+
+class ExampleStream(Static):
+    """Held-out sentences with the label predicted and its probability (✓ right, ✗ wrong)."""
+
+    def show(self, state: RunState) -> None:
+        u = state.classify
+        out = Text()
+        if u is None:
+            self.update(Text("scored sentences appear after the first evaluation", "dim"),
+                        layout=False)
+            return
+        width = max(self.content_size.width, 30)
+        for ex in u.examples:
+            ok = ex.get("pred") == ex.get("gold")
+            out.append("✓ " if ok else "✗ ", style="green" if ok else "bold red")
+            out.append(f"{_short(str(ex.get('pred')))} {float(ex.get('prob', 0)):.2f} ",
+                       style="bold")
+            if not ok:
+                out.append(f"(true {_short(str(ex.get('gold')))}) ", style="red")
+            room = max(width - out.cell_len % width - 1, 10)
+            text = str(ex.get("text", ""))
+            out.append(text if len(text) <= room else text[: room - 1] + "…")
+            out.append("\n")
+        self.update(out, layout=False)
+
+
+class TaggedSentence(Static):
+    """A held-out sentence, each word over its predicted tag; a wrong tag in red with the
+    right one after it, a word never seen in training underlined; accuracy on known and
+    unknown words beside the most-frequent-tag baseline."""
+
+    def show(self, state: RunState) -> None:
+        u = state.tag
+        if u is None:
+            self.update(Text("a tagged sentence appears after the first evaluation", "dim"),
+                        layout=False)
+            return
+        out = Text()
+        out.append(f"accuracy {u.accuracy:.3f}", style="bold")
+        out.append(f" (known {u.known_accuracy:.3f}, unknown {u.unknown_accuracy:.3f}) · ")
+        out.append(f"baseline {u.baseline_accuracy:.3f} (unknown "
+                   f"{u.baseline_unknown_accuracy:.3f})\n", style="dim")
+        width = max(self.content_size.width, 20)
+        words, tags = Text(), Text()
+        for w, g, p, unk in zip(u.words, u.gold, u.pred, u.unknown, strict=False):
+            tag = p if p == g else f"{p}≠{g}"
+            cell = max(len(w), len(tag)) + 1
+            if words.cell_len + cell > width:
+                out.append_text(words)
+                out.append("\n")
+                out.append_text(tags)
+                out.append("\n")
+                words, tags = Text(), Text()
+            words.append(w.ljust(cell), style="underline" if unk else "")
+            tags.append(tag.ljust(cell), style="dim" if p == g else "bold red")
+        out.append_text(words)
+        out.append("\n")
+        out.append_text(tags)
+        out.append("\nunderlined: a word never seen in training", style="dim")
+        self.update(out, layout=False)
+
+
+def _short(label: str, n: int = 8) -> str:
+    return label if len(label) <= n else label[: n - 1] + "…"
