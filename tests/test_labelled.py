@@ -205,3 +205,30 @@ def test_classify_and_tag_runs_evaluate_a_file(tmp_path, capsys):
     assert main(["evaluate", str(tmp_path / "c"), "--data", str(train)]) == 0
     last = capsys.readouterr().out.strip().splitlines()[-1]
     assert last.startswith("val_loss=") and "accuracy=" in last and "majority_accuracy=" in last
+
+
+def test_recipes_list_names_first_and_each_is_a_valid_config(capsys):
+    from rnn_tui.recipes import RECIPES
+
+    assert main(["recipes"]) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    names = [line.split()[0] for line in out]
+    assert len(names) >= 5 and names == list(RECIPES)
+    for name in names:
+        assert main(["recipes", name]) == 0
+        text = capsys.readouterr().out
+        assert "teaches:" in text and "the app shows:" in text
+
+
+@pytest.mark.parametrize("name", ["char-window", "pos-toy"])
+def test_a_recipe_trains_headless_and_watch_finds_its_run(tmp_path, name):
+    r = cli("train", "--recipe", name, "--time-budget", "20", "--runs-dir", str(tmp_path),
+            "--quiet")
+    assert r.returncode == 0, r.stderr
+    runs = list(tmp_path.glob(f"{name}-*"))
+    assert len(runs) == 1 and (runs[0] / "checkpoint.npz").exists()
+    from rnn_tui.cli import latest_recipe_run
+
+    assert latest_recipe_run(str(tmp_path), name) == runs[0]
+    r = cli("watch", "--recipe", "no-such-recipe", "--runs-dir", str(tmp_path))
+    assert r.returncode == 2 and "unknown recipe" in r.stderr

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from rnn_tui.cli import main
+from rnn_tui.config import RunConfig
 from rnn_tui.train.runs import load_checkpoint
 
 SMALL = ["--corpus", "arithmetic", "--hidden", "32", "--embed", "8", "--seq", "16",
@@ -91,20 +92,48 @@ def test_kill_9_at_random_moments_then_resume(tmp_path):
     assert parsed >= len(lines) - 5  # at most the torn line of each kill is lost
 
 
-def test_blow_up_stops_before_touching_weights(tmp_path, capsys):
+def test_blow_up_is_caught_rolled_back_and_said(tmp_path, capsys):
+    """Headless, a step that would make the weights non-finite is never applied: the run rolls
+    back to recent weights, halves the rate, turns clipping on, says so each time, and goes
+    on; every checkpoint stays finite."""
     args = ["train", *SMALL, "--runs-dir", str(tmp_path), "--name", "b", "--time-budget", "0",
             "--steps", "300", "--checkpoint-every", "5", "--lr", "1e6", "--clip", "0",
             "--optimizer", "sgd", "--warmup", "0", "--lr-schedule", "constant"]
     rc = main(args)
-    err = capsys.readouterr().err
-    assert rc == 1
-    assert "diverged" in err and "Lower the learning rate" in err
+    out = capsys.readouterr().out
+    assert rc == 0
+    assert "diverged at step" in out and "rolled back" in out and "clipping is now on" in out
     evs = [json.loads(x) for x in (tmp_path / "b" / "metrics.jsonl").read_text().splitlines()]
-    assert evs[-1]["type"] == "failed"
-    ck = tmp_path / "b" / "checkpoint.npz"
-    if ck.exists():  # whatever was saved is finite
-        arrays, _ = load_checkpoint(ck)
-        assert np.all(np.isfinite(arrays["params"]))
+    notes = [e for e in evs if e["type"] == "notice" and e["kind"] == "diverged"]
+    assert 1 <= len(notes) <= 8 and evs[-1]["type"] == "finished"
+    arrays, meta = load_checkpoint(tmp_path / "b")
+    assert np.all(np.isfinite(arrays["params"])) and meta["config"]["train"]["clip"] == 1.0
+
+
+def test_a_blow_up_that_will_not_go_away_fails_with_the_reason(tmp_path):
+    from rnn_tui.models.training import NonFiniteError
+    from rnn_tui.session import build_task
+    from rnn_tui.train import events as ev
+    from rnn_tui.train.trainer import MAX_RECOVERIES, Trainer
+
+    cfg = RunConfig()
+    cfg.update({"data": {"corpus": "arithmetic"}, "model": {"hidden": 8, "embed": 4},
+                "train": {"batch": 4, "seq": 8, "steps": 50, "time_budget": 0}})
+    task = build_task(cfg.validate())
+    before = task.net.params.data.copy()
+
+    def always():
+        raise NonFiniteError("loss nan, gradient norm nan")
+
+    task.step = always
+    got: list = []
+    assert Trainer(task, cfg, tmp_path, [got.append], on_nonfinite="recover").run() == "failed"
+    assert sum(isinstance(e, ev.Notice) for e in got) == MAX_RECOVERIES
+    assert isinstance(got[-1], ev.Failed) and "Lower the learning rate" in got[-1].message
+    np.testing.assert_array_equal(task.net.params.data, before)
+    got.clear()
+    assert Trainer(task, cfg, tmp_path, [got.append], on_nonfinite="stop").run() == "failed"
+    assert not any(isinstance(e, ev.Notice) for e in got)  # "stop" stops at once
 
 
 def test_nonfinite_never_updates_weights():

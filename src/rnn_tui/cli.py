@@ -31,6 +31,9 @@ TRAIN_FLAGS: list[tuple[str, str, str, type, str]] = [
     ("--horizon", "data", "horizon", int, "series: steps forecast ahead (12)"),
     ("--holdout", "data", "holdout", int, "series: final points held out (24)"),
     ("--period", "data", "period", int, "series: seasonal period, 0 = detect (0)"),
+    ("--windows", "data", "windows", int,
+     "char/word: every window of N tokens predicts the next (many-to-one, no state carried), "
+     "as the tutorials do; 0 = one stream, stateful (0)"),
     ("--val-data", "data", "val_data", str,
      "classify/tag: a held-out file (default: a seeded, stratified split of the data)"),
     ("--tokens", "data", "tokens", str, "classify: word | char (word)"),
@@ -41,6 +44,9 @@ TRAIN_FLAGS: list[tuple[str, str, str, type, str]] = [
     ("--hidden", "model", "hidden", int, "hidden units per layer (512)"),
     ("--layers", "model", "layers", int, "stacked recurrent layers (1)"),
     ("--embed", "model", "embed", int, "embedding size, 0 = one-hot input (64)"),
+    ("--input", "model", "input", str,
+     "auto (embedding, or one-hot with --embed 0) | index (the token's id / vocabulary size as "
+     "one number; with --windows)"),
     ("--dropout", "model", "dropout", float,
      "dropout on the embeddings and after every layer (0)"),
     ("--bidirectional", "model", "bidirectional", bool,
@@ -67,6 +73,7 @@ TRAIN_FLAGS: list[tuple[str, str, str, type, str]] = [
     ("--sample-every", "train", "sample_every", int, "steps between samples (500)"),
     ("--sample-len", "train", "sample_len", int, "tokens per sample (200)"),
     ("--temperature", "train", "temperature", float, "sampling temperature (0.8)"),
+    ("--top-k", "train", "top_k", int, "samples: only the k likeliest tokens, 1 = argmax (0)"),
     ("--log-every", "train", "log_every", int, "steps between progress events, 0 = ~5/s"),
     ("--seed", "train", "seed", int, "random seed (0)"),
     ("--dtype", "train", "dtype", str,
@@ -89,6 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "checkpoint")
     p.add_argument("--name", help="run name (default: TASK-DATE-TIME)")
     p.add_argument("--runs-dir", default="runs", help="where run directories go (./runs)")
+    recipe_option(p)
     g = p.add_argument_group(
         "model and training (the app's run)",
         "The defaults shown are `rnn-tui train`'s; the app changes a few for watching: hidden 256, "
@@ -108,6 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--name", help="run name (default: TASK-DATE-TIME)")
     t.add_argument("--runs-dir", default="runs", help="where run directories go (./runs)")
     t.add_argument("--quiet", action="store_true", help="no samples on the console")
+    recipe_option(t)
     add_train_flags(t)
 
     s = command("sample", help="generate text from a trained run, streamed to stdout")
@@ -142,8 +151,20 @@ def build_parser() -> argparse.ArgumentParser:
                 "its metrics.jsonl as it grows)",
                 description="Watch a run that `rnn-tui train` is training (or trained): "
                 "from another SSH session, after a disconnect, or while it goes on.")
-    w.add_argument("run", metavar="RUN_DIR", help="the run directory")
+    w.add_argument("run", metavar="RUN_DIR", nargs="?", help="the run directory")
+    w.add_argument("--recipe", metavar="NAME", help="instead of RUN_DIR: the latest run made "
+                   "from recipe NAME under --runs-dir")
+    w.add_argument("--runs-dir", default="runs", help="where to look for --recipe runs (./runs)")
     app_options(w)
+
+    r = command("recipes", help="list the recipes: the classic worked examples and their "
+                "realistic versions, ready to run",
+                description="Named, documented configurations. `rnn-tui --recipe NAME` opens "
+                "one in the app, `rnn-tui train --recipe NAME` trains it headless, `rnn-tui "
+                "watch --recipe NAME` watches its latest run. Flags after --recipe override "
+                "its settings.")
+    r.add_argument("name", nargs="?", help="show one recipe in full: what it teaches, what "
+                   "the app shows, its settings")
 
     c = command("corpora", help="list the built-in corpora and series")
     c.add_argument("--fetch", metavar="NAME", help="download a corpus that is fetched by URL")
@@ -158,6 +179,11 @@ def add_train_flags(p) -> None:
             p.add_argument(flag, dest=key, action="store_const", const="true", help=hlp)
         else:
             p.add_argument(flag, dest=key, type=str, metavar=typ.__name__.upper(), help=hlp)
+
+
+def recipe_option(p) -> None:
+    p.add_argument("--recipe", metavar="NAME", help="start from a named recipe (see `rnn-tui "
+                   "recipes`); --config and flags still override it")
 
 
 def checkpoint_option(p: argparse.ArgumentParser) -> None:
@@ -189,6 +215,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_watch(args)
         if args.command == "evaluate":
             return cmd_evaluate(args)
+        if args.command == "recipes":
+            return cmd_recipes(args)
         return cmd_app(args)
     except UserError as err:
         print(f"rnn-tui: error: {err}", file=sys.stderr)
@@ -240,7 +268,7 @@ def cmd_app(args) -> int:
         print(f"rnn-tui: preparing {cfg.data.corpus}…", file=sys.stderr, flush=True)
     from rnn_tui.session import prepare_run
 
-    trainer, writer, _ = prepare_run(cfg, args.runs_dir, args.name,
+    trainer, writer, _ = prepare_run(cfg, args.runs_dir, run_name(args),
                                      Path(args.resume) if args.resume else None,
                                      on_nonfinite="pause")
     from rnn_tui.tui.app import RnnTuiApp
@@ -280,10 +308,42 @@ def _exit_on_signals(app) -> None:
             signal.signal(sig, handler)
 
 
+def cmd_recipes(args) -> int:
+    from rnn_tui.recipes import RECIPES, get_recipe
+
+    if args.name:
+        print(get_recipe(args.name).help())
+        return 0
+    width = max(len(n) for n in RECIPES)
+    for r in RECIPES.values():
+        print(f"{r.name:<{width}}  {r.title}")
+    print("\n`rnn-tui recipes NAME` tells what one teaches; `rnn-tui --recipe NAME` runs it.",
+          file=sys.stderr)
+    return 0
+
+
+def latest_recipe_run(runs_dir: str, name: str) -> Path:
+    """The most recent run directory made from recipe ``name`` under ``runs_dir``."""
+    from rnn_tui.recipes import get_recipe
+
+    get_recipe(name)
+    runs = [p for p in Path(runs_dir).glob(f"{name}-*") if (p / "config.toml").is_file()]
+    if not runs:
+        raise UserError(f"no run of recipe {name!r} under {runs_dir}; start one with "
+                        f"`rnn-tui train --recipe {name}`")
+    return max(runs, key=lambda p: (p / "config.toml").stat().st_mtime)
+
+
 def cmd_watch(args) -> int:
     _app_env(args)
     from rnn_tui.tui.source import FileSource
 
+    if args.recipe:
+        if args.run:
+            raise UserError("give a run directory or --recipe, not both")
+        args.run = str(latest_recipe_run(args.runs_dir, args.recipe))
+    elif not args.run:
+        raise UserError("give the run directory to watch (or --recipe NAME)")
     source = FileSource(args.run)
     from rnn_tui.tui.app import RnnTuiApp
 
@@ -293,17 +353,30 @@ def cmd_watch(args) -> int:
 
 
 def build_config(args, defaults: dict | None = None):
-    """Defaults, then the resumed run's config, then --config, then flags; validated."""
+    """Defaults (the task's), then a recipe or the resumed run's config, then --config, then
+    flags; validated."""
     from rnn_tui.config import RunConfig, load_toml
 
     cfg = RunConfig()
     if defaults:
         cfg.update(defaults, "defaults")
+    recipe = None
+    if getattr(args, "recipe", None):
+        from rnn_tui.recipes import get_recipe
+
+        if args.resume:
+            raise UserError("--recipe starts a new run; --resume continues one with its own "
+                            "settings: give one of them")
+        recipe = get_recipe(args.recipe)
     task = args.task
     if task is None and args.config:
         task = load_toml(args.config).get("data", {}).get("task")
+    if task is None and recipe is not None:
+        task = recipe.config.get("data", {}).get("task")
     if task in TASK_DEFAULTS and not args.resume:
         cfg.update(TASK_DEFAULTS[task], f"{task} defaults")
+    if recipe is not None:
+        cfg.update(recipe.config, f"recipe {recipe.name}")
     if args.resume:
         resume_dir = Path(args.resume)
         if not (resume_dir / "config.toml").is_file():
@@ -319,6 +392,15 @@ def build_config(args, defaults: dict | None = None):
 
 
 
+def run_name(args) -> str | None:
+    """--name, or for a recipe run RECIPE-DATE-TIME (so `watch --recipe` finds it)."""
+    if args.name or not getattr(args, "recipe", None):
+        return args.name
+    import time
+
+    return f"{args.recipe}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
 def cmd_train(args) -> int:
     cfg = build_config(args)
     return run_training(cfg, args, Path(args.resume) if args.resume else None)
@@ -330,8 +412,9 @@ def run_training(cfg, args, resume_dir: Path | None) -> int:
     from rnn_tui.train.console import ConsoleSink
 
     configure_threads()
-    trainer, writer, run_dir = prepare_run(cfg, args.runs_dir, args.name, resume_dir,
-                                           [ConsoleSink(show_samples=not args.quiet)])
+    trainer, writer, run_dir = prepare_run(cfg, args.runs_dir, run_name(args), resume_dir,
+                                           [ConsoleSink(show_samples=not args.quiet)],
+                                           on_nonfinite="recover")
 
     def on_signal(signum, _frame):
         trainer.stop("interrupted")

@@ -43,6 +43,7 @@ class DataConfig:
     horizon: int = 12  # series task: steps forecast recursively
     holdout: int = 24  # series task: final points held out for validation
     period: int = 0  # series task: seasonal period (0 = detect)
+    windows: int = 0  # char / word: > 0 = every window of this many tokens predicts the next
     val_data: str = ""  # classify / tag: a separate held-out file (default: a split)
     tokens: str = "word"  # classify: word | char
     max_len: int = 0  # classify: tokens read per sentence (0 = all)
@@ -55,6 +56,7 @@ class ModelConfig:
     hidden: int = 512
     layers: int = 1
     embed: int = 64  # 0 = one-hot input
+    input: str = "auto"  # auto (embedding if embed > 0, else one-hot) | index (id / V, windows)
     dropout: float = 0.0
     bidirectional: bool = False  # classify / tag: a second direction reads each sentence back
     recurrent_scale: float = 0.0  # > 0: W_hh starts orthogonal times this (0 = PyTorch's init)
@@ -79,6 +81,7 @@ class TrainConfig:
     sample_every: int = 500
     sample_len: int = 200
     temperature: float = 0.8
+    top_k: int = 0  # samples while training: only the k likeliest (1 = argmax; 0 = all)
     log_every: int = 0  # steps between step events (0 = about five a second)
     seed: int = 0
     dtype: str = "float32"
@@ -155,6 +158,7 @@ class RunConfig:
         _choice("train.dtype", t.dtype, ("float32", "float64"))
         _choice("train.lr_schedule", t.lr_schedule, LR_SCHEDULES)
         _choice("data.tokens", d.tokens, ("word", "char"))
+        _choice("model.input", m.input, ("auto", "index"))
         _choice("data.word_features", d.word_features, ("none", "suffix"))
         if m.bidirectional and d.task not in SEQUENCE_TASKS:
             raise UserError("model.bidirectional: a backward direction reads the future; only "
@@ -176,7 +180,8 @@ class RunConfig:
         for name, v in (("model.embed", m.embed), ("train.steps", t.steps),
                         ("train.sample_len", t.sample_len), ("train.log_every", t.log_every),
                         ("train.patience", t.patience), ("train.epochs", t.epochs),
-                        ("data.max_len", d.max_len),
+                        ("data.max_len", d.max_len), ("data.windows", d.windows),
+                        ("train.top_k", t.top_k),
                         ("data.holdout", d.holdout), ("data.period", d.period),
                         ("data.min_count", d.min_count)):
             if v < 0:

@@ -42,8 +42,10 @@ def train_step(net: Network, x, y, state: State, opt, clip: float, rng=None, los
         global_norm(net.params.grad))
     if not (math.isfinite(res.loss) and math.isfinite(norm)):
         raise NonFiniteError(f"loss {res.loss}, gradient norm {norm}")
-    if opt.lr * norm > 1e30:  # an SGD step this large would overflow float32 weights
-        raise NonFiniteError(f"the update would overflow (lr x gradient norm {opt.lr * norm:.3g})")
+    applied = min(norm, clip) if clip > 0 else norm  # the norm of the gradient used
+    if opt.lr * applied > 1e30:  # an SGD step this large would overflow float32 weights
+        raise NonFiniteError(f"the update would overflow (lr x gradient norm "
+                             f"{opt.lr * applied:.3g})")
     opt.step(net.params.data, net.params.grad)
     if not math.isfinite(net.global_sum()):  # cannot happen after the checks above; be sure
         raise NonFiniteError("the weights became non-finite")

@@ -97,7 +97,8 @@ class ClassifyTask(SentenceTask):
         return self.train_y[idx]
 
     def run_info(self) -> dict[str, Any]:
-        return {"vocab_size": self.tokenizer.vocab_size}
+        return {"vocab_size": self.tokenizer.vocab_size,
+                "notes": self.train.notes + self.val.notes}
 
     # ------------------------------------------------------------------ scoring
     def score(self, seqs: list[np.ndarray], y: np.ndarray) -> tuple[float, np.ndarray,

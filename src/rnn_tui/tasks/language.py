@@ -57,20 +57,17 @@ class LanguageTask(Task):
         self._fused: dict[tuple[int, int], FusedLM] = {}
 
     @classmethod
-    def from_config(cls, cfg: RunConfig) -> LanguageTask:
-        from rnn_tui.data.corpora import load_corpus
-        from rnn_tui.data.text import CharTokenizer, WordTokenizer
+    def from_config(cls, cfg: RunConfig) -> Task:
+        """The stream model, or with ``data.windows`` the tutorials' window model."""
+        if cfg.data.windows:
+            from rnn_tui.tasks.windows import WindowTask
 
-        corpus = load_corpus(cfg.data.corpus, encoding=cfg.data.encoding)
-        if cfg.data.task == "word":
-            tok = WordTokenizer(lowercase=cfg.data.lowercase, min_count=cfg.data.min_count,
-                                max_vocab=cfg.data.max_vocab or None)
-            tok.fit(corpus.text)
-        else:
-            tok = CharTokenizer.fit(corpus.text)
-        ids = tok.encode(corpus.text, unknown="skip") if cfg.data.task == "char" else \
-            tok.encode(corpus.text)
-        return cls(cfg, tok, np.asarray(ids, dtype=np.int64))
+            return WindowTask.from_config(cfg)
+        if cfg.model.input == "index":
+            raise UserError("model.input 'index' (a token's index as one number) is for the "
+                            "window model: add --windows N")
+        tok, ids = read_tokens(cfg)
+        return cls(cfg, tok, ids)
 
     # -------------------------------------------------------------- training
     @property
@@ -99,6 +96,9 @@ class LanguageTask(Task):
 
     def run_info(self) -> dict[str, Any]:
         return {"vocab_size": self.tokenizer.vocab_size}
+
+    def reset_state(self) -> None:
+        self.state = self.net.initial_state(self.state.h.shape[1])
 
     def gradient_flow(self, info) -> np.ndarray:
         r"""(layers, T): :math:`\lVert \partial L_T / \partial h_t \rVert` for the loss of the
@@ -192,3 +192,21 @@ class LanguageTask(Task):
         c = arrays.get("state_c")
         self.state = State(arrays["state_h"].astype(self.net.dtype),
                            None if c is None else c.astype(self.net.dtype))
+
+
+def read_tokens(cfg: RunConfig):
+    """(tokenizer, token ids) of the corpus a config names: characters, or words with rare ones
+    as ``<unk>``."""
+    from rnn_tui.data.corpora import load_corpus
+    from rnn_tui.data.text import CharTokenizer, WordTokenizer
+
+    corpus = load_corpus(cfg.data.corpus, encoding=cfg.data.encoding)
+    if cfg.data.task == "word":
+        tok = WordTokenizer(lowercase=cfg.data.lowercase, min_count=cfg.data.min_count,
+                            max_vocab=cfg.data.max_vocab or None)
+        tok.fit(corpus.text)
+        ids = tok.encode(corpus.text)
+    else:
+        tok = CharTokenizer.fit(corpus.text)
+        ids = tok.encode(corpus.text, unknown="skip")
+    return tok, np.asarray(ids, dtype=np.int64)

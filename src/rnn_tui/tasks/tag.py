@@ -28,6 +28,7 @@ from rnn_tui.train import events as ev
 from rnn_tui.train.task import VIEW_TAG
 
 UNK = "<unk>"
+MIN_SPLIT = 10  # sentences; fewer and nothing is held out
 SUFFIXES = (1, 2, 3)
 WORD_DROPOUT_ALPHA = 0.25
 
@@ -131,6 +132,7 @@ class TagTask(SentenceTask):
         self._base_val = self._baseline_scores(val)
         self._last_eval: dict[str, Any] = {}
         self._shown = 0
+        self.notes: list[str] = []
 
     @classmethod
     def from_config(cls, cfg: RunConfig) -> TagTask:
@@ -141,8 +143,11 @@ class TagTask(SentenceTask):
         if data.heldout is not None:
             return cls(cfg, data, data.heldout)
         n = len(data.sentences)
-        if n < 2:
-            train, val = data, data  # a toy set: train and score on the same sentences
+        if n < MIN_SPLIT:  # a toy set: train and score on the same sentences, and say so
+            task = cls(cfg, data, data)
+            task.notes.append(f"{n} sentences are too few to hold any out: validation scores "
+                              "the training sentences")
+            return task
         else:
             order = np.random.default_rng(cfg.train.seed).permutation(n)
             k = max(1, int(round(n * d.val_fraction)))
@@ -152,7 +157,7 @@ class TagTask(SentenceTask):
         return cls(cfg, train, val, data)
 
     def run_info(self) -> dict[str, Any]:
-        return {"vocab_size": len(self.features.words)}
+        return {"vocab_size": len(self.features.words), "notes": self.notes}
 
     # ------------------------------------------------------------------ training
     def batch_inputs(self, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

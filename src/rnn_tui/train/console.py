@@ -26,6 +26,8 @@ class ConsoleSink:
                     + (f", vocabulary {e.vocab_size}" if e.vocab_size else "")
                     + (f" ({e.compute})" if e.compute else "")
                     + (f" → {e.run_dir}" if e.run_dir else ""))
+            for note in e.notes:
+                c.print(f"[dim]note: {note}[/]", highlight=False)
             self.total = e.total_steps or e.time_budget_s
             self.by_time = not e.total_steps
             self.progress = Progress(

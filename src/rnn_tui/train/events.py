@@ -52,6 +52,7 @@ class RunStarted(Event):
     resumed: bool = False
     compute: str = ""  # e.g. "mkl, 2 threads": the BLAS behind the kernels and the threads used
     views: list[str] = field(default_factory=list)  # the task's own panels (text, forecast, …)
+    notes: list[str] = field(default_factory=list)  # what the task chose or changed, for the user
 
 
 @dataclass

@@ -58,6 +58,9 @@ class Task(ABC):
         :class:`~rnn_tui.models.training.NonFiniteError` without touching the weights when the
         step would make them non-finite."""
 
+    def reset_state(self) -> None:  # noqa: B027  (an optional hook, empty by default)
+        """Forget any state carried between batches (after a divergence is rolled back)."""
+
     @abstractmethod
     def evaluate(self) -> tuple[float, dict[str, float]]:
         """(validation loss, further metrics such as perplexity, accuracy, MAE)."""

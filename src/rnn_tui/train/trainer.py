@@ -27,6 +27,9 @@ from rnn_tui.train.runs import BEST, CHECKPOINT, atomic_write_text, save_checkpo
 from rnn_tui.train.task import Task
 
 Sink = Callable[[ev.Event], None]
+MAX_RECOVERIES = 8  # divergences a "recover" run survives before it fails
+SNAPSHOT_EVERY = 25  # steps between the in-memory copies a recovery rolls back to
+CLIP_AFTER, RECOVERY_CLIP = 2, 1.0  # from the second recovery on, a run without clipping clips
 
 EARLY_STOP = "early stopping"
 
@@ -34,6 +37,10 @@ EARLY_STOP = "early stopping"
 class Trainer:
     def __init__(self, task: Task, cfg: RunConfig, run_dir: Path | None, sinks: list[Sink],
                  on_nonfinite: str = "stop", snapshot_interval: float = 1.0):
+        """``on_nonfinite``: what a step that would make the weights non-finite does: ``stop``
+        the run (failed), ``pause`` it with the reason (the app), or ``recover`` (headless
+        training: roll back to the weights of a few steps ago, halve the learning rate, say
+        so; fail after :data:`MAX_RECOVERIES`)."""
         self.task = task
         self.cfg = cfg
         self.run_dir = Path(run_dir) if run_dir else None
@@ -47,7 +54,9 @@ class Trainer:
         self.best_step = 0
         self.last_val: float | None = None
         self.bad_evals = 0  # evaluations since the best
-        self.lr_scale = 1.0  # the plateau schedule's factor
+        self.lr_scale = 1.0  # halved by the plateau schedule and by a recovered divergence
+        self.recoveries = 0  # divergences recovered from
+        self._good: tuple | None = None  # (weights, optimizer state) a few steps back
         self.temperature = cfg.train.temperature
         self._stop = threading.Event()
         self._run = threading.Event()
@@ -135,12 +144,15 @@ class Trainer:
         cfg, t = self.cfg, self.cfg.train
         task = self.task
         self._t0 = time.perf_counter()
+        info_ = task.run_info()
         self.emit(ev.RunStarted(
             run_dir=str(self.run_dir or ""), task=cfg.data.task, config=cfg.to_dict(),
-            vocab_size=int(task.run_info().get("vocab_size", 0)),
+            vocab_size=int(info_.get("vocab_size", 0)), notes=list(info_.get("notes", [])),
             parameters=int(task.net.params.data.size), total_steps=t.steps or None,
             time_budget_s=t.time_budget or None, resumed=self.step > 0,
             compute=_compute_description(), views=list(task.views)))
+        if self.on_nonfinite != "stop":
+            self._keep_good()
         acc_loss = acc_tokens = acc_steps = 0
         acc_clipped = False
         last_log = last_snap = time.perf_counter()
@@ -177,14 +189,20 @@ class Trainer:
                     info, ntok = task.step()
                 except NonFiniteError as err:
                     msg = self._divergence_message(str(err))
+                    if self.on_nonfinite == "recover" and self.recoveries < MAX_RECOVERIES:
+                        self._recover(err)
+                        continue
                     if self.on_nonfinite != "pause":
                         self.emit(ev.Failed(message=msg))
                         self.finished.set()
                         return "failed"
-                    self._pause_reason = msg
+                    self._roll_back()  # so that resuming (after a lower rate or a clip)
+                    self._pause_reason = msg  # starts from weights that still work
                     self._run.clear()
                     continue
                 self.step += 1
+                if self.on_nonfinite != "stop" and self.step % SNAPSHOT_EVERY == 0:
+                    self._keep_good()
                 acc_loss += info.loss
                 acc_tokens += ntok
                 acc_steps += 1
@@ -249,16 +267,14 @@ class Trainer:
         r"""Linear warm-up over ``warmup`` steps, then the schedule: ``cosine`` decays from lr
         to lr/10 over the run, :math:`\eta = \eta_0 (0.1 + 0.45 (1 + \cos \pi p))` with p the
         fraction done; ``plateau`` halves it after every ``max(1, patience // 2)`` evaluations
-        without a new best; ``constant`` keeps it."""
+        without a new best; ``constant`` keeps it. A recovered divergence halves it too."""
         t = self.cfg.train
         lr = t.lr
         if t.warmup and self.step < t.warmup:
             lr *= (self.step + 1) / t.warmup
         if t.lr_schedule == "cosine" and (t.steps or t.time_budget):
             lr *= 0.1 + 0.45 * (1 + math.cos(math.pi * self.progress()))
-        elif t.lr_schedule == "plateau":
-            lr *= self.lr_scale
-        return lr
+        return lr * self.lr_scale
 
     def _handle_requests(self) -> None:
         if self._sample_now.is_set():
@@ -336,6 +352,42 @@ class Trainer:
         path = self.run_dir / name
         save_checkpoint(path, arrays, meta)
         self.emit(ev.CheckpointSaved(path=str(path), kind="best" if name == BEST else "latest"))
+
+    def _keep_good(self) -> None:
+        opt = self.task.opt
+        self._good = (self.task.net.params.data.copy(), opt.t,
+                      {k: v.copy() for k, v in opt.state.items()})
+
+    def _roll_back(self) -> bool:
+        """Back to the weights and optimizer state of the last copy, the carried state
+        forgotten. False when there is no copy."""
+        self.task.reset_state()
+        if self._good is None:
+            return False
+        data, t, state = self._good
+        self.task.net.params.data[...] = data
+        self.task.opt.t = t
+        for k, v in state.items():
+            self.task.opt.state[k][...] = v
+        return True
+
+    def _recover(self, err: Exception) -> None:
+        """A step would have made the weights non-finite; the steps before it may already have
+        made them huge. Roll back to the copy of a few steps ago, halve the learning rate (and
+        from the second time turn clipping on if it is off), say so, and go on."""
+        self.recoveries += 1
+        self.lr_scale *= 0.5
+        back = "the update was skipped"
+        if self._roll_back():
+            back = f"the weights were rolled back to those of {SNAPSHOT_EVERY} steps or less ago"
+        also = ""
+        if self.clip == 0 and self.recoveries >= CLIP_AFTER:  # halving alone has not helped
+            self.set_clip(RECOVERY_CLIP)
+            also = f"; gradient clipping is now on at {RECOVERY_CLIP:g}"
+        self.emit(ev.Notice(kind="diverged", message=(
+            f"diverged at step {self.step + 1} ({err}): {back} and the learning rate halved "
+            f"to {self.learning_rate():.3g}{also} (recovery {self.recoveries} of "
+            f"{MAX_RECOVERIES}); gradient clipping (--clip) prevents this")))
 
     def _divergence_message(self, detail: str) -> str:
         return (f"training diverged at step {self.step + 1} ({detail}); the weights were not "

@@ -1,0 +1,154 @@
+"""Recipes: named, documented configurations — the classic worked examples learners arrive with,
+reproduced with their own data and settings, and the realistic version of each beside it.
+
+``rnn-tui recipes`` lists them; ``--recipe NAME`` runs one in the app or with ``train`` (its
+settings come before ``--config`` and flags, so any of them can still be changed), and ``watch
+--recipe NAME`` opens the latest run made from it. Each says what it teaches and what the app
+shows that the original could not.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from rnn_tui.errors import UserError
+
+
+@dataclass(frozen=True)
+class Recipe:
+    name: str
+    title: str
+    teaches: str
+    shows: str  # what the app makes visible that the original example could not
+    config: dict[str, dict[str, Any]] = field(default_factory=dict)
+    origin: str = ""  # the worked example it reproduces, or "" for a realistic one
+
+    def help(self) -> str:
+        from rnn_tui.config import RunConfig
+
+        lines = [f"{self.name}: {self.title}"]
+        if self.origin:
+            lines.append(f"  reproduces: {self.origin}")
+        lines += [f"  teaches: {self.teaches}", f"  the app shows: {self.shows}", "  settings:"]
+        for sec, values in self.config.items():
+            lines.append("    " + f"[{sec}] " + ", ".join(f"{k} = {v!r}" for k, v in
+                                                         values.items()))
+        RunConfig.from_dict(self.config, f"recipe {self.name}")  # a recipe is a valid config
+        return "\n".join(lines)
+
+
+RECIPES: dict[str, Recipe] = {r.name: r for r in [
+    Recipe(
+        "char-window",
+        "characters of one sentence, SimpleRNN on windows of 10 (the Keras text example)",
+        "many-to-one training on windows, then one-to-many generation by sliding the window "
+        "over what the model wrote; why a model that has only ever seen 22 characters repeats "
+        "or derails once it leaves them",
+        "the hidden state of 256 tanh units over each window, and the generated text as it "
+        "drifts off the training sentence; try --input auto --embed 0 (one-hot) beside the "
+        "index-as-a-number input and watch the loss",
+        {"data": {"task": "char", "corpus": "sample-text", "windows": 10},
+         "model": {"cell": "rnn", "hidden": 256, "layers": 1, "input": "index", "embed": 0},
+         "train": {"optimizer": "adam", "lr": 1e-3, "batch": 32, "epochs": 200, "steps": 0,
+                   "time_budget": 0.0, "warmup": 0, "lr_schedule": "constant", "clip": 0.0,
+                   "top_k": 1, "eval_every": 25, "sample_every": 100, "sample_len": 100,
+                   "checkpoint_every": 100}},
+        origin="SEED_EXAMPLES.md 3: 'This is a sample text.', windows of 10, inputs id/V, "
+               "SimpleRNN 256, Adam, 200 epochs, argmax generation"),
+    Recipe(
+        "pos-toy",
+        "two tagged sentences, Embedding(50) + GRU(100) (the Keras POS example)",
+        "many-to-many: a tag for every word needs the output at every step (the tutorial's GRU "
+        "returned only its last state); padding and masks",
+        "each word's predicted tag under it and the hidden state word by word; with nothing "
+        "held out the score is on the training words, which 9 words make easy to memorise "
+        "(pos-ewt is the same task on real text)",
+        {"data": {"task": "tag", "corpus": "pos-toy", "word_features": "none"},
+         "model": {"cell": "gru", "hidden": 100, "embed": 50, "layers": 1,
+                   "bidirectional": False},
+         "train": {"optimizer": "adam", "lr": 1e-3, "batch": 2, "epochs": 50, "steps": 0,
+                   "time_budget": 0.0, "warmup": 0, "lr_schedule": "constant",
+                   "eval_every": 5, "patience": 0}},
+        origin="SEED_EXAMPLES.md 4: 'The cat sat on the mat' / 'He ran quickly', "
+               "Embedding(vocab, 50), GRU 100, Adam, 50 epochs"),
+    Recipe(
+        "sentiment-by-hand",
+        "sentiment with a vanilla sigmoid RNN, 300-d word vectors, 128 units (the textbook "
+        "BPTT derivation)",
+        "many-to-one classification; why sigmoid units (slope at most 1/4) make the gradient "
+        "through time vanish within a few words",
+        "the gradient flowing back through each word dying away (key d), the hidden state "
+        "moving word by word toward the decision, and the accuracy beside the majority class "
+        "and Naive Bayes baselines",
+        {"data": {"task": "classify", "corpus": "sentiment", "min_count": 1},
+         "model": {"cell": "rnn_sigmoid", "hidden": 128, "embed": 300, "layers": 1,
+                   "bidirectional": False},
+         "train": {"optimizer": "adam", "lr": 1e-3, "batch": 32, "time_budget": 120.0,
+                   "eval_every": 50, "patience": 10}},
+        origin="SEED_EXAMPLES.md 5: word vectors of 300, W_hx 128x300, W_hh 128x128, sigmoid "
+               "hidden activation, W_oh 2x128 and a softmax over 2 classes"),
+    Recipe(
+        "pos-ewt",
+        "part-of-speech tagging on the English Web Treebank, bidirectional LSTM",
+        "many-to-many tagging on real text; unknown words, and how a word's suffix and shape "
+        "let the model tag words it never saw",
+        "a held-out sentence tagged as it trains (mistakes in red, unknown words underlined), "
+        "accuracy on known and unknown words beside the most-frequent-tag baseline",
+        {"data": {"task": "tag", "corpus": "pos", "word_features": "suffix"},
+         "model": {"cell": "lstm", "hidden": 128, "embed": 64, "bidirectional": True},
+         "train": {"batch": 32, "lr": 3e-3, "time_budget": 120.0, "eval_every": 100,
+                   "patience": 10}}),
+    Recipe(
+        "sentiment-reviews",
+        "sentiment of 2,990 real review sentences, bidirectional GRU",
+        "many-to-one classification on real text, and whether reading in order beats a bag "
+        "of words",
+        "accuracy curves beside the majority and Naive Bayes baselines, the confusion matrix "
+        "and scored held-out sentences",
+        {"data": {"task": "classify", "corpus": "sentiment", "min_count": 1},
+         "model": {"cell": "gru", "hidden": 64, "embed": 64, "bidirectional": True},
+         "train": {"batch": 32, "lr": 2e-3, "time_budget": 120.0, "eval_every": 50,
+                   "patience": 10}}),
+    Recipe(
+        "char-pydoc",
+        "a character language model of the Python documentation, GRU 256",
+        "many-to-many next-character prediction with the state carried between batches "
+        "(truncated BPTT), then one-to-many generation",
+        "the loss on held-out text, samples improving as it trains, single neurons that track "
+        "quotes, brackets or line position (key m)",
+        {"data": {"task": "char", "corpus": "pydoc"},
+         "model": {"cell": "gru", "hidden": 256, "embed": 64},
+         "train": {"time_budget": 600.0, "eval_every": 100, "sample_every": 100}}),
+    Recipe(
+        "vanishing",
+        "a vanilla RNN whose W_hh starts at half an orthogonal matrix, clipping off",
+        "vanishing gradients: backpropagation through time multiplies by W_hh and tanh' at "
+        "every step, here by at most 0.5",
+        "the gradient through time (key d) falling by orders of magnitude within a few steps",
+        {"data": {"task": "char", "corpus": "arithmetic"},
+         "model": {"cell": "rnn", "hidden": 64, "embed": 16, "recurrent_scale": 0.5},
+         "train": {"clip": 0.0, "time_budget": 120.0, "eval_every": 100}}),
+    Recipe(
+        "exploding",
+        "a ReLU RNN whose W_hh starts at twice an orthogonal matrix, clipping off",
+        "exploding gradients: with |W_hh| > 1 and a slope of 1 the gradient through time "
+        "grows at every step back (and the state carried from batch to batch with it), until "
+        "a step blows the weights up",
+        "the gradient through time rising the further back it goes (key d), the divergence "
+        "guard catching the blow-up and saying what happened (the app pauses; `train` rolls "
+        "back, halves the rate and turns clipping on), and the run then learning",
+        {"data": {"task": "char", "corpus": "arithmetic"},
+         "model": {"cell": "rnn_relu", "hidden": 64, "embed": 16, "recurrent_scale": 2.0},
+         "train": {"clip": 0.0, "lr": 0.05, "optimizer": "sgd", "warmup": 0, "seq": 16,
+                   "lr_schedule": "constant", "time_budget": 120.0, "eval_every": 100}}),
+]}
+
+
+def get_recipe(name: str) -> Recipe:
+    if name not in RECIPES:
+        from rnn_tui.config import suggest
+
+        raise UserError(f"unknown recipe {name!r}{suggest(name, RECIPES)}; `rnn-tui recipes` "
+                        "lists them")
+    return RECIPES[name]
