@@ -42,6 +42,9 @@ class DataConfig:
     horizon: int = 12  # series task: steps forecast recursively
     holdout: int = 24  # series task: final points held out for validation
     period: int = 0  # series task: seasonal period (0 = detect)
+    # char / word task: a tokenizer file (JSON, as `rnn-tui import` writes it) to use instead of
+    # a vocabulary built from the corpus ("" = build it from the corpus)
+    vocab: str = ""
 
 
 @dataclass

@@ -56,12 +56,18 @@ class LanguageTask(Task):
         self._fused: dict[tuple[int, int], FusedLM] = {}
 
     @classmethod
-    def from_config(cls, cfg: RunConfig) -> LanguageTask:
+    def from_config(cls, cfg: RunConfig, tokenizer=None) -> LanguageTask:
+        """The task a config names; ``tokenizer`` (or the file ``data.vocab`` names) replaces
+        the vocabulary built from the corpus (a model imported from elsewhere)."""
         from rnn_tui.data.corpora import load_corpus
-        from rnn_tui.data.text import CharTokenizer, WordTokenizer
+        from rnn_tui.data.text import CharTokenizer, WordTokenizer, load_tokenizer
 
         corpus = load_corpus(cfg.data.corpus, encoding=cfg.data.encoding)
-        if cfg.data.task == "word":
+        if tokenizer is None and cfg.data.vocab:
+            tokenizer = load_tokenizer(cfg.data.vocab, cfg.data.task)
+        if tokenizer is not None:
+            tok = tokenizer
+        elif cfg.data.task == "word":
             tok = WordTokenizer(lowercase=cfg.data.lowercase, min_count=cfg.data.min_count,
                                 max_vocab=cfg.data.max_vocab or None)
             tok.fit(corpus.text)
