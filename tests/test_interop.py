@@ -182,6 +182,35 @@ def _layout_order(path):
     return [(n, t[n]) for n in names]
 
 
+def readme_snippets() -> list[str]:
+    """The Python code blocks of the README's Interop section."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Interop", 1)[1].split("\n## ", 1)[0]
+    return [block.split("```", 1)[0] for block in section.split("```python\n")[1:]]
+
+
+def test_readme_snippets_load_an_export_and_save_one_back(texts, tmp_path, capsys, monkeypatch):
+    torch = pytest.importorskip("torch")
+    run = train(tmp_path / "runs", "r", texts / "train.txt", "lstm", 2, 16)
+    monkeypatch.chdir(tmp_path)
+    assert main(["export", str(run), "--to", "model.safetensors"]) == 0
+    load, save = readme_snippets()
+    ns: dict = {}
+    exec(compile(load, "README.md", "exec"), ns)  # strict=True inside
+    model = ns["model"].eval()
+    ids = torch.as_tensor(encode((texts / "score.txt").read_text(encoding="utf-8"),
+                                 ns["vocab"]))
+    with torch.no_grad():
+        logits, _ = model(ids[:-1].unsqueeze(1))
+        theirs = float(torch.nn.functional.cross_entropy(logits[:, 0].double(), ids[1:]))
+    ours = cli_loss(capsys, run, texts / "score.txt")
+    assert abs(theirs - ours) < 1e-3
+    exec(compile(save, "README.md", "exec"), ns)  # overwrites model.safetensors from PyTorch
+    assert main(["import", "model.safetensors", "--task", "char", "--text",
+                 str(texts / "train.txt"), "--runs-dir", "runs", "--name", "back"]) == 0
+    assert abs(cli_loss(capsys, tmp_path / "runs" / "back", texts / "score.txt") - ours) < 1e-6
+
+
 # ---------------------------------------------------------------------------- 2. in from PyTorch
 IMPORT_CASES = [("lstm", 1, 16, {"cell": "lstm"}), ("gru", 2, 0, {}),
                 ("rnn_relu", 2, 12, {"cell": "rnn", "nonlinearity": "relu"})]
@@ -503,6 +532,15 @@ def test_missing_tensorboardx_names_the_extra(tmp_path, capsys, texts, monkeypat
         assert rc == 2 and err.count("\n") == 1
         assert "pip install 'rnn-tui[tensorboard]'" in err
     assert not (tmp_path / "runs" / "tb").exists() and not (tmp_path / "tb").exists()
+
+
+def test_log_option_on_train_and_the_app_is_not_log_every():
+    from rnn_tui.cli import build_parser
+
+    p = build_parser()
+    assert p.parse_args(["--log", "csv"]).log == ["csv"]
+    a = p.parse_args(["train", "--log", "tensorboard", "--log", "csv", "--log-every", "7"])
+    assert a.log == ["tensorboard", "csv"] and a.log_every == "7"
 
 
 # ---------------------------------------------------------------------------- 4. logs

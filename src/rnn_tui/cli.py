@@ -76,6 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "checkpoint")
     p.add_argument("--name", help="run name (default: TASK-DATE-TIME)")
     p.add_argument("--runs-dir", default="runs", help="where run directories go (./runs)")
+    log_option(p)
     g = p.add_argument_group(
         "model and training (the app's run)",
         "The defaults shown are `rnn-tui train`'s; the app changes a few for watching: hidden 256, "
@@ -96,10 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--name", help="run name (default: TASK-DATE-TIME)")
     t.add_argument("--runs-dir", default="runs", help="where run directories go (./runs)")
     t.add_argument("--quiet", action="store_true", help="no samples on the console")
-    t.add_argument("--log", action="append", choices=("tensorboard", "csv"), metavar="FORMAT",
-                   help="also log the scalars as it trains, beside metrics.jsonl: tensorboard "
-                   "(RUN/tensorboard/, needs the [tensorboard] extra) or csv (RUN/metrics.csv); "
-                   "repeat for both")
+    log_option(t)
     for flag, _sec, key, typ, hlp in TRAIN_FLAGS:
         t.add_argument(flag, dest=key, type=str, metavar=typ.__name__.upper(), help=hlp)
 
@@ -177,6 +175,13 @@ def build_parser() -> argparse.ArgumentParser:
     c = command("corpora", help="list the built-in corpora and series")
     c.add_argument("--fetch", metavar="NAME", help="download a corpus that is fetched by URL")
     return p
+
+
+def log_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--log", action="append", choices=("tensorboard", "csv"), metavar="FORMAT",
+                   help="also log the scalars as it trains, beside metrics.jsonl: tensorboard "
+                   "(RUN/tensorboard/, needs the [tensorboard] extra) or csv (RUN/metrics.csv); "
+                   "repeat for both")
 
 
 def checkpoint_option(p: argparse.ArgumentParser) -> None:
@@ -265,7 +270,7 @@ def cmd_app(args) -> int:
 
     trainer, writer, _ = prepare_run(cfg, args.runs_dir, args.name,
                                      Path(args.resume) if args.resume else None,
-                                     on_nonfinite="pause")
+                                     on_nonfinite="pause", logs=args.log or ())
     from rnn_tui.tui.app import RnnTuiApp
     from rnn_tui.tui.source import LiveSource
 
