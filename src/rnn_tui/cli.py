@@ -1,4 +1,5 @@
-"""Command line: ``rnn-tui`` (the app), ``train``, ``sample``, ``forecast``, ``watch``, ``corpora``.
+"""Command line: ``rnn-tui`` (the app), ``train``, ``sample``, ``forecast``, ``evaluate``,
+``watch``, ``export``, ``import``, ``corpora``.
 
 Heavy modules (NumPy, Numba, Textual) are imported inside the commands so ``--help`` is instant.
 Every :class:`~rnn_tui.errors.UserError` becomes one line on stderr and exit status 2.
@@ -82,7 +83,7 @@ TRAIN_FLAGS: list[tuple[str, str, str, type, str]] = [
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = argparse.ArgumentParser(allow_abbrev=False,
         prog="rnn-tui", usage="rnn-tui [OPTIONS] [COMMAND ...]",
         description="A terminal playground for recurrent neural networks: watch an RNN learn. "
         "With no command it opens the app and trains a model (the defaults, or the options "
@@ -97,6 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name", help="run name (default: TASK-DATE-TIME)")
     p.add_argument("--runs-dir", default="runs", help="where run directories go (./runs)")
     recipe_option(p)
+    log_option(p)
     g = p.add_argument_group(
         "model and training (the app's run)",
         "The defaults shown are `rnn-tui train`'s; the app changes a few for watching: hidden 256, "
@@ -105,7 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
     def command(name: str, **kw) -> argparse.ArgumentParser:
-        return sub.add_parser(name, prog=f"rnn-tui {name}", **kw)
+        return sub.add_parser(name, prog=f"rnn-tui {name}", allow_abbrev=False, **kw)
 
     t = command("train", help="train a model headless (console progress, run directory)",
                 description="Train a model without the app. Progress goes to the console; "
@@ -117,6 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--runs-dir", default="runs", help="where run directories go (./runs)")
     t.add_argument("--quiet", action="store_true", help="no samples on the console")
     recipe_option(t)
+    log_option(t)
     add_train_flags(t)
 
     s = command("sample", help="generate text from a trained run, streamed to stdout")
@@ -166,6 +169,42 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("name", nargs="?", help="show one recipe in full: what it teaches, what "
                    "the app shows, its settings")
 
+    x = command("export", help="write a run's weights for PyTorch (.safetensors), or its "
+                "logs for TensorBoard or as CSV",
+                description="Write a run's best weights (or --checkpoint latest) to "
+                "FILE.safetensors with PyTorch's names and shapes (embedding, rnn, head; no "
+                "pickle), or with --format tensorboard|csv its logged scalars from "
+                "metrics.jsonl into the directory DIR.")
+    x.add_argument("run", metavar="RUN", help="run directory")
+    x.add_argument("--to", required=True, metavar="FILE|DIR",
+                   help="FILE.safetensors for the weights, or a directory for the logs")
+    x.add_argument("--format", choices=("safetensors", "tensorboard", "csv"), default=None,
+                   help="safetensors (the default for a .safetensors file), tensorboard "
+                   "(event files; needs the [tensorboard] extra) or csv (DIR/metrics.csv)")
+    checkpoint_option(x)
+
+    i = command("import", help="make a run from a .safetensors file with PyTorch's names "
+                "(written by `rnn-tui export` or by PyTorch)",
+                description="Build a run directory from FILE.safetensors holding a language "
+                "model under PyTorch's names (embedding, rnn, head) and its vocabulary "
+                "(metadata 'vocab'). The run reads --text FILE or --corpus NAME: `evaluate` "
+                "scores it, `watch` shows the model's hidden state over it, `train --resume` "
+                "trains on it; `sample` works as on any run.")
+    i.add_argument("file", metavar="FILE", help="the .safetensors file")
+    i.add_argument("--task", choices=("char", "word"), default=None,
+                   help="char or word (default: the file's metadata 'task')")
+    src = i.add_mutually_exclusive_group()
+    src.add_argument("--text", metavar="FILE", help="a text file for the run to read")
+    src.add_argument("--corpus", help="a built-in corpus (see `rnn-tui corpora`) or text file")
+    i.add_argument("--encoding", default=None, help="text encoding of the text (utf-8)")
+    i.add_argument("--val-fraction", dest="val_fraction", default=None, metavar="FLOAT",
+                   help="share of the text held out for evaluation (0.1)")
+    i.add_argument("--name", help="run name (default: TASK-DATE-TIME)")
+    i.add_argument("--runs-dir", default="runs", help="where run directories go (./runs)")
+    for flag, sec, key, typ, hlp in TRAIN_FLAGS:
+        if sec == "train":  # settings a later `train --resume` uses
+            i.add_argument(flag, dest=key, type=str, metavar=typ.__name__.upper(), help=hlp)
+
     c = command("corpora", help="list the built-in corpora and series")
     c.add_argument("--fetch", metavar="NAME", help="download a corpus that is fetched by URL")
     return p
@@ -184,6 +223,13 @@ def add_train_flags(p) -> None:
 def recipe_option(p) -> None:
     p.add_argument("--recipe", metavar="NAME", help="start from a named recipe (see `rnn-tui "
                    "recipes`); --config and flags still override it")
+
+
+def log_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--log", action="append", choices=("tensorboard", "csv"), metavar="FORMAT",
+                   help="also log the scalars as it trains, beside metrics.jsonl: tensorboard "
+                   "(RUN/tensorboard/, needs the [tensorboard] extra) or csv (RUN/metrics.csv); "
+                   "repeat for both")
 
 
 def checkpoint_option(p: argparse.ArgumentParser) -> None:
@@ -217,6 +263,10 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_evaluate(args)
         if args.command == "recipes":
             return cmd_recipes(args)
+        if args.command == "export":
+            return cmd_export(args)
+        if args.command == "import":
+            return cmd_import(args)
         return cmd_app(args)
     except UserError as err:
         print(f"rnn-tui: error: {err}", file=sys.stderr)
@@ -270,7 +320,7 @@ def cmd_app(args) -> int:
 
     trainer, writer, _ = prepare_run(cfg, args.runs_dir, run_name(args),
                                      Path(args.resume) if args.resume else None,
-                                     on_nonfinite="pause")
+                                     on_nonfinite="pause", logs=args.log or ())
     from rnn_tui.tui.app import RnnTuiApp
     from rnn_tui.tui.source import LiveSource
 
@@ -412,9 +462,10 @@ def run_training(cfg, args, resume_dir: Path | None) -> int:
     from rnn_tui.train.console import ConsoleSink
 
     configure_threads()
+    logs = getattr(args, "log", None) or ()
     trainer, writer, run_dir = prepare_run(cfg, args.runs_dir, run_name(args), resume_dir,
                                            [ConsoleSink(show_samples=not args.quiet)],
-                                           on_nonfinite="recover")
+                                           on_nonfinite="recover", logs=logs)
 
     def on_signal(signum, _frame):
         trainer.stop("interrupted")
@@ -426,6 +477,10 @@ def run_training(cfg, args, resume_dir: Path | None) -> int:
         reason = trainer.run()
     finally:
         writer.close()
+        if logs:
+            from rnn_tui.interop.logs import close_sinks
+
+            close_sinks(trainer.sinks)
     if reason == "failed":
         return 1
     if reason == "interrupted":
@@ -496,6 +551,46 @@ def cmd_evaluate(args) -> int:
         val, metrics = task.evaluate()
     extra = "".join(f" {k}={v:.6g}" for k, v in metrics.items())
     print(f"val_loss={val:.6f}{extra}")
+    return 0
+
+
+def cmd_export(args) -> int:
+    fmt = args.format
+    if fmt is None:
+        if not args.to.endswith(".safetensors"):
+            raise UserError(f"say what to write to {args.to}: a FILE.safetensors for the "
+                            "weights, or --format tensorboard|csv for the logs")
+        fmt = "safetensors"
+    if fmt == "safetensors":
+        from rnn_tui.interop.weights import export_safetensors
+
+        out = export_safetensors(args.run, args.to, args.checkpoint)
+        _say_which(out["checkpoint"], out["which"])
+        n = sum(int(a.size) for a in out["tensors"].values())
+        print(f"wrote {out['path']}: {len(out['tensors'])} tensors, {n:,} parameters "
+              f"({out['metadata']['layers']}x{out['metadata']['hidden']} "
+              f"{out['metadata']['cell']})")
+        return 0
+    from rnn_tui.interop.logs import export_logs
+
+    path, n = export_logs(args.run, args.to, fmt)
+    print(f"wrote {path}: {n} events with scalars ({fmt})")
+    return 0
+
+
+def cmd_import(args) -> int:
+    from rnn_tui.runtime import configure_threads
+
+    configure_threads(1)
+    from rnn_tui.interop.importer import import_run
+
+    settings = _flags_to_dict(args)  # --encoding, --val-fraction and the [train] settings
+    for key in ("task", "corpus"):  # given to import_run itself
+        settings.get("data", {}).pop(key, None)
+    run_dir = import_run(args.file, args.task, corpus=args.text or args.corpus,
+                         runs_dir=args.runs_dir, name=args.name, settings=settings)
+    print(f"imported {args.file} into {run_dir}; try: rnn-tui watch {run_dir} · rnn-tui "
+          f"sample {run_dir} · rnn-tui train --resume {run_dir}")
     return 0
 
 

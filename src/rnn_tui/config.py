@@ -48,6 +48,9 @@ class DataConfig:
     tokens: str = "word"  # classify: word | char
     max_len: int = 0  # classify: tokens read per sentence (0 = all)
     word_features: str = "suffix"  # tag: none | suffix (suffixes and shape of each word)
+    # char / word task: a tokenizer file (JSON, as `rnn-tui import` writes it) to use instead of
+    # a vocabulary built from the corpus ("" = build it from the corpus)
+    vocab: str = ""
 
 
 @dataclass

@@ -43,9 +43,15 @@ def build_task(cfg: RunConfig) -> Task:
 
 
 def prepare_run(cfg: RunConfig, runs_dir, name: str | None, resume_dir: Path | None, sinks=(),
-                on_nonfinite: str = "stop"):
+                on_nonfinite: str = "stop", logs=()):
     """Build the task, restore a checkpoint, make the run directory: (trainer, writer, run_dir).
-    Every input check happens before anything is written."""
+    ``logs``: formats (``tensorboard``, ``csv``) also written into the run directory as it
+    trains, by sinks beside the ``metrics.jsonl`` writer. Every input check happens before
+    anything is written."""
+    if logs:
+        from rnn_tui.interop.logs import check_formats
+
+        logs = check_formats(logs)  # a missing extra is said before anything is built
     task = build_task(cfg)
     trainer = Trainer(task, cfg, None, list(sinks), on_nonfinite=on_nonfinite)
     if resume_dir is not None:
@@ -56,6 +62,10 @@ def prepare_run(cfg: RunConfig, runs_dir, name: str | None, resume_dir: Path | N
     trainer.run_dir = run_dir
     writer = MetricsWriter(run_dir / "metrics.jsonl")
     trainer.sinks.append(writer)
+    if logs:
+        from rnn_tui.interop.logs import open_log_sinks
+
+        trainer.sinks += open_log_sinks(logs, run_dir)
     write_config(run_dir, cfg)
     return trainer, writer, run_dir
 

@@ -149,3 +149,24 @@ def tokenizer_from_dict(d: dict[str, Any]):
     if kind == "word":
         return WordTokenizer.from_dict(d)
     raise UserError(f"unknown tokenizer kind {kind!r} in checkpoint")
+
+
+def load_tokenizer(path, kind: str | None = None):
+    """A tokenizer saved as JSON (its ``to_dict``), as ``rnn-tui import`` writes ``vocab.json``;
+    ``kind`` (char or word) is checked when given."""
+    import json
+    from pathlib import Path
+
+    p = Path(path)
+    try:
+        d = json.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UserError(f"vocabulary file not found: {p} (data.vocab in the run's "
+                        "config.toml)") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise UserError(f"vocabulary file {p} is not readable JSON ({err})") from None
+    if not isinstance(d, dict) or not isinstance(d.get("vocab"), list):
+        raise UserError(f"vocabulary file {p} holds no vocabulary list")
+    if kind is not None and d.get("kind") != kind:
+        raise UserError(f"vocabulary file {p} is for a {d.get('kind')} model, not {kind}")
+    return tokenizer_from_dict(d)

@@ -57,8 +57,10 @@ class LanguageTask(Task):
         self._fused: dict[tuple[int, int], FusedLM] = {}
 
     @classmethod
-    def from_config(cls, cfg: RunConfig) -> Task:
-        """The stream model, or with ``data.windows`` the tutorials' window model."""
+    def from_config(cls, cfg: RunConfig, tokenizer=None) -> Task:
+        """The stream model, or with ``data.windows`` the tutorials' window model;
+        ``tokenizer`` (or the file ``data.vocab`` names) replaces the vocabulary built from the
+        corpus (a model imported from elsewhere)."""
         if cfg.data.windows:
             from rnn_tui.tasks.windows import WindowTask
 
@@ -66,7 +68,7 @@ class LanguageTask(Task):
         if cfg.model.input == "index":
             raise UserError("model.input 'index' (a token's index as one number) is for the "
                             "window model: add --windows N")
-        tok, ids = read_tokens(cfg)
+        tok, ids = read_tokens(cfg, tokenizer)
         return cls(cfg, tok, ids)
 
     # -------------------------------------------------------------- training
@@ -194,14 +196,20 @@ class LanguageTask(Task):
                            None if c is None else c.astype(self.net.dtype))
 
 
-def read_tokens(cfg: RunConfig):
+def read_tokens(cfg: RunConfig, tokenizer=None):
     """(tokenizer, token ids) of the corpus a config names: characters, or words with rare ones
-    as ``<unk>``."""
+    as ``<unk>``; a given ``tokenizer`` (or the file ``data.vocab`` names) is used as it is."""
     from rnn_tui.data.corpora import load_corpus
-    from rnn_tui.data.text import CharTokenizer, WordTokenizer
+    from rnn_tui.data.text import CharTokenizer, WordTokenizer, load_tokenizer
 
     corpus = load_corpus(cfg.data.corpus, encoding=cfg.data.encoding)
-    if cfg.data.task == "word":
+    if tokenizer is None and cfg.data.vocab:
+        tokenizer = load_tokenizer(cfg.data.vocab, cfg.data.task)
+    if tokenizer is not None:
+        tok = tokenizer
+        ids = tok.encode(corpus.text, unknown="skip") if cfg.data.task == "char" else \
+            tok.encode(corpus.text)
+    elif cfg.data.task == "word":
         tok = WordTokenizer(lowercase=cfg.data.lowercase, min_count=cfg.data.min_count,
                             max_vocab=cfg.data.max_vocab or None)
         tok.fit(corpus.text)
