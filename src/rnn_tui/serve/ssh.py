@@ -179,6 +179,18 @@ class Connection(asyncssh.SSHServer):
                 self.notes.append("dropped: never authenticated (login timeout)")
             else:
                 self.notes.append("refused: no public key offered")
+        running = [s.done.wait() for s in self.sessions if s.running]
+        if running:  # the line says how its apps ended: wait for them
+            asyncio.ensure_future(self._log_when_done(running))
+        else:
+            self._log()
+
+    async def _log_when_done(self, running) -> None:
+        await asyncio.wait([asyncio.ensure_future(w) for w in running],
+                           timeout=DROPPED_GRACE + 5)
+        self._log()
+
+    def _log(self) -> None:
         outcome = "; ".join(self.notes + [s.outcome for s in self.sessions if s.outcome])
         if not outcome:
             outcome = "closed, no session"
@@ -276,6 +288,7 @@ class AppSession(asyncssh.SSHServerSession):
         self.run_name = ""
         self.started = time.monotonic()
         self.done = asyncio.Event()
+        self.running = False  # an app was (or is being) started for it
         self._kill_timer: asyncio.TimerHandle | None = None
 
     # ---------------------------------------------------------------- requests
@@ -323,6 +336,7 @@ class AppSession(asyncssh.SSHServerSession):
                         "again later", "turned away: server full")
         else:
             hub.sessions.add(self)
+            self.running = True
             asyncio.ensure_future(self.run())
 
     def refuse(self, message: str, outcome: str) -> None:
