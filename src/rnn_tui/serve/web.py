@@ -37,7 +37,7 @@ def command(runs_root: Path, app_argv: list[str], task: str) -> str:
     folder, its run named after its own process id (visitors share this command line)."""
     argv = [*child_command(), "--name-from-pid", task, "--", "--runs-dir",
             str(runs_root / "web"), "--confine", str(runs_root), *app_argv]
-    return shlex.join(argv)
+    return "exec " + shlex.join(argv)  # no shell left between the server and the app
 
 
 def serve_web(host: str, port: int, runs_root: Path, app_argv: list[str], task: str,
