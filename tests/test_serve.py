@@ -132,6 +132,27 @@ def test_authorized_keys_with_options_are_not_let_in(tmp_path):
     assert len(warnings) == 2 and "line 5" in warnings[0]
 
 
+def test_authorized_keys_writable_by_others_let_nobody_in(tmp_path):
+    from rnn_tui.serve.keys import AuthorizedKeys
+
+    a = asyncssh.generate_private_key("ssh-ed25519", comment="alice")
+    ak = tmp_path / "ak"
+    ak.write_text(a.export_public_key().decode())
+    os.chmod(ak, 0o666)
+    with pytest.raises(UserError, match="writable by others"):
+        AuthorizedKeys(ak, say=lambda _m: None)
+    os.chmod(ak, 0o644)
+    said: list[str] = []
+    keys = AuthorizedKeys(ak, say=said.append)
+    assert keys.lookup(a.convert_to_public()) is not None
+    os.chmod(ak, 0o664)  # made group-writable while serving: every key refused from then on
+    assert keys.lookup(a.convert_to_public()) is None and "writable by others" in said[-1]
+    os.chmod(ak, 0o600)
+    assert keys.lookup(a.convert_to_public()) is not None
+    ak.unlink()  # gone: every key refused
+    assert keys.lookup(a.convert_to_public()) is None
+
+
 def test_host_key_made_once_private_and_refused_when_readable(tmp_path):
     from rnn_tui.serve.keys import HOST_KEY_NAME, load_host_key
 
@@ -318,6 +339,7 @@ def keys(tmp_path_factory):
     write_key(d / "host", "host")
     ak = d / "authorized_keys"
     ak.write_text(alice.export_public_key().decode())
+    os.chmod(ak, 0o600)  # whatever the umask: a file others can write lets nobody in
     return {"dir": d, "alice": alice, "mallory": mallory, "ak": ak, "host": d / "host"}
 
 

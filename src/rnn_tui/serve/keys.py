@@ -3,6 +3,7 @@ the server's own host key (made on first start if none is given)."""
 
 from __future__ import annotations
 
+import errno
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -68,7 +69,12 @@ class AuthorizedKeys:
         self._load(text)
 
     def _stat(self) -> tuple:
+        """The file's identity and age; OSError if it is writable by others (as sshd's
+        StrictModes: anyone who could edit it could let themselves in)."""
         st = os.stat(self.path)
+        if st.st_mode & 0o022:
+            raise PermissionError(errno.EPERM, f"writable by others (mode "
+                                  f"{st.st_mode & 0o777:o}); `chmod go-w {self.path}`")
         return (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
     def _load(self, text: str) -> None:
