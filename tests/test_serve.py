@@ -177,6 +177,15 @@ def test_serve_without_the_extra_says_which_to_install(monkeypatch, capsys):
     assert len(err) == 1 and 'pip install "rnn-tui[serve]"' in err[0]
 
 
+def test_only_a_plain_terminal_name_reaches_the_app():
+    from rnn_tui.serve.ssh import clean_term
+
+    assert clean_term("xterm-256color") == "xterm-256color"
+    assert clean_term("screen.xterm-256color") == "screen.xterm-256color"
+    for bad in ("", None, "$(id)", "xterm;id", "../../x", "x" * 100, "xterm\n", "-x"):
+        assert clean_term(bad) == "xterm-256color"
+
+
 def test_web_warns_only_off_loopback():
     from rnn_tui.serve.web import exposure_warning
 

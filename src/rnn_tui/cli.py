@@ -334,6 +334,9 @@ def cmd_serve(args) -> int:
     if not 0 <= port <= 65535:
         raise UserError(f"--port must be between 0 and 65535, got {port}")
     passthrough = app_argv(args)
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        print("rnn-tui serve: warning: running as root, so every session's app does too; "
+              "prefer a user of its own", file=sys.stderr)
     if args.web:
         from rnn_tui.serve.web import serve_web
 
