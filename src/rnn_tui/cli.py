@@ -325,19 +325,18 @@ def cmd_serve(args) -> int:
     require("textual_serve" if args.web else "asyncssh")
     cfg = build_config(args, APP_DEFAULTS)  # every session's defaults, checked once here
     _app_env(args)
-    runs_root = Path(args.runs_dir).expanduser().resolve()
-    try:
-        runs_root.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise UserError(f"cannot create the runs folder {runs_root}: {err.strerror}") from None
+    _check_corpus(cfg.data.task, cfg.data.corpus)
+    runs_root = Path(args.runs_dir).expanduser().resolve()  # made once the checks pass
     port = args.port if args.port is not None else (8000 if args.web else 2222)
     if not 0 <= port <= 65535:
         raise UserError(f"--port must be between 0 and 65535, got {port}")
     passthrough = app_argv(args)
-    if hasattr(os, "geteuid") and os.geteuid() == 0:
-        print("rnn-tui serve: warning: running as root, so every session's app does too; "
-              "prefer a user of its own", file=sys.stderr)
+    as_root = hasattr(os, "geteuid") and os.geteuid() == 0
+    root_warning = ("rnn-tui serve: warning: running as root, so every session's app does too; "
+                    "prefer a user of its own")
     if args.web:
+        if as_root:
+            print(root_warning, file=sys.stderr)
         from rnn_tui.serve.web import serve_web
 
         return serve_web(args.host, port, runs_root, passthrough, cfg.data.task,
@@ -350,6 +349,8 @@ def cmd_serve(args) -> int:
         raise UserError(f"--max-sessions must be at least 1, got {max_sessions}")
     if not args.login_timeout > 0:
         raise UserError(f"--login-timeout must be > 0, got {args.login_timeout}")
+    if as_root:
+        print(root_warning, file=sys.stderr)
     import asyncio
 
     from rnn_tui.serve.ssh import Settings, serve
@@ -361,6 +362,19 @@ def cmd_serve(args) -> int:
         host_key=Path(args.host_key) if args.host_key else None,
         max_sessions=max_sessions, login_timeout=args.login_timeout)
     return asyncio.run(serve(settings))
+
+
+def _check_corpus(task: str, corpus: str) -> None:
+    """A built-in name or an existing file, said at start rather than by every session."""
+    if task == "series":
+        from rnn_tui.data.series import BUILTIN_SERIES as names
+    else:
+        from rnn_tui.data.corpora import manifest
+
+        names = manifest()
+    if corpus not in names and not Path(corpus).expanduser().is_file():
+        raise UserError(f"--corpus {corpus!r} is neither a built-in one ({', '.join(names)}) "
+                        "nor a file")
 
 
 def build_config(args, defaults: dict | None = None):

@@ -393,7 +393,7 @@ class AppSession(asyncssh.SSHServerSession):
         self._close_master()
         hub.sessions.discard(self)
         took = time.monotonic() - self.started
-        where = f"run {key.name}/{self.run_name}"
+        where = f"run {key.name}/{self.run_name}"  # the first; the setup screen may add more
         if self.closed:
             self.outcome = (f"session {self.id}: dropped after {took:.0f}s, app exited "
                             f"{status} ({where})")
@@ -521,10 +521,22 @@ class AppSession(asyncssh.SSHServerSession):
 
 
 async def serve(settings: Settings) -> int:
+    log = Log(settings.state / "serve.log")
+    try:
+        return await _serve(settings, log)
+    finally:
+        log.close()
+
+
+async def _serve(settings: Settings, log: Log) -> int:
     state = settings.state
-    log = Log(state / "serve.log")
     keys = AuthorizedKeys(settings.authorized_keys, say=log)
     host_key, key_path, made = load_host_key(settings.host_key, state)
+    try:
+        settings.runs_root.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise UserError(f"cannot create the runs folder {settings.runs_root}: "
+                        f"{err.strerror}") from None
     fp = host_key.get_fingerprint("sha256")
     print(f"rnn-tui serve: host key {fp} ({'made now, ' if made else ''}{key_path})",
           file=sys.stderr, flush=True)
@@ -540,9 +552,8 @@ async def serve(settings: Settings) -> int:
             login_timeout=settings.login_timeout, keepalive_interval=30, keepalive_count_max=4,
             server_version="rnn-tui")
     except OSError as err:
-        log.close()
-        raise UserError(f"cannot listen on {settings.host}:{settings.port}: "
-                        f"{err.strerror or err}") from None
+        why = os.strerror(err.errno) if err.errno else str(err)
+        raise UserError(f"cannot listen on {settings.host}:{settings.port}: {why}") from None
     port = server.sockets[0].getsockname()[1]
     log(f"listening on {settings.host}:{port} (ssh -p {port} {settings.host}); at most "
         f"{settings.max_sessions} session{'s' if settings.max_sessions != 1 else ''}; runs in "
@@ -552,7 +563,6 @@ async def serve(settings: Settings) -> int:
         hub.loop.add_signal_handler(sig, stop.set)
     await stop.wait()
     await shutdown(hub, server)
-    log.close()
     return 0
 
 

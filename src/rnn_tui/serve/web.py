@@ -12,6 +12,7 @@ import shlex
 import sys
 from pathlib import Path
 
+from rnn_tui.errors import UserError
 from rnn_tui.serve import child_command, child_pythonpath
 
 
@@ -47,7 +48,10 @@ def serve_web(host: str, port: int, runs_root: Path, app_argv: list[str], task: 
     warning = exposure_warning(host, port)
     if warning:
         print(warning, file=sys.stderr, flush=True)
-    (runs_root / "web").mkdir(parents=True, exist_ok=True)
+    try:
+        (runs_root / "web").mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise UserError(f"cannot create the runs folder {runs_root}: {err.strerror}") from None
     os.environ["PYTHONPATH"] = child_pythonpath()  # the visitors' apps run this same code
     Server(command(runs_root, app_argv, task), host=host, port=port, title="rnn-tui",
            public_url=public_url).serve()
