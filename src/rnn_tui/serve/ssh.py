@@ -72,10 +72,13 @@ class Log:
 
     def __call__(self, text: str) -> None:
         line = f"{time.strftime('%Y-%m-%dT%H:%M:%S%z')} {text}"
-        print(f"rnn-tui serve: {line}", file=sys.stderr, flush=True)
+        try:
+            print(f"rnn-tui serve: {line}", file=sys.stderr, flush=True)
+        except (OSError, ValueError):  # the operator's terminal went away: the file still has it
+            pass
         try:
             self.file.write(line + "\n")
-        except OSError:
+        except (OSError, ValueError):
             pass
 
     def close(self) -> None:

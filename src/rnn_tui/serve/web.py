@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from rnn_tui.errors import UserError
-from rnn_tui.serve import child_command, child_pythonpath
+from rnn_tui.serve import child_command, child_pythonpath, state_dir
 
 
 def is_loopback(host: str) -> bool:
@@ -53,6 +53,8 @@ def serve_web(host: str, port: int, runs_root: Path, app_argv: list[str], task: 
     except OSError as err:
         raise UserError(f"cannot create the runs folder {runs_root}: {err.strerror}") from None
     os.environ["PYTHONPATH"] = child_pythonpath()  # the visitors' apps run this same code
+    # their remembered settings (the theme) are theirs, not the operator's
+    os.environ["RNN_TUI_CONFIG_DIR"] = str(state_dir() / "homes" / "web" / "config")
     Server(command(runs_root, app_argv, task), host=host, port=port, title="rnn-tui",
            public_url=public_url).serve()
     return 0
