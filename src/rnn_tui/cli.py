@@ -155,9 +155,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="OpenSSH authorized_keys file of the keys let in (required for SSH)")
     v.add_argument("--host-key", metavar="FILE", help="the server's private host key (default: "
                    "one made on first start in the user state folder)")
-    v.add_argument("--max-sessions", type=int, default=None,
+    v.add_argument("--max-sessions", type=int, default=None, metavar="N",
                    help="apps running at once, one training each (default: the number of cores)")
-    v.add_argument("--login-timeout", type=float, default=30.0,
+    v.add_argument("--login-timeout", type=float, default=30.0, metavar="SECONDS",
                    help="seconds a connection has to authenticate (30)")
     v.add_argument("--runs-dir", default="runs", help="the runs folder: every session's runs "
                    "go below it, and sessions can watch any run in it (./runs)")
