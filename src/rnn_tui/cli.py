@@ -1,5 +1,5 @@
 """Command line: ``rnn-tui`` (the app), ``train``, ``sample``, ``forecast``, ``evaluate``,
-``watch``, ``export``, ``import``, ``corpora``.
+``watch``, ``export``, ``import``, ``recipes``, ``corpora``, ``serve``.
 
 Heavy modules (NumPy, Numba, Textual) are imported inside the commands so ``--help`` is instant.
 Every :class:`~rnn_tui.errors.UserError` becomes one line on stderr and exit status 2.
@@ -99,6 +99,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--runs-dir", default="runs", help="where run directories go (./runs)")
     recipe_option(p)
     log_option(p)
+    p.add_argument("--confine", metavar="DIR", help="keep what is typed in the app inside DIR: "
+                   "runs to open or generate from must lie under it, and corpora are the "
+                   "built-in ones or the one given here (`rnn-tui serve` runs its apps so)")
     g = p.add_argument_group(
         "model and training (the app's run)",
         "The defaults shown are `rnn-tui train`'s; the app changes a few for watching: hidden 256, "
@@ -207,6 +210,39 @@ def build_parser() -> argparse.ArgumentParser:
 
     c = command("corpora", help="list the built-in corpora and series")
     c.add_argument("--fetch", metavar="NAME", help="download a corpus that is fetched by URL")
+
+    v = command("serve", help="serve the app over SSH to anyone with an authorised key (no "
+                "shell), or in a browser with --web",
+                description="An SSH server of its own: `ssh -p PORT HOST` opens the app, which "
+                "trains a run of its own in RUNS_DIR/<key comment>/. Public keys only, listed in "
+                "--authorized-keys (re-read when it changes); no shell, no commands, no "
+                "forwarding. The model and training options below are every session's "
+                "defaults. Needs the serve extra: pip install \"rnn-tui[serve]\".")
+    v.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on (127.0.0.1; 0.0.0.0 for every interface)")
+    v.add_argument("--port", type=int, default=None,
+                   help="port to listen on (2222; 8000 with --web; 0 picks a free one)")
+    v.add_argument("--authorized-keys", metavar="FILE",
+                   help="OpenSSH authorized_keys file of the keys let in (required for SSH)")
+    v.add_argument("--host-key", metavar="FILE", help="the server's private host key (default: "
+                   "one made on first start in the user state folder)")
+    v.add_argument("--max-sessions", type=int, default=None, metavar="N",
+                   help="apps running at once, one training each (default: the number of cores)")
+    v.add_argument("--login-timeout", type=float, default=30.0, metavar="SECONDS",
+                   help="seconds a connection has to authenticate (30)")
+    v.add_argument("--runs-dir", default="runs", help="the runs folder: every session's runs "
+                   "go below it, and sessions can watch any run in it (./runs)")
+    v.add_argument("--web", action="store_true", help="serve the app in a browser instead "
+                   "(textual-serve; no authentication: keep it on 127.0.0.1)")
+    v.add_argument("--public-url", metavar="URL", help="--web: the address browsers use, if "
+                   "not http://HOST:PORT (a proxy, or a tunnel to another port)")
+    v.add_argument("--config", metavar="FILE", help="TOML file with [data] [model] [train] for "
+                   "every session's run; flags override it")
+    app_options(v)
+    recipe_option(v)
+    vg = v.add_argument_group("model and training (every session's run)")
+    add_train_flags(vg)
+    v.set_defaults(resume=None)
     return p
 
 
@@ -267,6 +303,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_export(args)
         if args.command == "import":
             return cmd_import(args)
+        if args.command == "serve":
+            return cmd_serve(args)
         return cmd_app(args)
     except UserError as err:
         print(f"rnn-tui: error: {err}", file=sys.stderr)
@@ -325,7 +363,8 @@ def cmd_app(args) -> int:
     from rnn_tui.tui.source import LiveSource
 
     app = RnnTuiApp(LiveSource(cfg, args.runs_dir, prepared=(trainer, writer)), cfg=cfg,
-                    theme=args.theme, low_bandwidth=args.low_bandwidth, runs_dir=args.runs_dir)
+                    theme=args.theme, low_bandwidth=args.low_bandwidth, runs_dir=args.runs_dir,
+                    confine=args.confine)
     _exit_on_signals(app)
     try:
         app.run()
@@ -335,7 +374,12 @@ def cmd_app(args) -> int:
     if app.return_code not in (0, None):
         return app.return_code
     last = app.source.trainer
-    if last is not None and last.step > 0:
+    if last is not None and last.step > 0 and args.confine:
+        from rnn_tui.paths import relative_name
+
+        print(f"rnn-tui: checkpoint saved (run {relative_name(args.confine, last.run_dir)})",
+              file=sys.stderr)
+    elif last is not None and last.step > 0:
         print(f"rnn-tui: checkpoint saved in {last.run_dir}; continue with: rnn-tui --resume "
               f"{last.run_dir}", file=sys.stderr)
     return 0
@@ -400,6 +444,68 @@ def cmd_watch(args) -> int:
     app = RnnTuiApp(source, cfg=None, theme=args.theme, low_bandwidth=args.low_bandwidth)
     app.run()
     return app.return_code or 0
+
+
+def cmd_serve(args) -> int:
+    """The app over SSH (or in a browser with --web) for many people at once; see
+    :mod:`rnn_tui.serve`."""
+    import os
+
+    from rnn_tui.serve import app_argv, require, state_dir
+
+    require("textual_serve" if args.web else "asyncssh")
+    cfg = build_config(args, APP_DEFAULTS)  # every session's defaults, checked once here
+    _app_env(args)
+    _check_corpus(cfg.data.task, cfg.data.corpus)
+    runs_root = Path(args.runs_dir).expanduser().resolve()  # made once the checks pass
+    port = args.port if args.port is not None else (8000 if args.web else 2222)
+    if not 0 <= port <= 65535:
+        raise UserError(f"--port must be between 0 and 65535, got {port}")
+    passthrough = app_argv(args)
+    as_root = hasattr(os, "geteuid") and os.geteuid() == 0
+    root_warning = ("rnn-tui serve: warning: running as root, so every session's app does too; "
+                    "prefer a user of its own")
+    if args.web:
+        if as_root:
+            print(root_warning, file=sys.stderr)
+        from rnn_tui.serve.web import serve_web
+
+        return serve_web(args.host, port, runs_root, passthrough, cfg.data.task,
+                         args.public_url)
+    if not args.authorized_keys:
+        raise UserError("give --authorized-keys FILE (OpenSSH format): the public keys that may "
+                        "connect")
+    max_sessions = args.max_sessions if args.max_sessions is not None else (os.cpu_count() or 1)
+    if max_sessions < 1:
+        raise UserError(f"--max-sessions must be at least 1, got {max_sessions}")
+    if not args.login_timeout > 0:
+        raise UserError(f"--login-timeout must be > 0, got {args.login_timeout}")
+    if as_root:
+        print(root_warning, file=sys.stderr)
+    import asyncio
+
+    from rnn_tui.serve.ssh import Settings, serve
+
+    settings = Settings(
+        host=args.host, port=port, runs_root=runs_root, state=state_dir(),
+        app_argv=passthrough, task=cfg.data.task,
+        authorized_keys=Path(args.authorized_keys).expanduser(),
+        host_key=Path(args.host_key) if args.host_key else None,
+        max_sessions=max_sessions, login_timeout=args.login_timeout)
+    return asyncio.run(serve(settings))
+
+
+def _check_corpus(task: str, corpus: str) -> None:
+    """A built-in name or an existing file, said at start rather than by every session."""
+    if task == "series":
+        from rnn_tui.data.series import BUILTIN_SERIES as names
+    else:
+        from rnn_tui.data.corpora import manifest
+
+        names = manifest()
+    if corpus not in names and not Path(corpus).expanduser().is_file():
+        raise UserError(f"--corpus {corpus!r} is neither a built-in one ({', '.join(names)}) "
+                        "nor a file")
 
 
 def build_config(args, defaults: dict | None = None):

@@ -15,6 +15,7 @@ from textual.binding import Binding
 from rnn_tui.tui.screens.dashboard import DashboardScreen
 from rnn_tui.tui.screens.generate import GenerateScreen
 from rnn_tui.tui.screens.help import HelpScreen
+from rnn_tui.tui.screens.open_run import OpenRunScreen
 from rnn_tui.tui.screens.setup import SetupScreen
 from rnn_tui.tui.source import EventSource, LiveSource
 from rnn_tui.tui.themes import DEFAULT_THEME, load_settings, load_themes, save_settings
@@ -26,14 +27,18 @@ class RnnTuiApp(App):
     BINDINGS = [
         Binding("question_mark,f1", "help", "Help", key_display="?"),
         Binding("t", "next_theme", "Theme"),
+        Binding("o", "open_run", "Open run", show=False),
         Binding("q", "quit", "Quit"),
         Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
     ]
 
     def __init__(self, source: EventSource, cfg=None, theme: str | None = None,
                  low_bandwidth: bool = False, runs_dir: str | Path = "runs",
-                 remember_theme: bool = True):
+                 remember_theme: bool = True, confine: str | Path | None = None):
+        """``confine``: a folder that every path typed in the app must stay inside (runs to open
+        or generate from); corpora are then the built-in ones (or the configured one) only."""
         super().__init__()
+        self.confine = Path(confine) if confine is not None else None
         self.source = source
         self.cfg = cfg
         self.low_bandwidth = low_bandwidth
@@ -91,16 +96,22 @@ class RnnTuiApp(App):
         self.notify(f"theme: {self.theme}", timeout=1.5)
 
     def action_generate(self) -> None:
-        run_dir = self.source.run_dir
-        if self.source.live:
-            self.source.save_now()  # so the generate screen has the latest weights
-        self.push_screen(GenerateScreen(run_dir))
+        source = self.screen.source if isinstance(self.screen, DashboardScreen) else self.source
+        if source.live:
+            source.save_now()  # so the generate screen has the latest weights
+        self.push_screen(GenerateScreen(source.run_dir, confine=self.confine))
+
+    def action_open_run(self) -> None:
+        if isinstance(self.screen, OpenRunScreen):
+            return
+        self.push_screen(OpenRunScreen(self.confine or self.runs_dir, self.confine is not None,
+                                       self.low_bandwidth))
 
     def action_setup(self) -> None:
         if self.cfg is None:
             self.notify("watching a run: start your own with `rnn-tui`", severity="warning")
             return
-        self.push_screen(SetupScreen(self.cfg))
+        self.push_screen(SetupScreen(self.cfg, allow_files=self.confine is None))
 
     def on_setup_screen_start(self, message: SetupScreen.Start) -> None:
         self.pop_screen()
@@ -174,4 +185,5 @@ class RnnTuiApp(App):
                                     lambda a=action: self.call_later(self.run_action, a, dash))
         yield SystemCommand("Generate text from a run", "key: g", self.action_generate)
         yield SystemCommand("New run (setup)", "key: n", self.action_setup)
+        yield SystemCommand("Watch a run (open)", "key: o", self.action_open_run)
         yield SystemCommand("Help: keys and views", "key: ?", self.action_help)

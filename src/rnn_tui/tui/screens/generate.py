@@ -6,6 +6,7 @@ import threading
 import time
 from pathlib import Path
 
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -15,6 +16,7 @@ from textual.validation import Integer, Number
 from textual.widgets import Button, Footer, Input, Label, Static
 
 from rnn_tui.errors import UserError
+from rnn_tui.paths import relative_name, safe_run_path
 from rnn_tui.session import load_language_model
 
 
@@ -25,8 +27,12 @@ class GenerateScreen(Screen):
         Binding("ctrl+x", "stop", "Stop"),
     ]
 
-    def __init__(self, run_dir: str | Path | None = None, **kw):
+    def __init__(self, run_dir: str | Path | None = None, confine: Path | None = None, **kw):
+        """``confine``: runs are named under this folder and cannot lie outside it."""
         super().__init__(**kw)
+        self.confine = confine
+        if confine is not None and run_dir:
+            run_dir = relative_name(confine, run_dir)
         self.run_dir = str(run_dir or "")
         self.buffer: list[str] = []
         self.text = ""
@@ -81,6 +87,13 @@ class GenerateScreen(Screen):
                 err.update(f"{inp.id[4:]}: {'; '.join(res.failure_descriptions)}")
                 inp.focus()
                 return
+        run = self.query_one("#gen-run", Input).value.strip()
+        if self.confine is not None:
+            try:
+                run = str(safe_run_path(self.confine, run))
+            except UserError as e:
+                err.update(Text(str(e)))  # the name as typed, not as markup
+                return
         err.update("")
         self._cancel.set()
         self._cancel = threading.Event()
@@ -88,8 +101,7 @@ class GenerateScreen(Screen):
             self.buffer.clear()
         self.text = ""
         self.query_one("#gen-out", Static).update("", layout=False)
-        self.generate(self.query_one("#gen-run", Input).value.strip(),
-                      self.query_one("#gen-prime", Input).value,
+        self.generate(run, self.query_one("#gen-prime", Input).value,
                       float(self.query_one("#gen-temp", Input).value),
                       int(self.query_one("#gen-topk", Input).value),
                       int(self.query_one("#gen-len", Input).value), self._cancel)
@@ -100,7 +112,10 @@ class GenerateScreen(Screen):
         try:
             model, sep, _path, _which = load_language_model(run)
         except UserError as e:
-            self.app.call_from_thread(self.query_one("#gen-error", Label).update, str(e))
+            msg = str(e)
+            if self.confine is not None:  # say it without the server's own paths
+                msg = msg.replace(str(self.confine.resolve()) + "/", "")
+            self.app.call_from_thread(self.query_one("#gen-error", Label).update, Text(msg))
             return
         import numpy as np
 

@@ -49,9 +49,15 @@ def known_sources(task: str) -> list[str]:
             if (e.get("kind") == want if want else e.get("kind") not in labelled)]
 
 
-def corpus_ok(value: str, task: str) -> bool:
+def corpus_ok(value: str, task: str, allow_files: bool = True, also: str = "") -> bool:
+    """A built-in name or an existing file; with ``allow_files`` False, a built-in name or
+    ``also`` (the corpus the app was started with) only."""
     value = value.strip()
-    return bool(value) and (value in known_sources(task) or Path(value).expanduser().is_file())
+    if not value:
+        return False
+    if value in known_sources(task) or (also and value == also):
+        return True
+    return allow_files and Path(value).expanduser().is_file()
 
 
 class SetupScreen(Screen):
@@ -63,9 +69,12 @@ class SetupScreen(Screen):
             super().__init__()
             self.cfg = cfg
 
-    def __init__(self, cfg: RunConfig, **kw):
+    def __init__(self, cfg: RunConfig, allow_files: bool = True, **kw):
+        """``allow_files`` False (a confined app): no file paths typed here, built-in corpora
+        only, besides the one the app was started with."""
         super().__init__(**kw)
         self.cfg = cfg
+        self.allow_files = allow_files
 
     def compose(self) -> ComposeResult:
         c = self.cfg
@@ -78,8 +87,9 @@ class SetupScreen(Screen):
             with Horizontal(classes="form-row"):
                 yield Label("corpus / file", classes="form-label")
                 yield Input(c.data.corpus, id="corpus", compact=True, validators=[Function(
-                    lambda v: corpus_ok(v, self.task()),
-                    "not a built-in name or an existing file")])
+                    lambda v: corpus_ok(v, self.task(), self.allow_files, c.data.corpus),
+                    "not a built-in name or an existing file" if self.allow_files else
+                    "not a built-in name")])
             yield Label("", id="corpus-hint", classes="hint")
             with Horizontal(classes="form-row"):
                 yield Label("cell", classes="form-label")
@@ -117,13 +127,14 @@ class SetupScreen(Screen):
 
     def _hint(self) -> None:
         self.query_one("#corpus-hint", Label).update(
-            "a file, or built-in: " + ", ".join(known_sources(self.task())))
+            ("a file, or built-in: " if self.allow_files else "built-in: ")
+            + ", ".join(known_sources(self.task())))
 
     def on_select_changed(self, event: Select.Changed) -> None:
         if event.select.id == "task":
             self._hint()
             corpus = self.query_one("#corpus", Input)
-            if not corpus_ok(corpus.value, self.task()):
+            if not corpus_ok(corpus.value, self.task(), self.allow_files, self.cfg.data.corpus):
                 corpus.value = known_sources(self.task())[0]
             defaults = TASK_DEFAULTS.get(self.task(), {})
             for fid, (sec, key, _lo, _label) in INT_FIELDS.items():

@@ -1,0 +1,86 @@
+"""``rnn-tui serve``: the app over SSH for anyone with an authorised key, or in a browser.
+
+- :mod:`.ssh`: an SSH server of its own (asyncssh). Public-key authentication only; each session
+  runs the real ``rnn-tui`` app as a child process on a fresh pseudo-terminal and bridges bytes
+  between that terminal and the session's channel. The app does not know it is served: it sees a
+  terminal, a window size and SIGHUP when the connection goes, as it would under sshd.
+- :mod:`.web`: the same app in a browser through ``textual-serve``, one process per visitor.
+- :mod:`.child`: what runs in the child process (a new session, the pty as its terminal, then
+  the ordinary command line).
+- :mod:`.keys`: the authorised keys (re-read when the file changes) and the host key.
+
+Nothing here is imported unless ``rnn-tui serve`` runs; asyncssh and textual-serve come with the
+``serve`` extra.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from pathlib import Path
+
+from rnn_tui.errors import UserError
+
+EXTRA_HINT = 'pip install "rnn-tui[serve]"'
+
+
+def require(module: str) -> None:
+    """Import ``module`` or say, in one line, which extra brings it."""
+    try:
+        importlib.import_module(module)
+    except ImportError:
+        raise UserError(f"`rnn-tui serve` needs {module}, from the serve extra: "
+                        f"{EXTRA_HINT}") from None
+
+
+def state_dir() -> Path:
+    """The user state folder (host key, log, per-key homes), created private."""
+    import platformdirs
+
+    d = Path(platformdirs.user_state_dir("rnn-tui"))
+    d.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return d
+
+
+def package_root() -> str:
+    """The folder that holds the ``rnn_tui`` package this server runs, so the children import the
+    same code (an editable install, a worktree on ``PYTHONPATH``, a wheel)."""
+    return str(Path(__file__).resolve().parents[2])
+
+
+def child_pythonpath() -> str:
+    old = os.environ.get("PYTHONPATH", "")
+    return package_root() + (os.pathsep + old if old else "")
+
+
+def child_command() -> list[str]:
+    return [sys.executable, "-m", "rnn_tui.serve.child"]
+
+
+def app_argv(args) -> list[str]:
+    """The server's own app flags, to be given to every session's app: every `train` option
+    given, ``--recipe``, ``--config``, ``--theme`` and ``--low-bandwidth``. Paths are made
+    absolute (the children run elsewhere)."""
+    from rnn_tui.cli import TRAIN_FLAGS
+
+    out: list[str] = []
+    if args.config:
+        out += ["--config", str(Path(args.config).resolve())]
+    if getattr(args, "recipe", None):
+        out += ["--recipe", args.recipe]
+    for flag, _sec, key, typ, _hlp in TRAIN_FLAGS:
+        v = getattr(args, key, None)
+        if v is None:
+            continue
+        if typ is bool:  # a switch: given means on
+            out.append(flag)
+            continue
+        if key == "corpus" and os.path.exists(os.path.expanduser(v)):
+            v = str(Path(v).expanduser().resolve())
+        out += [flag, v]
+    if args.theme:
+        out += ["--theme", args.theme]
+    if args.low_bandwidth:
+        out.append("--low-bandwidth")
+    return out
