@@ -29,6 +29,7 @@ from rnn_tui.train.task import Task
 Sink = Callable[[ev.Event], None]
 MAX_RECOVERIES = 8  # divergences a "recover" run survives before it fails
 SNAPSHOT_EVERY = 25  # steps between the in-memory copies a recovery rolls back to
+NOTICE_GAP = 10  # evaluations between two "memorising" notices
 CLIP_AFTER, RECOVERY_CLIP = 2, 1.0  # from the second recovery on, a run without clipping clips
 
 EARLY_STOP = "early stopping"
@@ -54,6 +55,7 @@ class Trainer:
         self.best_step = 0
         self.last_val: float | None = None
         self.bad_evals = 0  # evaluations since the best
+        self._last_notice = -(10**9)  # step of the last "memorising" notice
         self.lr_scale = 1.0  # halved by the plateau schedule and by a recovered divergence
         self.recoveries = 0  # divergences recovered from
         self._good: tuple | None = None  # (weights, optimizer state) a few steps back
@@ -321,7 +323,9 @@ class Trainer:
             self.emit(extra)
         if improved:
             self._save(BEST)
-        elif self.bad_evals == 2 and self.best_val is not None:
+        elif self.bad_evals == 2 and self.best_val is not None and \
+                self.step - self._last_notice >= NOTICE_GAP * t.eval_every:
+            self._last_notice = self.step
             self.emit(ev.Notice(kind="overfitting", message=self.task.overfitting_message.format(
                 best=self.best_val, step=self.best_step)))
         if t.lr_schedule == "plateau" and self.bad_evals and \

@@ -140,6 +140,6 @@ class GenerateScreen(Screen):
                 return
             self.text += "".join(self.buffer)
             self.buffer.clear()
-        self.query_one("#gen-out", Static).update(self.text)
+        self.query_one("#gen-out", Static).update(Text(self.text))  # text, never markup
         self.query_one("#gen-scroll", VerticalScroll).scroll_end(animate=False)
 
