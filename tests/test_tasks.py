@@ -99,3 +99,52 @@ def test_float64_language_model_trains_on_the_network_path_and_samples():
     assert info.loss < 0.8 * np.mean(first)
     text = task.sample(1.0, 60)
     assert len(text) == 60
+
+
+def test_gate_snapshot_sends_what_the_cells_computed():
+    """The gates in a hidden snapshot are the ones the cell computed for that sequence (a
+    Network.forward on the same batch), and the saturation fractions match NumPy."""
+    from rnn_tui.core.reference import sigmoid
+    from rnn_tui.tasks.common import hidden_snapshot
+
+    for cell, names in (("lstm", ["input", "forget", "cell", "output"]),
+                        ("gru", ["reset", "update", "new"])):
+        cfg = RunConfig()
+        cfg.update({"data": {"corpus": "arithmetic"},
+                    "model": {"hidden": 16, "embed": 8, "cell": cell, "layers": 2},
+                    "train": {"batch": 6, "seq": 20}})
+        task = LanguageTask.from_config(cfg.validate())
+        task.step()
+        snap = task.hidden_snapshot(max_steps=12)
+        assert snap.gate_names == names and len(snap.gates) == 2
+        x = np.ascontiguousarray(task.last_x[:12, :6])
+        fwd = task.net.forward(x, task.net.initial_state(6))
+        H = 16
+        for layer in range(2):
+            g = fwd.layers[layer].gates
+            for k in range(len(names)):
+                np.testing.assert_allclose(np.array(snap.gates[layer][k]),
+                                           g[:, 0, k * H : (k + 1) * H].T, atol=5e-4)
+            sig = [0, 1, 3] if cell == "lstm" else [0, 1]
+            for j, k in enumerate(sig):
+                block = g[:, :, k * H : (k + 1) * H].reshape(-1, H).astype(np.float64)
+                want = [(block < 0.1).mean(0), (block > 0.9).mean(0)]
+                np.testing.assert_allclose(np.array(snap.saturation[layer][j]), want,
+                                           atol=5e-4)
+        # and the LSTM's input gate is the sigmoid of its pre-activation, recomputed by hand
+        if cell == "lstm":
+            w = task.net.layer_weights(0)
+            emb = task.net.params["embed.W"][x[0, 0]]
+            a = emb @ w["W_ih"] + w["b_ih"] + w["b_hh"]  # first step: h0 = 0
+            np.testing.assert_allclose(np.array(snap.gates[0][0])[:, 0], sigmoid(a[:H]),
+                                       atol=5e-4)
+    # padding is left out of the saturation of a padded batch
+    from rnn_tui.core import NetSpec, Network
+
+    net = Network(NetSpec(cell="gru", input_mode="embedding", input_size=5, embed_dim=3,
+                          hidden=4), dtype=np.float64)
+    x = np.array([[1, 2], [3, 4], [2, 0], [1, 0]])
+    snap = hidden_snapshot(net, x, ["a", "b", "c", "d"], lengths=np.array([4, 2]))
+    fwd = net.forward(x, net.initial_state(2), lengths=np.array([4, 2]))
+    real = np.concatenate([fwd.layers[0].gates[:4, 0], fwd.layers[0].gates[:2, 1]])[:, :4]
+    np.testing.assert_allclose(snap.saturation[0][0][1], (real > 0.9).mean(0), atol=5e-4)

@@ -18,7 +18,7 @@ from rnn_tui.data.labelled import LabelledData, load_labelled, stratified_split
 from rnn_tui.data.text import CharTokenizer, WordTokenizer, split_words
 from rnn_tui.errors import UserError
 from rnn_tui.models.baselines import NaiveBayes, majority
-from rnn_tui.tasks.sentences import SentenceTask, accuracy
+from rnn_tui.tasks.sentences import SNAPSHOT_SENTENCES, SentenceTask, accuracy
 from rnn_tui.train import events as ev
 from rnn_tui.train.task import VIEW_CLASSIFY
 
@@ -168,9 +168,9 @@ class ClassifyTask(SentenceTask):
         """The hidden state word by word over one held-out sentence: how it moves toward the
         decision (many-to-one made visible)."""
         i = self._shown % max(len(self.val_x), 1)
-        seq = self.val_x[i][:max_steps]
-        words = [self.tokenizer.decode_one(int(t)) for t in seq]
-        return self.hidden_trace(seq, words)
+        seqs = [s[:max_steps] for s in (self.val_x[i:] + self.val_x[:i])[:SNAPSHOT_SENTENCES]]
+        words = [self.tokenizer.decode_one(int(t)) for t in seqs[0]]
+        return self.hidden_trace(seqs, words)
 
     def checkpoint_meta(self) -> dict[str, Any]:
         return {"tokenizer": self.tokenizer.to_dict(), "labels": self.labels}

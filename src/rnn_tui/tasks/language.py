@@ -16,9 +16,11 @@ from rnn_tui.core.network import State
 from rnn_tui.errors import UserError
 from rnn_tui.models.language import LanguageModel
 from rnn_tui.models.training import train_step
-from rnn_tui.tasks.common import check_compatible, float_type
+from rnn_tui.tasks.common import check_compatible, float_type, hidden_snapshot
 from rnn_tui.train import events as ev
 from rnn_tui.train.task import VIEW_TEXT, Task
+
+SNAPSHOT_BATCH = 8  # sequences of the latest batch the gate saturation is measured over
 
 
 class LanguageTask(Task):
@@ -157,12 +159,8 @@ class LanguageTask(Task):
     def hidden_snapshot(self, max_steps: int = 48) -> ev.HiddenSnapshot | None:
         if self.last_x is None:
             return None
-        ids = self.last_x[:max_steps, 0]
-        hs, cs = self.model.hidden_trace(ids)
-        r = lambda a: np.round(a.T.astype(np.float64), 3).tolist()  # noqa: E731
-        return ev.HiddenSnapshot(
-            tokens=[self.tokenizer.decode_one(int(i)) for i in ids],
-            h=[r(h) for h in hs], c=None if cs is None else [r(c) for c in cs])
+        x = np.ascontiguousarray(self.last_x[:max_steps, :SNAPSHOT_BATCH])
+        return hidden_snapshot(self.net, x, [self.tokenizer.decode_one(int(i)) for i in x[:, 0]])
 
     # -------------------------------------------------------------- checkpoints
     def checkpoint(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:

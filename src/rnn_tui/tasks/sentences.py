@@ -13,11 +13,12 @@ from rnn_tui.core import make_optimizer
 from rnn_tui.core.network import NetSpec, Network
 from rnn_tui.data.batches import BucketBatcher, pad_batch
 from rnn_tui.models.training import train_step
-from rnn_tui.tasks.common import check_compatible, float_type
+from rnn_tui.tasks.common import check_compatible, float_type, hidden_snapshot
 from rnn_tui.train import events as ev
 from rnn_tui.train.task import Task
 
 EVAL_BATCH = 64
+SNAPSHOT_SENTENCES = 8  # held-out sentences the gate saturation is measured over
 
 
 class SentenceTask(Task):
@@ -93,13 +94,11 @@ class SentenceTask(Task):
                     out[i] = logits[: lengths[k], k].astype(np.float64)
         return out
 
-    def hidden_trace(self, seq: np.ndarray, words: list[str]) -> ev.HiddenSnapshot:
-        """The hidden state of every layer (forward direction) while reading one sentence."""
-        fwd = self.net.forward(seq[:, None], self.net.initial_state(1))
-        r = lambda a: np.round(a.T.astype(np.float64), 3).tolist()  # noqa: E731
-        return ev.HiddenSnapshot(tokens=words, h=[r(c.hs[1:, 0]) for c in fwd.layers],
-                                 c=None if fwd.layers[0].cs is None else
-                                 [r(c.cs[1:, 0]) for c in fwd.layers])
+    def hidden_trace(self, seqs: list[np.ndarray], words: list[str]) -> ev.HiddenSnapshot:
+        """The hidden state and gates of every layer (forward direction) while reading the
+        first of ``seqs``, labelled by ``words``; gate saturation over all of them."""
+        x, lengths = pad_batch(seqs)
+        return hidden_snapshot(self.net, x, words, lengths)
 
     # ------------------------------------------------------------------ checkpoints
     def checkpoint_meta(self) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from rnn_tui.core import make_optimizer
 from rnn_tui.core.network import NetSpec, Network
 from rnn_tui.errors import UserError
 from rnn_tui.models.training import train_step
-from rnn_tui.tasks.common import check_compatible, float_type
+from rnn_tui.tasks.common import check_compatible, float_type, hidden_snapshot
 from rnn_tui.train import events as ev
 from rnn_tui.train.task import VIEW_FORECAST, Task
 
@@ -122,13 +122,9 @@ class SeriesTask(Task):
 
     def hidden_snapshot(self, max_steps: int = 48) -> ev.HiddenSnapshot | None:
         x = self.X[-1][-max_steps:]
-        fwd = self.net.forward(np.ascontiguousarray(x[:, None, None], dtype=self.net.dtype),
-                               self.net.initial_state(1))
-        r = lambda a: np.round(a.T.astype(np.float64), 3).tolist()  # noqa: E731
-        return ev.HiddenSnapshot(tokens=[f"{v:+.1f}" for v in x],
-                                 h=[r(c.hs[1:, 0]) for c in fwd.layers],
-                                 c=None if fwd.layers[0].cs is None else
-                                 [r(c.cs[1:, 0]) for c in fwd.layers])
+        return hidden_snapshot(self.net, np.ascontiguousarray(x[:, None, None],
+                                                              dtype=self.net.dtype),
+                               [f"{v:+.1f}" for v in x])
 
     def checkpoint(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         opt_meta, opt_arrays = self.opt.state_dict()

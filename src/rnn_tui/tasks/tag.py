@@ -23,7 +23,7 @@ from rnn_tui.data.batches import pad_batch
 from rnn_tui.data.labelled import TaggedData, load_tagged
 from rnn_tui.errors import UserError
 from rnn_tui.models.baselines import MostFrequentTag
-from rnn_tui.tasks.sentences import SentenceTask
+from rnn_tui.tasks.sentences import SNAPSHOT_SENTENCES, SentenceTask
 from rnn_tui.train import events as ev
 from rnn_tui.train.task import VIEW_TAG
 
@@ -259,8 +259,8 @@ class TagTask(SentenceTask):
 
     def hidden_snapshot(self, max_steps: int = 48) -> ev.HiddenSnapshot | None:
         i = max(self._shown - 1, 0) % max(len(self.val_x), 1)
-        seq = self.val_x[i][:max_steps]
-        return self.hidden_trace(seq, self.val.sentences[i][:max_steps])
+        seqs = [s[:max_steps] for s in (self.val_x[i:] + self.val_x[:i])[:SNAPSHOT_SENTENCES]]
+        return self.hidden_trace(seqs, self.val.sentences[i][:max_steps])
 
     def checkpoint_meta(self) -> dict[str, Any]:
         return {"features": self.features.to_dict(), "tags": self.tags}

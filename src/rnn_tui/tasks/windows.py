@@ -21,7 +21,7 @@ from rnn_tui.core.network import NetSpec, Network
 from rnn_tui.errors import UserError
 from rnn_tui.models.language import draw
 from rnn_tui.models.training import train_step
-from rnn_tui.tasks.common import check_compatible, float_type
+from rnn_tui.tasks.common import check_compatible, float_type, hidden_snapshot
 from rnn_tui.train import events as ev
 from rnn_tui.train.task import VIEW_TEXT, Task
 
@@ -141,12 +141,8 @@ class WindowTask(Task):
     def hidden_snapshot(self, max_steps: int = 48) -> ev.HiddenSnapshot | None:
         if self.last_window is None:
             return None
-        fwd = self.net.forward(self.inputs(self.last_window[None, :]), self.net.initial_state(1))
-        r = lambda a: np.round(a.T.astype(np.float64), 3).tolist()  # noqa: E731
-        return ev.HiddenSnapshot(
-            tokens=[self.tokenizer.decode_one(int(i)) for i in self.last_window],
-            h=[r(c.hs[1:, 0]) for c in fwd.layers],
-            c=None if fwd.layers[0].cs is None else [r(c.cs[1:, 0]) for c in fwd.layers])
+        return hidden_snapshot(self.net, self.inputs(self.last_window[None, :]),
+                               [self.tokenizer.decode_one(int(i)) for i in self.last_window])
 
     # ------------------------------------------------------------------ checkpoints
     def checkpoint(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:

@@ -102,13 +102,19 @@ class SampleText(Event):
 
 @dataclass
 class HiddenSnapshot(Event):
-    """Hidden activations of the first sequence of a batch: per layer, units x time steps
-    (values rounded to 3 decimals), the input tokens along the edge."""
+    """Hidden activations of one sequence: per layer, units x time steps (values rounded to 3
+    decimals), the input tokens along the edge; for LSTM and GRU every gate's activations too,
+    and how often each unit's sigmoid gates were saturated (< 0.1 left, > 0.9 right) over a
+    whole batch (Karpathy et al. 2015)."""
 
     type: ClassVar[str] = "hidden"
     tokens: list[str] = field(default_factory=list)
     h: list[list[list[float]]] = field(default_factory=list)  # [layer][unit][t]
     c: list[list[list[float]]] | None = None  # LSTM cell state, same shape
+    gate_names: list[str] = field(default_factory=list)  # LSTM input forget cell output, …
+    gates: list[list[list[list[float]]]] | None = None  # [layer][gate][unit][t]
+    saturation_gates: list[str] = field(default_factory=list)  # the sigmoid gates' names
+    saturation: list[list[list[list[float]]]] | None = None  # [layer][gate][left|right][unit]
 
 
 @dataclass

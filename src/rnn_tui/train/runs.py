@@ -170,9 +170,15 @@ class MetricsWriter:
             if event.elapsed_s - self._last_heavy < self.heavy_interval:
                 return
             self._last_heavy = event.elapsed_s
+            m = self.max_units
             for key in ("h", "c"):
                 if d.get(key):
-                    d[key] = [layer[: self.max_units] for layer in d[key]]
+                    d[key] = [layer[:m] for layer in d[key]]
+            if d.get("gates"):
+                d["gates"] = [[g[:m] for g in layer] for layer in d["gates"]]
+            if d.get("saturation"):
+                d["saturation"] = [[[side[:m] for side in g] for g in layer]
+                                   for layer in d["saturation"]]
         self._f.write(json.dumps(d, separators=(",", ":")) + "\n")
         self._f.flush()
 
