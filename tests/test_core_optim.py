@@ -90,3 +90,51 @@ def test_group_norms_add_up_to_global_norm():
     assert len(per_param) == len(net.params.names())
     assert np.sqrt(sum(v * v for k, v in per_param.items() if k.startswith("l1."))) == \
         pytest.approx(groups["l1"], rel=1e-12)
+
+
+def textbook(name, p, grads, lr, **h):
+    """The updates written out in NumPy, float64, one step per gradient (PyTorch's forms)."""
+    p = p.copy()
+    m = np.zeros_like(p)
+    v = np.zeros_like(p)
+    for t, g in enumerate(grads, start=1):
+        if name == "sgd":
+            mu, wd = h.get("momentum", 0.9), h.get("weight_decay", 0.0)
+            g = g + wd * p
+            m = mu * m + g
+            p = p - lr * ((g + mu * m) if h.get("nesterov") else m)
+        elif name in ("adam", "adamw"):
+            b1, b2, eps = 0.9, 0.999, 1e-8
+            wd = h.get("weight_decay", 0.01 if name == "adamw" else 0.0)
+            if name == "adamw":
+                p = p * (1 - lr * wd)
+            else:
+                g = g + wd * p
+            m = b1 * m + (1 - b1) * g
+            v = b2 * v + (1 - b2) * g * g
+            mhat, vhat = m / (1 - b1**t), v / (1 - b2**t)
+            p = p - lr * mhat / (np.sqrt(vhat) + eps)
+        elif name == "adagrad":
+            v = v + g * g
+            p = p - lr * g / (np.sqrt(v) + 1e-8)
+        elif name == "rmsprop":
+            v = 0.99 * v + 0.01 * g * g
+            p = p - lr * g / (np.sqrt(v) + 1e-8)
+    return p
+
+
+@pytest.mark.parametrize("name,hyper", [
+    ("sgd", {}), ("sgd", {"momentum": 0.5, "nesterov": True, "weight_decay": 0.01}),
+    ("adam", {}), ("adam", {"weight_decay": 0.1}), ("adamw", {}), ("adagrad", {}),
+    ("rmsprop", {}),
+])
+def test_each_optimizer_matches_the_textbook_update_for_ten_steps(name, hyper):
+    rng = np.random.default_rng(0)
+    p0 = rng.normal(0, 1, 50)
+    grads = [rng.normal(0, 1, 50) * (k + 1) for k in range(10)]
+    opt = make_optimizer(name, 50, np.float64, 0.05, **hyper)
+    p = p0.copy()
+    for g in grads:
+        opt.step(p, g.copy())
+    np.testing.assert_allclose(p, textbook(name, p0, grads, 0.05, **hyper), rtol=1e-12,
+                               atol=1e-12)

@@ -97,8 +97,8 @@ def test_float64_language_model_trains_on_the_network_path_and_samples():
         info, _ = task.step()
     assert task.net.dtype == np.float64 and not task._fused
     assert info.loss < 0.8 * np.mean(first)
-    text = task.sample(1.0, 60)
-    assert len(text) == 60
+    sample = task.sample(1.0, 60)
+    assert len(sample.text) == 60 and len(sample.pieces) == 60 == len(sample.top_probs)
 
 
 def test_gate_snapshot_sends_what_the_cells_computed():

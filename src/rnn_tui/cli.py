@@ -132,6 +132,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--temperature", type=float, default=0.8, help="sampling temperature (0.8)")
     s.add_argument("--top-k", type=int, default=0, help="sample among the k likeliest (0 = all)")
     s.add_argument("--seed", type=int, default=None, help="random seed")
+    s.add_argument("--show-probs", nargs="?", type=int, const=5, default=0, metavar="K",
+                   help="print each token on a line after the K likeliest candidates the model "
+                   "weighed for it and their probabilities (the next-token distribution; K=5)")
     checkpoint_option(s)
 
     f = command("forecast", help="forecast with a trained series run: table, chart and "
@@ -613,6 +616,8 @@ def cmd_sample(args) -> int:
     _say_which(path, which)
     rng = np.random.default_rng(args.seed)
     out = sys.stdout
+    if args.show_probs:
+        return _sample_with_probs(model, args, rng, out)
     if args.prime:
         out.write(args.prime)
     prev = args.prime
@@ -623,6 +628,23 @@ def cmd_sample(args) -> int:
         out.flush()
         prev = piece
     out.write("\n")
+    return 0
+
+
+def _sample_with_probs(model, args, rng, out) -> int:
+    """Each generated token on a line of its own, after the likeliest candidates the model
+    weighed for it (the next-token distribution, under --temperature and --top-k)."""
+    ids = model.context(args.prime, rng)
+    gen = list(model.sample_ids(args.length, ids, args.temperature, args.top_k, rng))
+    tops, probs = model.next_token_distributions(ids, gen, args.temperature, args.top_k,
+                                                 args.show_probs)
+    shown = args.prime or model.tokenizer.decode_one(ids[0])
+    out.write(f"next-token distribution at temperature {args.temperature:g}"
+              + (f", top-{args.top_k}" if args.top_k else "") + f", after {shown!r}:\n")
+    for t, cands, ps in zip(gen, tops, probs, strict=True):
+        cells = "  ".join(f"{c!r:>6} {p:5.3f} {'█' * max(1, round(p * 10)) if p >= 0.05 else '·'}"
+                          for c, p in zip(cands, ps, strict=True))
+        out.write(f"{model.tokenizer.decode_one(t)!r:>8} ←  {cells}\n")
     return 0
 
 

@@ -128,6 +128,11 @@ def load_language_model(run: str | Path, which: str = "best"):
     if meta.get("task") not in ("char", "word"):
         raise UserError(f"{run} is a {meta.get('task')} run; generating text needs a language "
                         "model (use `rnn-tui forecast` for series)")
+    if meta.get("windows"):  # the tutorials' window model: it generates by sliding its window
+        from rnn_tui.tasks.windows import WindowSampler
+
+        opened = open_run(run, which)
+        return WindowSampler(opened.task), "", opened.path, opened.which
     net = network_from_meta(arrays, meta)
     tok = tokenizer_from_dict(meta["tokenizer"])
     if tok.vocab_size != net.spec.input_size:

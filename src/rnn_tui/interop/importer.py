@@ -95,8 +95,9 @@ def import_run(path: str | Path, task: str | None = None, *, corpus: str | None 
                        f"({_describe(weights)}); step 0 of this run"))
         writer(ev.Evaluated(val_loss=val, best_val_loss=val, metrics=metrics, best_step=0))
         writer(hidden_snapshot(task, task.train_ids[:SNAPSHOT_STEPS]))
-        text = task.sample(cfg.train.temperature, cfg.train.sample_len)
-        writer(ev.SampleText(text=text, temperature=cfg.train.temperature))
+        sample = task.sample(cfg.train.temperature, cfg.train.sample_len)
+        writer(sample)
+        text = sample.text
         with open(run_dir / "samples.txt", "a", encoding="utf-8") as f:
             f.write(f"--- step 0, imported (temperature {cfg.train.temperature:.2f})\n{text}\n")
         arrays, meta = task.checkpoint()
@@ -112,12 +113,13 @@ def import_run(path: str | Path, task: str | None = None, *, corpus: str | None 
 
 
 def hidden_snapshot(task, ids: np.ndarray) -> ev.HiddenSnapshot:
-    """The hidden (and LSTM cell) state of every layer while reading ``ids`` from a zero
-    state, in the form training's snapshots take."""
-    hs, cs = task.model.hidden_trace(np.asarray(ids, dtype=np.int64))
-    r = lambda a: np.round(a.T.astype(np.float64), 3).tolist()  # noqa: E731
-    return ev.HiddenSnapshot(tokens=[task.tokenizer.decode_one(int(i)) for i in ids],
-                             h=[r(h) for h in hs], c=None if cs is None else [r(c) for c in cs])
+    """The hidden (and LSTM cell) state and gates of every layer while reading ``ids`` from a
+    zero state, as training's snapshots have them."""
+    from rnn_tui.tasks.common import hidden_snapshot as snapshot
+
+    ids = np.asarray(ids, dtype=np.int64)
+    return snapshot(task.net, ids.reshape(-1, 1),
+                    [task.tokenizer.decode_one(int(i)) for i in ids])
 
 
 def _describe(weights) -> str:

@@ -57,12 +57,22 @@ class LanguageModel:
         are drawn by the fused kernel in chunks that grow from 1 to 64, so the first piece
         appears at once and long samples still run at full speed. ``parts``: threads per chunk
         (default: two for large models on an idle machine; pass 1 beside a running training)."""
-        rng = rng or np.random.default_rng()
-        tok = self.tokenizer
-        net = self.net
-        ids = list(tok.encode(prime, unknown="skip")) if prime else []
+        for t in self.sample_ids(n, self.context(prime, rng), temperature, top_k, rng, parts):
+            yield self.tokenizer.decode_one(t)
+
+    def context(self, prime: str, rng: np.random.Generator | None = None) -> list[int]:
+        """The ids generation starts from: the priming text's, or one random token."""
+        ids = list(self.tokenizer.encode(prime, unknown="skip")) if prime else []
         if not ids:
-            ids = [int(rng.integers(tok.vocab_size))]
+            ids = [int((rng or np.random.default_rng()).integers(self.tokenizer.vocab_size))]
+        return [int(i) for i in ids]
+
+    def sample_ids(self, n: int, ids: list[int], temperature: float = 1.0, top_k: int = 0,
+                   rng: np.random.Generator | None = None,
+                   parts: int | None = None) -> Iterator[int]:
+        """Yield ``n`` token ids drawn after the context ``ids`` (read from a zero state)."""
+        rng = rng or np.random.default_rng()
+        net = self.net
         state = net.initial_state(1)
         if len(ids) > 1:
             state = net.forward(np.asarray(ids[:-1]).reshape(-1, 1), state).state
@@ -74,18 +84,38 @@ class LanguageModel:
             drawn = generate_tokens(net, last, k, h, c, temperature, top_k, rng.random(k),
                                     parts=parts)
             for t in drawn:
-                yield tok.decode_one(int(t))
+                yield int(t)
             last = int(drawn[-1])
             done += k
             chunk = min(chunk * 2, 64)
 
-    def hidden_trace(self, ids: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray] | None]:
-        """Hidden (and LSTM cell) states of every layer while reading ``ids``: each (T, H)."""
-        fwd = self.net.forward(np.asarray(ids).reshape(-1, 1), self.net.initial_state(1))
-        hs = [c.hs[1:, 0, :].copy() for c in fwd.layers]
-        cs = [c.cs[1:, 0, :].copy() for c in fwd.layers] if fwd.layers[0].cs is not None else None
-        return hs, cs
+    def next_token_distributions(self, ids: list[int], generated: list[int],
+                                 temperature: float, top_k: int = 0, show: int = 5
+                                 ) -> tuple[list[list[str]], list[list[float]]]:
+        r"""For each generated token, the ``show`` likeliest candidates the model weighed at
+        that step and their probabilities under the temperature (and top-k) the draw used,
+        :math:`p \propto \exp(z / \tau)`: one forward pass over context and sample."""
+        seq = list(ids) + list(generated[:-1])
+        fwd = self.net.forward(np.asarray(seq, dtype=np.int64).reshape(-1, 1),
+                               self.net.initial_state(1))
+        logits = self.net.head(fwd.y[len(ids) - 1 :, 0]).astype(np.float64)
+        tokens, probs = [], []
+        for z in logits:
+            p = softmax_at(z, temperature, top_k)
+            top = np.argsort(-p, kind="stable")[:show]
+            tokens.append([self.tokenizer.decode_one(int(i)) for i in top])
+            probs.append([round(float(p[i]), 4) for i in top])
+        return tokens, probs
 
+
+def softmax_at(logits: np.ndarray, temperature: float, top_k: int = 0) -> np.ndarray:
+    """softmax(logits / temperature), restricted to the top k (renormalised) when k > 0."""
+    z = np.asarray(logits, dtype=np.float64) / max(temperature, 1e-6)
+    if 0 < top_k < z.size:
+        cut = np.partition(z, -top_k)[-top_k]
+        z = np.where(z >= cut, z, -np.inf)
+    e = np.exp(z - z.max())
+    return e / e.sum()
 
 
 def draw(logits: np.ndarray, temperature: float, top_k: int, rng: np.random.Generator) -> int:

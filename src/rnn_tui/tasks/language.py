@@ -153,8 +153,15 @@ class LanguageTask(Task):
             self._unigram = float(-logp[self.val_ids].mean())
         return self._unigram
 
-    def sample(self, temperature: float, length: int, prime: str = "") -> str:
-        return "".join(self.model.sample(length, prime, temperature, 0, self.sample_rng))
+    def sample(self, temperature: float, length: int, prime: str = "") -> ev.SampleText:
+        m, k = self.model, self.cfg.train.top_k
+        ids = m.context(prime, self.sample_rng)
+        gen = list(m.sample_ids(length, ids, temperature, k, self.sample_rng))
+        tops, probs = m.next_token_distributions(ids, gen, temperature, k)
+        pieces = [self.tokenizer.decode_one(t) for t in gen]
+        text = self.tokenizer.decode(gen) if self.kind == "word" else "".join(pieces)
+        return ev.SampleText(text=text, prime=prime, temperature=temperature, pieces=pieces,
+                             top_tokens=tops, top_probs=probs)
 
     def hidden_snapshot(self, max_steps: int = 48) -> ev.HiddenSnapshot | None:
         if self.last_x is None:

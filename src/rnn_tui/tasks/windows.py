@@ -132,11 +132,14 @@ class WindowTask(Task):
             win = win[1:] + [tok]
         return out
 
-    def sample(self, temperature: float, length: int) -> str:
+    def sample(self, temperature: float, length: int) -> ev.SampleText:
         start = int(self.sample_rng.choice(self.train_idx))
         wins, _ = self.windows_at(np.array([start]))
         ids = self.generate(wins[0], length, temperature, self.cfg.train.top_k, self.sample_rng)
-        return self.tokenizer.decode(list(wins[0])) + self.tokenizer.decode(ids)
+        prime = self.tokenizer.decode(list(wins[0]))
+        return ev.SampleText(text=prime + self.tokenizer.decode(ids), prime=prime,
+                             temperature=temperature,
+                             pieces=[self.tokenizer.decode_one(t) for t in ids])
 
     def hidden_snapshot(self, max_steps: int = 48) -> ev.HiddenSnapshot | None:
         if self.last_window is None:
@@ -169,3 +172,26 @@ class WindowTask(Task):
         self.order = np.asarray(arrays["order"], dtype=np.int64)
         self.pos, self.epochs_done = int(meta["pos"]), int(meta["epochs_done"])
 
+
+
+class WindowSampler:
+    """``sample`` as :class:`~rnn_tui.models.language.LanguageModel` has it, for a window
+    model: the priming text (or a random training window) slides along what it writes."""
+
+    def __init__(self, task: WindowTask):
+        self.task = task
+        self.tokenizer = task.tokenizer
+
+    def sample(self, n: int, prime: str = "", temperature: float = 1.0, top_k: int = 0,
+               rng: np.random.Generator | None = None, parts: int | None = None):
+        rng = rng or np.random.default_rng()
+        t = self.task
+        ids = list(t.tokenizer.encode(prime, unknown="skip")) if prime else []
+        if len(ids) < t.window:  # pad on the left with the start of a training window
+            wins, _ = t.windows_at(np.array([int(rng.choice(t.train_idx))]))
+            ids = list(wins[0][: t.window - len(ids)]) + ids
+        for tok in t.generate(np.asarray(ids), n, temperature, top_k, rng):
+            yield t.tokenizer.decode_one(tok)
+
+    def context(self, prime, rng=None):
+        raise UserError("--show-probs is for stream language models, not window models")

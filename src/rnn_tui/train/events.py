@@ -94,10 +94,16 @@ class Evaluated(Event):
 
 @dataclass
 class SampleText(Event):
+    """Generated text; with ``pieces``, token by token, each with the likeliest candidates
+    the model weighed at that step and their probabilities (the next-token distribution)."""
+
     type: ClassVar[str] = "sample"
     text: str = ""
     prime: str = ""
     temperature: float = 1.0
+    pieces: list[str] = field(default_factory=list)
+    top_tokens: list[list[str]] = field(default_factory=list)
+    top_probs: list[list[float]] = field(default_factory=list)
 
 
 @dataclass

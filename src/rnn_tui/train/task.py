@@ -96,8 +96,9 @@ class Task(ABC):
         """Task-specific events sent after each evaluation (the forecast, a confusion matrix)."""
         return []
 
-    def sample(self, temperature: float, length: int) -> str | None:
-        """Generated text for a generative task, else None."""
+    def sample(self, temperature: float, length: int) -> ev.SampleText | None:
+        """Generated text (token by token, with the next-token distributions) for a generative
+        task, else None."""
         return None
 
     # ------------------------------------------------------------------ checkpoints

@@ -335,10 +335,11 @@ class Trainer:
 
     def _sample(self) -> None:
         self._sample_now.clear()
-        text = self.task.sample(self.temperature, self.cfg.train.sample_len)
-        if text is None:
+        sample = self.task.sample(self.temperature, self.cfg.train.sample_len)
+        if sample is None:
             return
-        self.emit(ev.SampleText(text=text, temperature=self.temperature))
+        self.emit(sample)
+        text = sample.text
         if self.run_dir is not None:
             with open(self.run_dir / "samples.txt", "a", encoding="utf-8") as f:
                 f.write(f"--- step {self.step} (temperature {self.temperature:.2f})\n{text}\n")
