@@ -287,3 +287,48 @@ def test_learning_rate_schedule_values():
     cfg.train.lr_schedule = "constant"
     tr.step = 500
     assert tr.learning_rate() == 0.02
+
+
+def test_step_events_carry_the_norms_before_clipping(tmp_path):
+    """The global and per-layer norms a step event reports are those before clipping, and the
+    clipped steps are counted."""
+    import numpy as np
+
+    from rnn_tui.core.optim import global_norm
+
+    tr, got = make(tmp_path)
+    tr.cfg.train.clip = 1e-3  # every step is clipped
+    tr.cfg.train.steps = 6
+    task = tr.task
+    real = task.step
+    pre = []
+
+    def spy():
+        from rnn_tui.core import optim
+
+        saved = optim.clip_global_norm
+
+        def record(grad, max_norm):
+            groups = {g: float(np.sqrt(sum(float(global_norm(grad[s.offset:s.offset + s.size]))
+                                           ** 2 for s in slots)))
+                      for g, slots in task.net.params.layout.groups().items()}
+            pre.append((float(global_norm(grad)), groups))
+            return saved(grad, max_norm)
+
+        import rnn_tui.models.training as training
+
+        training.clip_global_norm = record
+        try:
+            return real()
+        finally:
+            training.clip_global_norm = saved
+
+    task.step = spy
+    tr.run()
+    steps = [e for e in got if isinstance(e, ev.StepEnded)]
+    assert steps[-1].clipped_steps == 6 and steps[-1].clip == 1e-3
+    for e in steps:
+        norm, groups = pre[e.step - 1]
+        assert abs(e.grad_norm - norm) <= 1e-9 * norm
+        for k, v in groups.items():
+            assert abs(e.grad_norms[k] - v) <= 1e-4 * v + 1e-9

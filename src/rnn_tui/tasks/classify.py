@@ -18,6 +18,7 @@ from rnn_tui.data.labelled import LabelledData, load_labelled, stratified_split
 from rnn_tui.data.text import CharTokenizer, WordTokenizer, split_words
 from rnn_tui.errors import UserError
 from rnn_tui.models.baselines import NaiveBayes, majority
+from rnn_tui.tasks.common import embedding_snapshot
 from rnn_tui.tasks.sentences import SNAPSHOT_SENTENCES, SentenceTask, accuracy
 from rnn_tui.train import events as ev
 from rnn_tui.train.task import VIEW_CLASSIFY
@@ -163,6 +164,10 @@ class ClassifyTask(SentenceTask):
             baselines={"majority": self.majority_accuracy(self.val.labels),
                        "naive_bayes": self._nb_val},
             examples=examples)]
+
+    def embedding_snapshot(self) -> ev.EmbeddingSnapshot | None:
+        ids = np.concatenate(self.train_x) if self.train_x else np.zeros(0, np.int64)
+        return embedding_snapshot(self.net, ids, self.tokenizer.decode_one)
 
     def hidden_snapshot(self, max_steps: int = 48) -> ev.HiddenSnapshot | None:
         """The hidden state word by word over one held-out sentence: how it moves toward the

@@ -103,3 +103,22 @@ def hidden_snapshot(net: Network, x: np.ndarray, tokens: list[str],
         snap.saturation.append([_rounded(saturation(blocks[g], mask))
                                 for g in SIGMOID_GATES[cell]])
     return snap
+
+
+EMBEDDING_TOKENS = 100  # the most frequent tokens an embedding snapshot shows
+
+
+def embedding_snapshot(net: Network, ids: np.ndarray, decode) -> ev.EmbeddingSnapshot | None:
+    """The input vectors of the :data:`EMBEDDING_TOKENS` most frequent of ``ids``: rows of the
+    embedding, or of W_ih for one-hot input (what the network learns instead)."""
+    spec = net.spec
+    if spec.input_mode == "real":
+        return None
+    table = net.params["embed.W"] if spec.input_mode == "embedding" else net.params["l0.W_ih"]
+    counts = np.bincount(np.asarray(ids, dtype=np.int64).reshape(-1), minlength=len(table))
+    top = np.argsort(-counts, kind="stable")[:EMBEDDING_TOKENS]
+    top = top[counts[top] > 0]
+    vecs = np.asarray(table[top], dtype=np.float64)
+    return ev.EmbeddingSnapshot(tokens=[decode(int(i)) for i in top],
+                                vectors=np.round(vecs, 4).tolist(),
+                                onehot=spec.input_mode == "onehot")

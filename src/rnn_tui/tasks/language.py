@@ -16,7 +16,12 @@ from rnn_tui.core.network import State
 from rnn_tui.errors import UserError
 from rnn_tui.models.language import LanguageModel
 from rnn_tui.models.training import train_step
-from rnn_tui.tasks.common import check_compatible, float_type, hidden_snapshot
+from rnn_tui.tasks.common import (
+    check_compatible,
+    embedding_snapshot,
+    float_type,
+    hidden_snapshot,
+)
 from rnn_tui.train import events as ev
 from rnn_tui.train.task import VIEW_TEXT, Task
 
@@ -162,6 +167,10 @@ class LanguageTask(Task):
         text = self.tokenizer.decode(gen) if self.kind == "word" else "".join(pieces)
         return ev.SampleText(text=text, prime=prime, temperature=temperature, pieces=pieces,
                              top_tokens=tops, top_probs=probs)
+
+    def embedding_snapshot(self) -> ev.EmbeddingSnapshot | None:
+        return embedding_snapshot(self.net, self.train_ids[:200_000],
+                                  self.tokenizer.decode_one)
 
     def hidden_snapshot(self, max_steps: int = 48) -> ev.HiddenSnapshot | None:
         if self.last_x is None:

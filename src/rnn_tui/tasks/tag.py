@@ -23,6 +23,7 @@ from rnn_tui.data.batches import pad_batch
 from rnn_tui.data.labelled import TaggedData, load_tagged
 from rnn_tui.errors import UserError
 from rnn_tui.models.baselines import MostFrequentTag
+from rnn_tui.tasks.common import embedding_snapshot
 from rnn_tui.tasks.sentences import SNAPSHOT_SENTENCES, SentenceTask
 from rnn_tui.train import events as ev
 from rnn_tui.train.task import VIEW_TAG
@@ -256,6 +257,11 @@ class TagTask(SentenceTask):
             known_accuracy=m["known_accuracy"], unknown_accuracy=m["unknown_accuracy"],
             baseline_accuracy=self._base_val["accuracy"],
             baseline_unknown_accuracy=self._base_val["unknown_accuracy"])]
+
+    def embedding_snapshot(self) -> ev.EmbeddingSnapshot | None:
+        words = [s[:, 0] if s.ndim == 2 else s for s in self.train_x]
+        return embedding_snapshot(self.net, np.concatenate(words),
+                                  lambda i: self.features.words[i])
 
     def hidden_snapshot(self, max_steps: int = 48) -> ev.HiddenSnapshot | None:
         i = max(self._shown - 1, 0) % max(len(self.val_x), 1)

@@ -64,10 +64,11 @@ class StepEnded(Event):
     loss: float = 0.0
     tokens_per_s: float = 0.0
     lr: float = 0.0
-    grad_norm: float = 0.0
-    grad_norms: dict[str, float] = field(default_factory=dict)  # per layer / group
+    grad_norm: float = 0.0  # the global norm of the latest step's gradient, before clipping
+    grad_norms: dict[str, float] = field(default_factory=dict)  # per layer / group, before too
     clipped: bool = False
     clip: float = 0.0  # the clipping threshold in force (0 = off); grad_norm is before clipping
+    clipped_steps: int = 0  # steps clipped since the run started
     steps_total: int | None = None
     time_left_s: float | None = None
 
@@ -121,6 +122,17 @@ class HiddenSnapshot(Event):
     gates: list[list[list[list[float]]]] | None = None  # [layer][gate][unit][t]
     saturation_gates: list[str] = field(default_factory=list)  # the sigmoid gates' names
     saturation: list[list[list[list[float]]]] | None = None  # [layer][gate][left|right][unit]
+
+
+@dataclass
+class EmbeddingSnapshot(Event):
+    """The input vectors of the most frequent tokens: embedding rows, or for one-hot input the
+    rows of the first layer's W_ih (the one-hot vectors themselves are all equally far apart)."""
+
+    type: ClassVar[str] = "embedding"
+    tokens: list[str] = field(default_factory=list)
+    vectors: list[list[float]] = field(default_factory=list)  # [token][dimension]
+    onehot: bool = False
 
 
 @dataclass
@@ -214,8 +226,8 @@ class Failed(Event):
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.type: cls
     for cls in (RunStarted, StepEnded, GradientFlow, Evaluated, SampleText, HiddenSnapshot,
-                ForecastUpdate, ClassifyUpdate, TagUpdate, CheckpointSaved, Paused, Resumed,
-                Finished, Notice, Failed)
+                EmbeddingSnapshot, ForecastUpdate, ClassifyUpdate, TagUpdate, CheckpointSaved,
+                Paused, Resumed, Finished, Notice, Failed)
 }
 
 

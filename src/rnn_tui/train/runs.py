@@ -153,7 +153,7 @@ class MetricsWriter:
     def __init__(self, path: Path, heavy_interval: float = 30.0, max_units: int = 128):
         self.heavy_interval = heavy_interval
         self.max_units = max_units
-        self._last_heavy = -float("inf")
+        self._last_heavy: dict[str, float] = {}  # per heavy event type
         self.path = Path(path)
         torn = False
         if self.path.exists() and self.path.stat().st_size:
@@ -166,10 +166,10 @@ class MetricsWriter:
 
     def __call__(self, event: Event) -> None:
         d = event.to_dict()
-        if d["type"] == "hidden":
-            if event.elapsed_s - self._last_heavy < self.heavy_interval:
+        if d["type"] in ("hidden", "embedding"):
+            if event.elapsed_s - self._last_heavy.get(d["type"], -1e18) < self.heavy_interval:
                 return
-            self._last_heavy = event.elapsed_s
+            self._last_heavy[d["type"]] = event.elapsed_s
             m = self.max_units
             for key in ("h", "c"):
                 if d.get(key):

@@ -92,6 +92,10 @@ class Task(ABC):
         raise UserError(f"a {self.kind} run cannot score a file; evaluate it on its own "
                         "validation data (without --data)")
 
+    def embedding_snapshot(self) -> ev.EmbeddingSnapshot | None:
+        """The input vectors of the most frequent tokens, for models that read tokens."""
+        return None
+
     def eval_events(self) -> list[ev.Event]:
         """Task-specific events sent after each evaluation (the forecast, a confusion matrix)."""
         return []

@@ -29,6 +29,7 @@ from rnn_tui.train.task import Task
 Sink = Callable[[ev.Event], None]
 MAX_RECOVERIES = 8  # divergences a "recover" run survives before it fails
 SNAPSHOT_EVERY = 25  # steps between the in-memory copies a recovery rolls back to
+EMBEDDING_EVERY = 5  # snapshots between two embedding snapshots
 NOTICE_GAP = 10  # evaluations between two "memorising" notices
 CLIP_AFTER, RECOVERY_CLIP = 2, 1.0  # from the second recovery on, a run without clipping clips
 
@@ -56,6 +57,8 @@ class Trainer:
         self.last_val: float | None = None
         self.bad_evals = 0  # evaluations since the best
         self._last_notice = -(10**9)  # step of the last "memorising" notice
+        self._snaps = 0
+        self.clipped_steps = 0
         self.lr_scale = 1.0  # halved by the plateau schedule and by a recovered divergence
         self.recoveries = 0  # divergences recovered from
         self._good: tuple | None = None  # (weights, optimizer state) a few steps back
@@ -209,6 +212,7 @@ class Trainer:
                 acc_tokens += ntok
                 acc_steps += 1
                 acc_clipped |= info.clipped
+                self.clipped_steps += info.clipped
                 now = time.perf_counter()
                 due = (self.step % t.log_every == 0) if t.log_every else (now - last_log >= 0.2)
                 if due or single:
@@ -292,10 +296,15 @@ class Trainer:
         if t.steps and tok_s > 0:
             by_steps = (t.steps - self.step) * self.task.tokens_per_step / tok_s
             left = by_steps if left is None else min(left, by_steps)
+        # the gradient buffer holds the latest step's gradient after clipping, which scaled
+        # every group alike: scale back, so every norm shown is the one before clipping
+        back = info.grad_norm / self.clip if info.clipped and self.clip > 0 else 1.0
+        groups = {k: v * back for k, v in self.task.net.params.group_grad_norms().items()}
         return ev.StepEnded(
             epoch=self.task.epoch, loss=loss, tokens_per_s=tok_s, lr=self.task.opt.lr,
-            grad_norm=info.grad_norm, grad_norms=self.task.net.params.group_grad_norms(),
-            clipped=clipped, clip=self.clip, steps_total=t.steps or None, time_left_s=left)
+            grad_norm=info.grad_norm, grad_norms=groups,
+            clipped=clipped, clip=self.clip, clipped_steps=self.clipped_steps,
+            steps_total=t.steps or None, time_left_s=left)
 
     def _snapshots(self, info) -> None:
         norms = self.task.gradient_flow(info)
@@ -303,6 +312,11 @@ class Trainer:
         snap = self.task.hidden_snapshot()
         if snap is not None:
             self.emit(snap)
+        self._snaps += 1
+        if self._snaps % EMBEDDING_EVERY == 1:  # the first, then every few
+            emb = self.task.embedding_snapshot()
+            if emb is not None:
+                self.emit(emb)
 
     def _evaluate(self, final: bool = False) -> bool:
         """Evaluate, keep the best weights, and say when validation keeps rising. Returns True

@@ -174,6 +174,12 @@ class RnnTuiApp(App):
             ("Gradients: through time / over training", "toggle_grad_mode", "d"),
             ("Next view (maximise a panel)", "next_view", "v"),
             ("Forecast view", "forecast_view", "f"),
+            ("Gates / gate saturation", "gates_view", "G"),
+            ("Embeddings: nearest tokens and a 2-D map", "embedding_view", "e"),
+            ("Next-token distribution", "next_token_view", "p"),
+            ("One step (while paused)", "step_once", "."),
+            ("Set the learning rate", "set_value('lr')", "r"),
+            ("Set the gradient clipping threshold", "set_value('clip')", "k"),
         ]
         try:
             dash = self.dashboard

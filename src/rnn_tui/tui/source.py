@@ -25,6 +25,9 @@ class EventSource:
         raise NotImplementedError
 
     def toggle_pause(self) -> None: ...
+    def step_once(self) -> None: ...
+    def set_lr(self, value: float) -> None: ...
+    def set_clip(self, value: float) -> None: ...
     def sample_now(self) -> None: ...
     def save_now(self) -> None: ...
     def set_temperature(self, t: float) -> None: ...
@@ -36,6 +39,14 @@ class EventSource:
     @property
     def temperature(self) -> float:
         return 0.8
+
+    @property
+    def learning_rate(self) -> float:
+        return 0.0
+
+    @property
+    def clip(self) -> float:
+        return 0.0
 
 
 class ReplaySource(EventSource):
@@ -143,6 +154,30 @@ class LiveSource(EventSource):
             t.resume()
         else:
             t.pause()
+
+    def step_once(self) -> None:
+        if self.trainer is not None:
+            self.trainer.step_once()
+
+    @property
+    def learning_rate(self) -> float:
+        return self.cfg.train.lr
+
+    @property
+    def clip(self) -> float:
+        return self.cfg.train.clip
+
+    def set_lr(self, value: float) -> None:
+        if self.trainer is not None:
+            self.trainer.set_lr(value)
+        else:
+            self.cfg.train.lr = value
+
+    def set_clip(self, value: float) -> None:
+        if self.trainer is not None:
+            self.trainer.set_clip(value)
+        else:
+            self.cfg.train.clip = value
 
     def sample_now(self) -> None:
         if self.trainer is not None:

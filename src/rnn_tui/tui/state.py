@@ -41,6 +41,11 @@ class RunState:
     loss: Series = field(default_factory=Series)
     val: Series = field(default_factory=Series)
     grads: dict[str, Series] = field(default_factory=dict)
+    grad_total: Series = field(default_factory=Series)  # global norm before clipping
+    clipped_at: Series = field(default_factory=Series)  # the points of clipped steps
+    clip: float = 0.0
+    clipped_steps: int = 0
+    embedding: ev.EmbeddingSnapshot | None = None
     flow: ev.GradientFlow | None = None
     hidden: ev.HiddenSnapshot | None = None
     samples: deque = field(default_factory=lambda: deque(maxlen=12))
@@ -75,6 +80,10 @@ class RunState:
             self.loss.add(e.step, e.loss)
             for name, v in e.grad_norms.items():
                 self.grads.setdefault(name, Series()).add(e.step, v)
+            self.grad_total.add(e.step, e.grad_norm)
+            if e.clipped:
+                self.clipped_at.add(e.step, e.grad_norm)
+            self.clip, self.clipped_steps = e.clip, e.clipped_steps
             return {"status", "loss", "grads"}
         if isinstance(e, ev.Evaluated):
             self.last_eval = e
@@ -95,6 +104,9 @@ class RunState:
         if isinstance(e, ev.HiddenSnapshot):
             self.hidden = e
             return {"hidden"}
+        if isinstance(e, ev.EmbeddingSnapshot):
+            self.embedding = e
+            return {"embedding"}
         if isinstance(e, ev.SampleText):
             self.samples.append(e)
             return {"sample"}
@@ -159,10 +171,17 @@ class RunState:
             parts += [(6, f"epoch {s.epoch}"), (1, f"{s.tokens_per_s / 1000:.1f}k tok/s"),
                       (5, f"lr {s.lr:.1e}"), (4, f"loss {s.loss:.3f}")]
         if self.last_eval is not None:
+            m = self.last_eval.metrics
             parts.append((2, f"val {self.last_eval.val_loss:.3f}"))
-            acc = self.last_eval.metrics.get("accuracy")
-            if acc is not None:
-                parts.append((2, f"acc {acc:.3f}"))
+            if m.get("val_ppl") is not None:
+                ppl = f"ppl {m['val_ppl']:.2f}"
+                if m.get("unigram_ppl") is not None:
+                    ppl += f" (unigram {m['unigram_ppl']:.1f})"
+                parts.append((5, ppl))
+            if m.get("accuracy") is not None:
+                parts.append((2, f"acc {m['accuracy']:.3f}"))
+        if s is not None and s.clip > 0 and self.clipped_steps:
+            parts.append((4, f"clipped {self.clipped_steps:,}"))
         parts.append((0, f"elapsed {fmt_time(self.elapsed_s)}"))
         if s is not None and s.time_left_s is not None and self.status != "finished":
             parts.append((3, f"{fmt_time(s.time_left_s)} left"))

@@ -21,6 +21,7 @@ from rnn_tui.tui.source import EventSource
 from rnn_tui.tui.state import RunState, fmt_time
 from rnn_tui.tui.widgets.curves import ForecastChart, GradChart, LossChart
 from rnn_tui.tui.widgets.heatmap import Heatmap
+from rnn_tui.tui.widgets.inside import EmbeddingView, GatesView, NextTokenView, SaturationChart
 from rnn_tui.tui.widgets.labelled import (
     AccuracyChart,
     ConfusionView,
@@ -48,6 +49,12 @@ class DashboardScreen(Screen):
         Binding("L", "layer(-1)", "Layer−", show=False),
         Binding("c", "toggle_cell", "h/c", show=False),
         Binding("m", "toggle_memory_view", "Heatmap/Neuron", show=False),
+        Binding("G", "gates_view", "Gates", key_display="G"),
+        Binding("e", "embedding_view", "Embeddings", show=False),
+        Binding("p", "next_token_view", "Next-token", show=False),
+        Binding("full_stop", "step_once", "One step", show=False, key_display="."),
+        Binding("r", "set_value('lr')", "Learning rate", show=False),
+        Binding("k", "set_value('clip')", "Clip", show=False),
         Binding("d", "toggle_grad_mode", "Grad view", show=False),
         Binding("v", "next_view", "View"),
         Binding("f", "forecast_view", "Forecast", show=False),
@@ -62,13 +69,16 @@ class DashboardScreen(Screen):
         self.low_bandwidth = low_bandwidth
         # seconds between redraws of each view
         self.rates = ({"status": 2.0, "loss": 5.0, "grads": 5.0, "hidden": 5.0, "sample": 2.0,
-                       "forecast": 5.0, "labelled": 5.0} if low_bandwidth else
-                      {"status": 1.0, "loss": 1.0, "grads": 1.0, "hidden": 1.0, "sample": 0.5,
-                       "forecast": 1.0, "labelled": 1.0})
+                       "forecast": 5.0, "labelled": 5.0, "embedding": 10.0} if low_bandwidth else
+                      {"status": 1.0, "loss": 1.0, "grads": 1.0, "hidden": 1.0, "sample": 0.25,
+                       "forecast": 1.0, "labelled": 1.0, "embedding": 2.0})
         self.dirty: set[str] = set()
         self.last_draw: dict[str, float] = {}
         self.sel_unit = 0
+        self.sel_token = 0  # the embedding view's chosen token
         self.sel_layer = 0
+        self.revealed = 0  # tokens of the newest sample shown so far (it streams in)
+        self._streaming = None
         self.sel_cell = False
         self.view_index = 0
         self.opened = time.monotonic()
@@ -88,9 +98,14 @@ class DashboardScreen(Screen):
                 with ContentSwitcher(initial="heatmap", id="memory"):
                     yield Heatmap(id="heatmap")
                     yield NeuronView(id="neurons")
+                    yield GatesView(id="gates")
+                    yield SaturationChart(self.state, id="saturation")
+                    yield EmbeddingView(self.state, id="embeddings")
             with Panel(id="text-panel") as p:
-                p.border_title = r"Generated text \[s] \[+/-]"
-                yield SampleStream(id="samples")
+                p.border_title = r"Generated text \[s] \[+/-] \[p]"
+                with ContentSwitcher(initial="samples", id="text-views"):
+                    yield SampleStream(id="samples")
+                    yield NextTokenView(id="next-token")
             with Panel(id="forecast-panel", classes="series") as p:
                 p.border_title = r"Forecast \[f]"
                 yield ForecastChart(self.state, id="forecast")
@@ -175,8 +190,14 @@ class DashboardScreen(Screen):
             self.query_one(GradChart).refresh()
         if self.due("hidden", now):
             self.draw_hidden()
+        self._stream(now)
         if self.due("sample", now):
-            self.query_one(SampleStream).show(self.state)
+            if self.query_one("#text-views", ContentSwitcher).current == "next-token":
+                self.query_one(NextTokenView).show(self.state, self.revealed)
+            else:
+                self.query_one(SampleStream).show(self.state, self.revealed)
+        if self.due("embedding", now) and self.memory_view() == "embeddings":
+            self.query_one(EmbeddingView).show(self.sel_token)
         if self.due("forecast", now):
             self.query_one(ForecastChart).refresh()
             self.query_one(ErrorTable).show(self.state)
@@ -213,9 +234,43 @@ class DashboardScreen(Screen):
         width = max(self.size.width - 2 - len(head) - len(extra), 20)
         return head + st.status_line(width) + extra
 
+    # tokens of a new sample revealed per redraw: it streams in at a pace a person can read
+    REVEAL = 6
+
+    def _stream(self, now: float) -> None:
+        s = self.state.samples[-1] if self.state.samples else None
+        if s is None:
+            return
+        if s is not self._streaming:
+            self._streaming = s
+            self.revealed = len(s.pieces) if self.low_bandwidth else 0
+        if self.revealed < len(s.pieces):
+            self.revealed = min(len(s.pieces), self.revealed + self.REVEAL)
+            self.dirty.add("sample")
+
+    def memory_view(self) -> str:
+        return self.query_one("#memory", ContentSwitcher).current or "heatmap"
+
     def draw_hidden(self) -> None:
         snap = self.state.hidden
         if snap is None or not snap.h:
+            return
+        view = self.memory_view()
+        if view == "gates":
+            self.query_one(GatesView).show(self.state, self.sel_layer, self.sel_unit)
+            self.query_one("#hidden-panel").border_title = (
+                f"Gates · layer {self.sel_layer} · unit {self.sel_unit} " r"\[G] \[ ] \[l]")
+            return
+        if view == "saturation":
+            chart = self.query_one(SaturationChart)
+            chart.layer = self.sel_layer
+            chart.refresh()
+            self.query_one("#hidden-panel").border_title = (
+                f"Gate saturation · layer {self.sel_layer} " r"\[G] \[l]")
+            return
+        if view == "embeddings":
+            self.query_one("#hidden-panel").border_title = r"Embeddings \[e] \[ ]"
+            self.query_one(EmbeddingView).show(self.sel_token)
             return
         mats = snap.c if (self.sel_cell and snap.c) else snap.h
         self.sel_layer = min(self.sel_layer, len(mats) - 1)
@@ -267,6 +322,11 @@ class DashboardScreen(Screen):
             self._redraw_now("status")
 
     def action_unit(self, delta: int) -> None:
+        if self.memory_view() == "embeddings":
+            n = len(self.state.embedding.tokens) if self.state.embedding else 1
+            self.sel_token = (self.sel_token + delta) % max(n, 1)
+            self._redraw_now("embedding")
+            return
         snap = self.state.hidden
         units = len(snap.h[min(self.sel_layer, len(snap.h) - 1)]) if snap and snap.h else 1
         self.sel_unit = (self.sel_unit + delta) % max(units, 1)
@@ -288,6 +348,54 @@ class DashboardScreen(Screen):
     def action_toggle_memory_view(self) -> None:
         sw = self.query_one("#memory", ContentSwitcher)
         sw.current = "neurons" if sw.current == "heatmap" else "heatmap"
+        self._redraw_now("hidden")
+
+    def action_gates_view(self) -> None:
+        """G: the gates, then their saturation, then back to the hidden state."""
+        sw = self.query_one("#memory", ContentSwitcher)
+        sw.current = {"gates": "saturation", "saturation": "heatmap"}.get(sw.current, "gates")
+        self._redraw_now("hidden")
+
+    def action_embedding_view(self) -> None:
+        sw = self.query_one("#memory", ContentSwitcher)
+        sw.current = "heatmap" if sw.current == "embeddings" else "embeddings"
+        self._redraw_now("hidden")
+        self._redraw_now("embedding")
+
+    def action_next_token_view(self) -> None:
+        sw = self.query_one("#text-views", ContentSwitcher)
+        sw.current = "samples" if sw.current == "next-token" else "next-token"
+        self._redraw_now("sample")
+
+    def action_step_once(self) -> None:
+        if not self._live():
+            return
+        if self.state.status != "paused":
+            self.notify("pause first (space); then . trains one batch at a time", timeout=2)
+            return
+        self.source.step_once()
+
+    def action_set_value(self, which: str) -> None:
+        if not self._live():
+            return
+        from rnn_tui.tui.screens.value import ValueScreen
+
+        current = self.source.learning_rate if which == "lr" else self.source.clip
+        title = ("learning rate (> 0; the schedule still applies)" if which == "lr" else
+                 "clip the global gradient norm at (0 = off)")
+
+        def done(value: float | None) -> None:
+            if value is None:
+                return
+            if which == "lr":
+                self.source.set_lr(value)
+            else:
+                self.source.set_clip(value)
+            self.notify(f"{'learning rate' if which == 'lr' else 'clip'} set to {value:g}",
+                        timeout=2)
+
+        self.app.push_screen(ValueScreen(title, current, minimum=0.0 if which == "clip"
+                                         else 1e-12), done)
 
     def action_toggle_grad_mode(self) -> None:
         chart = self.query_one(GradChart)

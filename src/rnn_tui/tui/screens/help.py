@@ -22,6 +22,23 @@ GUIDE = "\n".join([
     "current sequence (columns), the input along the top. The same weights act at every column. "
     "Key m switches to the neuron view: the text coloured by one unit's activation.",
     "[b]Generated text[/b]: one token at a time, each drawn from softmax(logits / T).",
+    "[b]Gates[/b] (key G): each gate's value for every unit (rows) and step (columns). An LSTM "
+    "decides with its input gate what to write, its forget gate what to keep and its output "
+    "gate what to show; a GRU resets and updates. Press G again for the saturation picture: "
+    "one point per unit, how often its gate is shut (< 0.1, across) or wide open (> 0.9, up); "
+    "units far along either axis work as switches.",
+    "[b]Gradients over training[/b] (key d, twice): the gradient norm before clipping, per "
+    "layer and overall, with the clipping threshold as the line labelled clip and the steps it "
+    "cut marked x. Keys r and k change the learning rate and the threshold while it trains.",
+    "[b]Next-token[/b] (key p): the text as it streams in and, for the newest token, the "
+    "candidates the model weighed with their probabilities. A lower temperature (-) sharpens "
+    "the distribution, a higher one (+) flattens it.",
+    "[b]Embeddings[/b] (key e): the tokens nearest the chosen one (cosine similarity, [ ] to "
+    "choose) and all of them on their two main directions. Learned embeddings put similar "
+    "tokens together; one-hot vectors are all equally far apart, so a one-hot model shows "
+    "the rows of its input weights instead.",
+    "[b]One step at a time[/b] (key . while paused): exactly one batch is trained and every "
+    "view shows it, the gradient flowing back through that batch included.",
 ])
 
 

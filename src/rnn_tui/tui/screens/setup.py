@@ -27,6 +27,7 @@ INT_FIELDS = {  # id -> (section, key, minimum, label)
 }
 FLOAT_FIELDS = {
     "lr": ("train", "lr", "learning rate"),
+    "clip": ("train", "clip", "clip gradient norm (0=off)"),
     "time_budget": ("train", "time_budget", "time limit (s, 0=none)"),
 }
 
@@ -106,7 +107,7 @@ class SetupScreen(Screen):
             for fid, (sec, key, label) in FLOAT_FIELDS.items():
                 with Horizontal(classes="form-row"):
                     yield Label(label, classes="form-label")
-                    lo = 0.0 if fid == "time_budget" else 1e-9
+                    lo = 0.0 if fid in ("time_budget", "clip") else 1e-9
                     yield Input(str(getattr(getattr(c, sec), key)), id=fid, compact=True,
                                 validators=[Number(minimum=lo)])
             yield Label("", id="setup-error", classes="error")

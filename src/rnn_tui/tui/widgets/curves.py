@@ -45,7 +45,13 @@ class LossChart(Chart):
 
     def draw(self, p) -> None:
         s = self.state
-        p.title("loss (nats/token)" if s.task != "series" else "loss (MSE, scaled)")
+        title = "loss (nats/token)" if s.task != "series" else "loss (MSE, scaled)"
+        m = s.last_eval.metrics if s.last_eval is not None else {}
+        if m.get("val_ppl") is not None:
+            title += f" · val perplexity {m['val_ppl']:.2f}"
+            if m.get("unigram_ppl") is not None:
+                title += f", unigram {m['unigram_ppl']:.1f}"
+        p.title(title)
         if not s.loss and not s.val:
             p.title("loss — waiting for the first steps…")
             return
@@ -60,7 +66,9 @@ class LossChart(Chart):
 
 
 class GradChart(Chart):
-    """Mode ``time``: the gradient norm of each layer over training steps (log scale).
+    """Mode ``time``: the gradient norm (global and per layer, before clipping) over training
+    steps on a log scale, the clipping threshold as a line labelled "clip" and the clipped
+    steps marked.
     Mode ``depth``: ||dL/dh_t|| against distance back in time, for the latest batch — a vanilla
     RNN's gradient dies away from the loss, an LSTM's survives."""
 
@@ -71,15 +79,26 @@ class GradChart(Chart):
     def draw(self, p) -> None:
         s = self.state
         if self.mode == "time":
-            p.title("gradient norm per layer (log10)")
+            p.title("gradient norm before clipping (log10)"
+                    + (f" · {s.clipped_steps:,} steps clipped" if s.clipped_steps else ""))
             if not s.grads:
                 return
+            lg = lambda ys: [math.log10(max(y, 1e-12)) for y in ys]  # noqa: E731
+            xs, ys = _finite(s.grad_total.xs, s.grad_total.ys)
+            if xs:
+                p.plot(xs, lg(ys), label="global", marker="braille", color="white")
             for i, (name, ser) in enumerate(s.grads.items()):
-                xs, ys = _finite(ser.xs, ser.ys)
-                ys = [math.log10(max(y, 1e-12)) for y in ys]
-                if xs:
-                    p.plot(xs, ys, label=name, marker="braille",
+                gx, gy = _finite(ser.xs, ser.ys)
+                if gx:
+                    p.plot(gx, lg(gy), label=name, marker="braille",
                            color=LINE_COLOURS[i % len(LINE_COLOURS)])
+            if s.clip > 0 and xs:
+                c = math.log10(s.clip)
+                p.plot([xs[0], xs[-1]] if len(xs) > 1 else [xs[0] - 1, xs[0]], [c, c],
+                       label="clip", marker="braille", color="red")
+            cx, cy = _finite(s.clipped_at.xs, s.clipped_at.ys)
+            if cx:
+                p.scatter(cx, lg(cy), label="clipped", marker="x", color="red")
             p.xlabel("step")
             return
         p.title("‖∂L_T/∂h_t‖: the last step's loss, k steps back (log10)")

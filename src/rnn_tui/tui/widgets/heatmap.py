@@ -30,8 +30,9 @@ class Heatmap(Widget):
     Heatmap { height: 1fr; width: 1fr; }
     """
 
-    def __init__(self, **kw):
+    def __init__(self, header: bool = True, **kw):
         super().__init__(**kw)
+        self.header = header  # the input tokens along the top edge
         self.tokens: list[str] = []
         self.matrix: list[list[float]] = []  # [unit][t]
         self.scale = 1.0
@@ -47,7 +48,7 @@ class Heatmap(Widget):
         return len(self.matrix)
 
     def visible_units(self) -> int:
-        return max(0, (self.size.height - 1) * 2)
+        return max(0, (self.size.height - self.header) * 2)
 
     def _follow(self) -> None:
         n = self.visible_units()
@@ -69,10 +70,10 @@ class Heatmap(Widget):
         steps = len(self.matrix[0])
         cols = max(1, min(steps, width - GUTTER))
         t0 = steps - cols  # newest steps when the widget is narrow
-        if y == 0:
+        if y == 0 and self.header:
             edge = "".join(token_glyph(t) for t in self.tokens[t0:t0 + cols])
             return Strip([Segment(" t →  ".ljust(GUTTER), dim), Segment(edge)]).crop(0, width)
-        u = self.first_unit + 2 * (y - 1)
+        u = self.first_unit + 2 * (y - self.header)
         if u >= self.units:
             return Strip.blank(width)
         top = self.matrix[u]

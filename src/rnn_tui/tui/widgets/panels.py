@@ -39,14 +39,25 @@ class SampleStream(Static):
         if self._state is not None:
             self.show(self._state)
 
-    def show(self, state: RunState) -> None:
+    _shown = 1 << 30
+
+    def show(self, state: RunState, shown: int | None = None) -> None:
+        """``shown``: how many tokens of the newest sample to show yet (it streams in)."""
         self._state = state
+        if shown is not None:
+            self._shown = shown
         out = Text()
-        for s in state.samples:
+        last = len(state.samples) - 1
+        for k, s in enumerate(state.samples):
             if out:
                 out.append("\n")
             out.append(f"— step {s.step:,} · temperature {s.temperature:.2f}\n", style="dim")
-            out.append(s.text)
+            if k == last and s.pieces and self._shown < len(s.pieces):
+                out.append(s.prime)
+                out.append(_join(s.pieces[: self._shown], s.text))
+                out.append("▌", style="bold")
+            else:
+                out.append(s.text)
         if not state.samples:
             out.append("generated text appears here as the model samples (press s)", "dim")
         width, height = self.content_size.width, self.content_size.height
@@ -105,3 +116,14 @@ class ErrorTable(Static):
             t.add_row(name.replace("_", " "), f"{m['mae']:.3f}", f"{m['rmse']:.3f}",
                       f"{m['mase']:.3f}", style=style)
         self.update(t, layout=False)
+
+
+def _join(pieces: list[str], text: str) -> str:
+    """The first pieces of a sample as the full text writes them (word models put spaces
+    between words: follow the text)."""
+    joined = "".join(pieces)
+    if joined and not text.startswith(joined) and " " in text:
+        from rnn_tui.data.text import join_words
+
+        return join_words(pieces)
+    return joined
