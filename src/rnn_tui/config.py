@@ -167,17 +167,20 @@ class RunConfig:
 
 
 def load_toml(path: str | Path) -> dict[str, Any]:
+    from rnn_tui.safeio import CONFIG_LIMIT, read_user_file
+
     p = Path(path)
-    if not p.exists():
-        raise UserError(f"config file not found: {p}")
-    if p.is_dir():
-        raise UserError(f"config path is a directory, not a file: {p}")
+    data = read_user_file(p, CONFIG_LIMIT, "config file", "give a TOML file")
     try:
-        return tomllib.loads(p.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as err:
-        raise UserError(f"config file {p} is not valid TOML: {err}") from None
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise UserError(f"config file {p} is not UTF-8 text") from None
+    try:
+        return tomllib.loads(text.removeprefix("\ufeff"))
+    except tomllib.TOMLDecodeError as err:
+        raise UserError(f"config file {p} is not valid TOML: {err}") from None
+    except RecursionError:
+        raise UserError(f"config file {p} nests tables or arrays too deeply") from None
 
 
 # Names people reach for from other tools, mapped to ours, so a near miss of either is suggested.
@@ -224,5 +227,5 @@ def _coerce(value: Any, typ: Any, name: str, source: str) -> Any:
                 raise ValueError(value)
             return out
         return str(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise UserError(f"{source}: {name} must be {typ}, got {value!r}") from None
