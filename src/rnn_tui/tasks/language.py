@@ -16,7 +16,7 @@ from rnn_tui.core.network import State
 from rnn_tui.errors import UserError
 from rnn_tui.models.language import LanguageModel
 from rnn_tui.models.training import train_step
-from rnn_tui.tasks.common import check_compatible, float_type
+from rnn_tui.tasks.common import check_compatible, check_meta, float_type
 from rnn_tui.train import events as ev
 from rnn_tui.train.task import VIEW_TEXT, Task
 
@@ -181,13 +181,23 @@ class LanguageTask(Task):
         return arrays, meta
 
     def restore(self, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
+        check_meta(arrays, meta, ("spec", "tokenizer", "optimizer", "rng", "sample_rng",
+                                  "batcher"))
         check_compatible(self.net, self.tokenizer.to_dict(), arrays, meta)
+        self.batcher.load_state_dict(meta["batcher"])  # refuses other batching, changes nothing
+        spec = self.net.spec
+        want = (spec.layers, self.batcher.B, spec.hidden)
+        for key in ("state_h",) + (("state_c",) if spec.cell == "lstm" else ()):
+            got = arrays.get(key)
+            if got is None or got.shape != want:
+                raise UserError(f"checkpoint's carried state {key} has shape "
+                                f"{None if got is None else got.shape}, not {want}; the file "
+                                "is corrupt")
         self.net.params.load_flat(arrays["params"])
         self.opt.load_state_dict(meta["optimizer"], {
             k[4:]: v for k, v in arrays.items() if k.startswith("opt.")})
         self.rng.bit_generator.state = meta["rng"]
         self.sample_rng.bit_generator.state = meta["sample_rng"]
-        self.batcher.load_state_dict(meta["batcher"])
         c = arrays.get("state_c")
         self.state = State(arrays["state_h"].astype(self.net.dtype),
                            None if c is None else c.astype(self.net.dtype))

@@ -126,6 +126,10 @@ class LiveSource(EventSource):
         finally:
             if self.writer is not None:
                 self.writer.close()
+            if self.trainer is not None and self.trainer.failure:  # could not write: no
+                from rnn_tui.session import discard_if_unsaved  # half-made run directory
+
+                discard_if_unsaved(self.trainer)
             self.done.set()
 
     def drain(self) -> list[ev.Event]:
