@@ -485,12 +485,8 @@ class MetricsReader:
 
 
 def _parse_line(line: bytes) -> Event | None:
-    line = line.strip()
-    if not line:
-        return None
     try:
         d = json.loads(line)
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    except (ValueError, RecursionError):  # not JSON, not UTF-8, nested too deeply
         return None
     return event_from_dict(d) if isinstance(d, dict) else None
-

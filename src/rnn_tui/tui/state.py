@@ -7,10 +7,16 @@ only when its own data moved.
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from dataclasses import dataclass, field
 
 from rnn_tui.train import events as ev
+from rnn_tui.train.events import fmt_num
+
+
+def _is_num(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 MAX_POINTS = 4000  # loss points kept; older ones are thinned two to one
 
@@ -136,10 +142,11 @@ class RunState:
         parts = [(0, self.status.upper() if self.status != "training" else "training"),
                  (0, f"step {self.step:,}")]
         if s is not None:
-            parts += [(6, f"epoch {s.epoch}"), (1, f"{s.tokens_per_s / 1000:.1f}k tok/s"),
-                      (5, f"lr {s.lr:.1e}"), (4, f"loss {s.loss:.3f}")]
+            tok_s = s.tokens_per_s / 1000 if _is_num(s.tokens_per_s) else None
+            parts += [(6, f"epoch {s.epoch}"), (1, f"{fmt_num(tok_s, '.1f')}k tok/s"),
+                      (5, f"lr {fmt_num(s.lr, '.1e')}"), (4, f"loss {fmt_num(s.loss)}")]
         if self.last_eval is not None:
-            parts.append((2, f"val {self.last_eval.val_loss:.3f}"))
+            parts.append((2, f"val {fmt_num(self.last_eval.val_loss)}"))
         parts.append((0, f"elapsed {fmt_time(self.elapsed_s)}"))
         if s is not None and s.time_left_s is not None and self.status != "finished":
             parts.append((3, f"{fmt_time(s.time_left_s)} left"))
@@ -152,7 +159,10 @@ class RunState:
 
 
 def fmt_time(s: float) -> str:
-    s = int(max(s, 0))
+    """H:MM:SS or M:SS; a value that is not a finite number of seconds shows as ``–``."""
+    if not _is_num(s) or not math.isfinite(s):
+        return "–"
+    s = int(min(max(s, 0), 359_999_999))  # at most 99,999 hours
     h, rem = divmod(s, 3600)
     m, sec = divmod(rem, 60)
     return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
