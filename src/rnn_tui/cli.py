@@ -7,6 +7,7 @@ Every :class:`~rnn_tui.errors.UserError` becomes one line on stderr and exit sta
 from __future__ import annotations
 
 import argparse
+import math
 import signal
 import sys
 from pathlib import Path
@@ -291,7 +292,11 @@ def build_config(args, defaults: dict | None = None):
     if args.config:
         cfg.update(load_toml(args.config), args.config)
     cfg.update(_flags_to_dict(args), "command line")
-    return cfg.validate()
+    cfg.validate()
+    from rnn_tui.memory import check_memory
+
+    check_memory(cfg)  # before the data is read: the vocabulary at its smallest
+    return cfg
 
 
 
@@ -343,6 +348,12 @@ def cmd_sample(args) -> int:
         raise UserError(f"--temperature must be > 0, got {args.temperature}")
     if args.top_k < 0:
         raise UserError(f"--top-k must be >= 0, got {args.top_k}")
+    from rnn_tui.config import MAX_SEED
+
+    if args.seed is not None and not 0 <= args.seed <= MAX_SEED:
+        raise UserError(f"--seed must be a whole number from 0 to {MAX_SEED}, got {args.seed}")
+    if not math.isfinite(args.temperature):
+        raise UserError(f"--temperature must be a finite number > 0, got {args.temperature}")
     model, sep, path, which = load_language_model(args.run, args.checkpoint)
     _say_which(path, which)
     rng = np.random.default_rng(args.seed)
@@ -403,6 +414,8 @@ def cmd_forecast(args) -> int:
 
     from rnn_tui.runtime import configure_threads
 
+    if not 0 <= args.horizon <= 10_000:
+        raise UserError(f"--horizon must be from 0 to 10,000, got {args.horizon}")
     configure_threads(1)
     from rnn_tui.session import open_run
 
@@ -412,8 +425,6 @@ def cmd_forecast(args) -> int:
     if cfg.data.task != "series":
         raise UserError(f"{args.run} is a {cfg.data.task} run; `forecast` needs a series run "
                         "(use `rnn-tui sample` for language models)")
-    if args.horizon < 0:
-        raise UserError(f"--horizon must be >= 0, got {args.horizon}")
     errs, fc, one = task.errors()
     truth = task.holdout
     con = Console()

@@ -67,6 +67,10 @@ class LanguageTask(Task):
             tok.fit(corpus.text)
         else:
             tok = CharTokenizer.fit(corpus.text)
+        from rnn_tui.memory import check_memory
+
+        n = len(corpus.text) if cfg.data.task == "char" else len(corpus.text) // 3
+        check_memory(cfg, tok.vocab_size, n)  # the vocabulary is known now
         ids = tok.encode(corpus.text, unknown="skip") if cfg.data.task == "char" else \
             tok.encode(corpus.text)
         return cls(cfg, tok, np.asarray(ids, dtype=np.int64))
