@@ -227,24 +227,39 @@ def cmd_app(args) -> int:
 
     app = RnnTuiApp(LiveSource(cfg, args.runs_dir, prepared=(trainer, writer)), cfg=cfg,
                     theme=args.theme, low_bandwidth=args.low_bandwidth, runs_dir=args.runs_dir)
-    _exit_on_signals(app)
+    received = _exit_on_signals(app)
     try:
         app.run()
     finally:  # app.source: the run on screen at the end (the setup screen can start others)
-        app.source.stop("stopped" if app.quitting else "interrupted")
+        app.source.stop("stopped" if app.quitting and not received else "interrupted")
         app.source.join(120)
+    last = app.source.trainer
+    if last is not None and last.failure:  # a write failed (disk full, read-only)
+        from rnn_tui.session import discard_if_unsaved
+
+        discard_if_unsaved(last)
+        print(f"rnn-tui: error: {last.failure}", file=sys.stderr)
+        return 2
+    if received:
+        if last is not None and last.step > 0:
+            print(f"rnn-tui: interrupted; checkpoint saved in {last.run_dir}. Continue with: "
+                  f"rnn-tui --resume {last.run_dir}", file=sys.stderr)
+        return signal_exit_code(received[0])
     if app.return_code not in (0, None):
         return app.return_code
-    last = app.source.trainer
     if last is not None and last.step > 0:
         print(f"rnn-tui: checkpoint saved in {last.run_dir}; continue with: rnn-tui --resume "
               f"{last.run_dir}", file=sys.stderr)
     return 0
 
 
-def _exit_on_signals(app) -> None:
-    """SIGTERM / SIGHUP (the terminal went away): stop with a checkpoint, then leave the app."""
+def _exit_on_signals(app) -> list[int]:
+    """SIGTERM / SIGHUP (the terminal went away) / SIGINT: stop with a checkpoint, then leave
+    the app. Returns the list the signals received are recorded in (for the exit status)."""
+    received: list[int] = []
+
     def handler(signum, _frame):
+        received.append(signum)
         app.source.stop("interrupted")
         app.quitting = True
         try:
@@ -254,9 +269,10 @@ def _exit_on_signals(app) -> None:
         except RuntimeError:
             app.exit()
 
-    for sig in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
+    for sig in (signal.SIGTERM, getattr(signal, "SIGHUP", None), signal.SIGINT):
         if sig is not None:
             signal.signal(sig, handler)
+    return received
 
 
 def cmd_watch(args) -> int:
@@ -267,7 +283,10 @@ def cmd_watch(args) -> int:
     from rnn_tui.tui.app import RnnTuiApp
 
     app = RnnTuiApp(source, cfg=None, theme=args.theme, low_bandwidth=args.low_bandwidth)
+    received = _exit_on_signals(app)
     app.run()
+    if received:
+        return signal_exit_code(received[0])
     return app.return_code or 0
 
 
@@ -309,14 +328,17 @@ def cmd_train(args) -> int:
 
 def run_training(cfg, args, resume_dir: Path | None) -> int:
     from rnn_tui.runtime import configure_threads
-    from rnn_tui.session import prepare_run
+    from rnn_tui.session import discard_if_unsaved, prepare_run
     from rnn_tui.train.console import ConsoleSink
 
     configure_threads()
     trainer, writer, run_dir = prepare_run(cfg, args.runs_dir, args.name, resume_dir,
                                            [ConsoleSink(show_samples=not args.quiet)])
+    _say_series_column(cfg, trainer.task)
+    received: list[int] = []
 
     def on_signal(signum, _frame):
+        received.append(signum)
         trainer.stop("interrupted")
 
     for sig in (signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGHUP", None)):
@@ -327,12 +349,35 @@ def run_training(cfg, args, resume_dir: Path | None) -> int:
     finally:
         writer.close()
     if reason == "failed":
+        if trainer.failure:  # a write failed (disk full, read-only): the console said why
+            discard_if_unsaved(trainer)
+            return 2
         return 1
     if reason == "interrupted":
         print(f"rnn-tui: interrupted; checkpoint saved. Continue with: rnn-tui train --resume "
               f"{run_dir}", file=sys.stderr)
-        return 130
+        return signal_exit_code(received[0] if received else signal.SIGINT)
     return 0
+
+
+def signal_exit_code(signum: int) -> int:
+    """The shell's convention for a process ended by a signal: 128 + its number (SIGINT 130,
+    SIGTERM 143, SIGHUP 129), used by `train`, the app and `watch` alike."""
+    return 128 + int(signum)
+
+
+def _say_series_column(cfg, task) -> None:
+    """Which CSV column a series run reads (chosen, or as given): one line with the console's
+    progress on stdout (stderr is kept for errors)."""
+    from rnn_tui.data.series import BUILTIN_SERIES
+
+    series = getattr(task, "series", None)
+    if cfg.data.task != "series" or series is None or cfg.data.corpus in BUILTIN_SERIES:
+        return
+    how = "as given by --column" if cfg.data.column else \
+        "the last column of numbers that is not a date or index; --column picks another"
+    print(f"series from {series.source}: column {series.column!r}, "
+          f"{len(series.values):,} points ({how})", flush=True)
 
 
 def cmd_sample(args) -> int:
