@@ -116,7 +116,7 @@ def read_user_file(path: str | Path, limit: int, what: str = "file",
         raise UserError(f"{p} is {kind_of(st.st_mode)}, not a regular file; {hint}")
     if _is_pseudo(p):
         raise UserError(f"{p} is a kernel pseudo-file (under /proc, /sys or /dev), not a "
-                        f"{what}; {hint}")
+                        f"{what} on disk; {hint}")
     if st.st_size > limit:
         raise UserError(f"{p} is {st.st_size / MiB:,.1f} MiB, more than the {limit / MiB:,.0f} "
                         f"MiB a {what} may be")

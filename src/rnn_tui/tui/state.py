@@ -62,7 +62,8 @@ class RunState:
     def apply(self, e: ev.Event) -> set[str]:
         """Fold one event in; return the aspects that changed."""
         self.step = max(self.step, e.step)
-        self.elapsed_s = max(self.elapsed_s, e.elapsed_s)
+        if _is_num(e.elapsed_s) and math.isfinite(e.elapsed_s):
+            self.elapsed_s = max(self.elapsed_s, e.elapsed_s)
         if isinstance(e, ev.RunStarted):
             if e.resumed or self.started is None:
                 self.started = e
