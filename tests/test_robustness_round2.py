@@ -120,13 +120,15 @@ def test_thousands_separators_train_on_the_value_column_and_forecast_shows_it(tm
     ("t;v", ["x;1,234", "y;2,500"], [1.234, 2.5]),  # a ; file: the comma is decimal
     ("t,v", ['x,"1,234"', 'y,"2,500"'], [1234.0, 2500.0]),  # a , file: thousands
     ("t,v", ["0,5", "1,6", "2,7", "3,8"], [5.0, 6.0, 7.0, 8.0]),  # not the index t
+    ("v,n", ["5.5,1", "6.1,2", "7.2,3"], [5.5, 6.1, 7.2]),  # not whole numbers stepping evenly
+    ("sep=;\nt;v", ["a;1,5", "b;2,5"], [1.5, 2.5]),  # Excel's delimiter line
 ])
 def test_numbers_as_people_write_them(tmp_path, header, rows, expected):
     from rnn_tui.data.series import load_csv
 
     s = load_csv(write_csv(tmp_path / "c.csv", header, rows))
     np.testing.assert_allclose(s.values, expected)
-    assert s.column == header.replace(";", ",").split(",")[-1]
+    assert s.column in ("value", "v")
 
 
 @pytest.mark.parametrize("rows,column,match", [
@@ -138,6 +140,7 @@ def test_numbers_as_people_write_them(tmp_path, header, rows, expected):
     (["0,1", "1,2", "2,²"], "v", "digits other than 0-9"),
     (["0,1", "1,2", "2,3"], "²", "no column '²'"),
     (["2020-01-01,1", "2020-01-02,2", "2020-01-03,3"], "t", "a date"),
+    (["0,1", "1,", "2,3", "3,4"], None, "line 3 '' (blank)"),  # never the stepping t instead
 ])
 def test_bad_value_column_is_refused_with_lines_and_why(tmp_path, rows, column, match):
     csv = write_csv(tmp_path / "c.csv", "t,v", rows)
@@ -522,6 +525,20 @@ def test_crafted_checkpoint_is_refused(trained, tmp_path, name):
     refused(run_cli(command, tmp_path), match)
 
 
+def test_broken_best_weights_point_to_the_latest(trained, tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(trained, run)
+    (run / "best.npz").write_bytes(b"PK\x03\x04 truncated")
+    line = refused(run_cli(["sample", run], tmp_path), "corrupt or truncated")
+    assert "--checkpoint latest" in line
+    assert run_cli(["sample", run, "--checkpoint", "latest", "-n", "3"], tmp_path).returncode == 0
+
+
+def test_one_line_even_after_the_weights_are_named(trained, tmp_path):
+    refused(run_cli(["evaluate", trained, "--data", "/dev/zero"], tmp_path), "character device")
+    refused(run_cli(["forecast", trained], tmp_path), "needs a series run")
+
+
 def test_resume_with_another_optimizer_is_named(trained, tmp_path):
     run = tmp_path / "run"
     shutil.copytree(trained, run)
@@ -621,6 +638,14 @@ def test_app_exits_143_on_sigterm_with_a_checkpoint(tmp_path):
 
 # ====================================================================== 5. special files and
 # true causes
+def test_a_fifo_in_the_settings_does_not_hang_the_app(tmp_path, monkeypatch):
+    from rnn_tui.tui.themes import load_settings
+
+    monkeypatch.setenv("RNN_TUI_CONFIG_DIR", str(tmp_path))
+    os.mkfifo(tmp_path / "settings.toml")
+    assert load_settings() == {}
+
+
 def test_special_files_are_refused_not_read(tmp_path):
     fifo = tmp_path / "fifo"
     os.mkfifo(fifo)
@@ -654,6 +679,13 @@ def test_messages_say_the_true_cause(tmp_path, capsys, monkeypatch):
     refused(run_cli(["sample", tmp_path / "loop-a"], tmp_path), "loop of symbolic links")
     refused(run_cli(["train", *TINY, "--corpus", tmp_path / "dangling"], tmp_path),
             "broken symbolic link")
+    (tmp_path / "u16.txt").rename(tmp_path / "bom.txt")
+    refused(run_cli(["train", *TINY, "--corpus", tmp_path / "bom.txt", "--encoding", "latin-1"],
+                    tmp_path), "utf-16-le byte-order mark")
+    refused(run_cli(["train", "--resume", tmp_path / "loop-a"], tmp_path),
+            "loop of symbolic links")
+    refused(run_cli(["train", *TINY, "--corpus", "arithmetic", "--runs-dir", tmp_path / "r",
+                     "--name", "n" * 300], tmp_path), "too long")
     # permission denied (simulated: root reads anything)
     secret = tmp_path / "secret.txt"
     secret.write_text(text)

@@ -303,8 +303,13 @@ def build_config(args, defaults: dict | None = None):
     if task == "series" and not args.resume:
         cfg.update(SERIES_DEFAULTS, "series defaults")
     if args.resume:
+        import stat
+
+        from rnn_tui.safeio import stat_path
+
         resume_dir = Path(args.resume)
-        if not (resume_dir / "config.toml").is_file():
+        st = stat_path(resume_dir, "run directory")  # not found, a loop, permission denied
+        if not stat.S_ISDIR(st.st_mode) or not (resume_dir / "config.toml").is_file():
             raise UserError(f"{resume_dir} is not a run directory (no config.toml); give the "
                             "directory `rnn-tui train` created")
         cfg.update(load_toml(resume_dir / "config.toml"), str(resume_dir / "config.toml"))
@@ -416,16 +421,17 @@ def cmd_sample(args) -> int:
     return 0
 
 
-def _say_which(path: Path, which: str) -> None:
+def _say_which(path: Path, which: str, meta: dict | None = None) -> None:
     """One line on stderr naming the weights a command uses."""
     from rnn_tui.train.runs import load_checkpoint
 
     if which == "file":
         return
-    try:
-        meta = load_checkpoint(path)[1]
-    except UserError:
-        return
+    if meta is None:
+        try:
+            meta = load_checkpoint(path)[1]
+        except UserError:
+            return
     what = {"best": "best", "latest": "latest"}[which]
     val = meta.get("best_val_loss") if which == "best" else meta.get("last_val_loss")
     extra = f", val_loss {val:.4f}" if isinstance(val, (int, float)) else ""
@@ -439,7 +445,6 @@ def cmd_evaluate(args) -> int:
 
     configure_threads(1)
     opened = open_run(args.run, args.checkpoint)
-    _say_which(opened.path, opened.which)
     task = opened.task
     if args.data:
         if task.kind not in ("char", "word"):
@@ -448,6 +453,7 @@ def cmd_evaluate(args) -> int:
         val, metrics = task.evaluate_text(args.data, args.encoding)
     else:
         val, metrics = task.evaluate()
+    _say_which(opened.path, opened.which, opened.meta)  # after any error: one line for those
     extra = "".join(f" {k}={v:.6g}" for k, v in metrics.items())
     print(f"val_loss={val:.6f}{extra}")
     return 0
@@ -466,10 +472,10 @@ def cmd_forecast(args) -> int:
 
     opened = open_run(args.run, args.checkpoint)
     cfg, task = opened.cfg, opened.task
-    _say_which(opened.path, opened.which)
     if cfg.data.task != "series":
         raise UserError(f"{args.run} is a {cfg.data.task} run; `forecast` needs a series run "
                         "(use `rnn-tui sample` for language models)")
+    _say_which(opened.path, opened.which, opened.meta)
     errs, fc, one = task.errors()
     truth = task.holdout
     con = Console()

@@ -56,7 +56,11 @@ def storage_advice(err: OSError) -> str:
         return "free some space or choose another --runs-dir"
     if err.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
         return "choose a writable place with --runs-dir"
-    return "check the disk, or choose another --runs-dir"
+    if err.errno == errno.ENAMETOOLONG:
+        return "choose a shorter --name or --runs-dir"
+    if err.errno == errno.EIO:
+        return "check the disk, or choose another --runs-dir"
+    return "choose another --runs-dir"
 
 
 def stat_path(path: str | Path, what: str = "file") -> os.stat_result:

@@ -196,6 +196,17 @@ def _stat_run(p: Path) -> os.stat_result:
     return stat_path(p, "run")  # says why: a loop of links, permission denied, …
 
 
+def _load(path: Path, kind: str):
+    """load_checkpoint, with a hint when the best weights are the broken ones."""
+    try:
+        return load_checkpoint(path)
+    except UserError as err:
+        if kind == "best" and (path.parent / CHECKPOINT).is_file():
+            raise UserError(f"{err} (the latest weights may still load: --checkpoint latest)") \
+                from None
+        raise
+
+
 @dataclass
 class OpenedRun:
     cfg: RunConfig
@@ -219,7 +230,7 @@ def open_run(run: str | Path, which: str = "best") -> OpenedRun:
         pass  # load_toml says why
     cfg = RunConfig.from_dict(load_toml(cfg_path), str(cfg_path)).validate()
     path, kind = checkpoint_path(run, which)
-    arrays, meta = load_checkpoint(path)  # a broken file is refused before the data is read
+    arrays, meta = _load(path, kind)  # a broken file is refused before the data is read
     task = build_task(cfg)
     restore_checked(task.restore, path, arrays, meta)
     return OpenedRun(cfg, task, meta, path, kind)
@@ -235,7 +246,7 @@ def load_language_model(run: str | Path, which: str = "best"):
     from rnn_tui.tasks.common import check_meta, network_from_meta
 
     path, kind = checkpoint_path(run, which)
-    arrays, meta = load_checkpoint(path)
+    arrays, meta = _load(path, kind)
     if meta.get("task") not in ("char", "word"):
         raise UserError(f"{run} is a {meta.get('task')} run; generating text needs a language "
                         "model (use `rnn-tui forecast` for series)")

@@ -139,11 +139,15 @@ def read_text_file(path: Path, encoding: str = "utf-8", what: str = "file") -> s
     data = read_user_file(path, CORPUS_LIMIT, what, "give a text file")
     enc = encoding
     bom = b""
+    asked = codecs.lookup(encoding).name
     for mark, name in BOMS:
         if data.startswith(mark):
-            if codecs.lookup(encoding).name in [codecs.lookup(e).name for e in UNICODE_DEFAULTS] \
-                    or codecs.lookup(encoding).name == codecs.lookup(name).name:
+            if asked in [codecs.lookup(e).name for e in UNICODE_DEFAULTS] or \
+                    asked == codecs.lookup(name).name:
                 enc, bom = name, mark
+            else:
+                raise UserError(f"{path} starts with a {name} byte-order mark, but the encoding "
+                                f"given is {encoding}; leave out --encoding (or give {name})")
             break
     body = data[len(bom):]
     if not body.strip(b" \t\r\n\x00"):
@@ -235,24 +239,36 @@ def _stdlib_text(limit: int = STDLIB_LIMIT) -> str:
 
 def fetch(url: str, sha256: str, filename: str, opener=None) -> Path:
     """Download ``url`` once into the user's data directory, checked against ``sha256``."""
+    from rnn_tui.safeio import CORPUS_LIMIT, describe_os_error, read_user_file
+
     dest = data_dir() / filename
-    if dest.exists() and _sha256(dest.read_bytes()) == sha256:
-        return dest
+    try:
+        if path_exists(dest) and _sha256(read_user_file(dest, CORPUS_LIMIT)) == sha256:
+            return dest
+    except UserError:
+        pass  # unreadable or not a file: fetched again (and the error said when saving)
     opener = opener or urllib.request.urlopen
     try:
         with opener(url, timeout=30) as resp:
-            data = resp.read()
+            data = resp.read(CORPUS_LIMIT + 1)
     except (urllib.error.URLError, OSError, TimeoutError) as err:
         raise UserError(f"could not download {url} ({getattr(err, 'reason', err)}); download "
                         "it by hand and pass the file's path with --corpus") from None
     if _sha256(data) != sha256:
         raise UserError(f"download from {url} failed its checksum; try again later, or "
                         "download it by hand and pass the path")
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, suffix=".tmp")
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-    os.replace(tmp, dest)
+    tmp = None
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=dest.parent, suffix=".tmp")
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, dest)
+    except OSError as err:
+        if tmp is not None and os.path.lexists(tmp):
+            os.unlink(tmp)
+        raise UserError(f"cannot save the download to {dest.parent}: "
+                        f"{describe_os_error(err)}") from None
     return dest
 
 

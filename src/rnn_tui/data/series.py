@@ -44,11 +44,21 @@ def load_csv(path: str | Path, column: str | int | None = None, encoding: str = 
     step evenly). Nothing ever falls back silently: a bad cell in the value column is refused
     with the lines and why (skipping rows would shift the time axis)."""
     path = Path(path)
-    text = read_text_file(path, encoding, "CSV file")
+    text = read_text_file(path, encoding, "CSV file").replace("\r", "\n")
     lines = [ln for ln in text.split("\n") if ln.strip()]
     if not lines:
         raise UserError(f"{path} has no rows")
-    delim = _detect_delimiter(lines[:200])
+    sep = re.fullmatch(r"\s*sep=(.)\s*", lines[0])  # Excel's "sep=;" first line
+    if sep:
+        delim = sep.group(1)
+        physical = text.split("\n")
+        physical[physical.index(lines[0])] = ""  # blanked, so line numbers stay true
+        text = "\n".join(physical)
+        lines = lines[1:]
+        if not lines:
+            raise UserError(f"{path} has no rows")
+    else:
+        delim = _detect_delimiter(lines[:200])
     rows, line_of = [], []
     try:
         reader = csv.reader(io.StringIO(text), delimiter=delim, skipinitialspace=True)
@@ -231,12 +241,14 @@ def _read_column(cells: list[str], delim: str) -> tuple[list[float], list[tuple[
     return values, bad
 
 
-def _is_index(j: int, name: str, values: list[float]) -> bool:
-    """A row index or time axis: named like one, or the first of several columns holding whole
-    numbers that step evenly (0, 1, 2…; 1949, 1950…)."""
-    if name.strip().lower() in _INDEX_NAMES:
-        return True
-    if j != 0 or len(values) < 3 or not all(float(v).is_integer() for v in values):
+def _is_index(name: str) -> bool:
+    """A row index or time axis by its name (index, id, t, date, year, …)."""
+    return name.strip().lower() in _INDEX_NAMES
+
+
+def _steps_evenly(values: list[float]) -> bool:
+    """Whole numbers stepping evenly (0, 1, 2…; 1949, 1950…): a row number or a year, likely."""
+    if len(values) < 3 or not all(float(v).is_integer() for v in values):
         return False
     step = values[1] - values[0]
     return step != 0 and all(b - a == step for a, b in zip(values, values[1:], strict=False))
@@ -244,16 +256,22 @@ def _is_index(j: int, name: str, values: list[float]) -> bool:
 
 def _choose_column(path: Path, header: list[str], cols, lines: list[int]) -> int:
     """The value column when none is given: the last that is numbers throughout and is not an
-    index or a time axis. Failing that, the non-index column with the most numbers (its bad
-    cells are then reported); every other outcome is an error that says why."""
-    index = [len(header) > 1 and _is_index(j, header[j], cols[j][0]) for j in range(len(cols))]
+    index or a time axis (by name; whole numbers stepping evenly only where another column
+    remains). Failing that, the non-index column with the most numbers (its bad cells are then
+    reported); every other outcome is an error that says why."""
+    index = [len(header) > 1 and _is_index(h) for h in header]
     full = [j for j, (_, bad) in enumerate(cols) if not bad]
     values = [j for j in full if not index[j]]
-    if values:
-        return values[-1]
+    plain = [j for j in values if not _steps_evenly(cols[j][0])]
+    if plain:
+        return plain[-1]
+    # a column of numbers with bad cells is surely the one meant, rather than a row number:
+    # its bad cells are reported (never a silent fallback to another column)
     some = [j for j, (vals, bad) in enumerate(cols) if bad and vals and not index[j]]
     if some:
         return max(reversed(some), key=lambda j: len(cols[j][0]))
+    if values:  # only whole numbers stepping evenly (synthetic data): the last of them
+        return values[-1]
     rest = [j for j in range(len(cols)) if j not in full]
     example = ""
     if rest:

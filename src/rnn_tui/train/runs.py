@@ -159,7 +159,7 @@ def load_checkpoint(path: str | Path) -> tuple[dict[str, np.ndarray], dict[str, 
     path = Path(path)
     try:
         st = os.stat(path)
-        if stat.S_ISDIR(st.st_mode):
+        if stat.S_ISDIR(st.st_mode) and path.suffix != ".npz":  # a run directory
             path = path / CHECKPOINT
             st = os.stat(path)
     except FileNotFoundError:

@@ -19,6 +19,7 @@ def _is_num(v) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 MAX_POINTS = 4000  # loss points kept; older ones are thinned two to one
+MAX_GROUPS = 64  # gradient-norm lines kept (a network has layers + 2; a file may claim more)
 
 
 @dataclass
@@ -76,7 +77,8 @@ class RunState:
                 self.status = "training"
             self.loss.add(e.step, e.loss)
             for name, v in e.grad_norms.items():
-                self.grads.setdefault(name, Series()).add(e.step, v)
+                if name in self.grads or len(self.grads) < MAX_GROUPS:
+                    self.grads.setdefault(name, Series()).add(e.step, v)
             return {"status", "loss", "grads"}
         if isinstance(e, ev.Evaluated):
             self.last_eval = e
