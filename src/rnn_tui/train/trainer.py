@@ -146,6 +146,8 @@ class Trainer:
         reason."""
         try:
             return self._loop()
+        except (BrokenPipeError, ConnectionError):
+            raise  # the console's reader went away (| head): not the run directory's fault
         except OSError as err:  # the disk filled up, the file system went read-only, …
             return self._storage_failure(err)
 
