@@ -8,6 +8,7 @@ Every :class:`~rnn_tui.errors.UserError` becomes one line on stderr and exit sta
 from __future__ import annotations
 
 import argparse
+import math
 import signal
 import sys
 from pathlib import Path
@@ -368,15 +369,26 @@ def cmd_app(args) -> int:
     app = RnnTuiApp(LiveSource(cfg, args.runs_dir, prepared=(trainer, writer)), cfg=cfg,
                     theme=args.theme, low_bandwidth=args.low_bandwidth, runs_dir=args.runs_dir,
                     confine=args.confine)
-    _exit_on_signals(app)
+    received = _exit_on_signals(app)
     try:
         app.run()
     finally:  # app.source: the run on screen at the end (the setup screen can start others)
-        app.source.stop("stopped" if app.quitting else "interrupted")
+        app.source.stop("stopped" if app.quitting and not received else "interrupted")
         app.source.join(120)
+    last = app.source.trainer
+    if last is not None and last.failure:  # a write failed (disk full, read-only)
+        from rnn_tui.session import discard_if_unsaved
+
+        discard_if_unsaved(last)
+        print(f"rnn-tui: error: {last.failure}", file=sys.stderr)
+        return 2
+    if received:
+        if last is not None and last.step > 0:
+            print(f"rnn-tui: interrupted; checkpoint saved in {last.run_dir}. Continue with: "
+                  f"rnn-tui --resume {last.run_dir}", file=sys.stderr)
+        return signal_exit_code(received[0])
     if app.return_code not in (0, None):
         return app.return_code
-    last = app.source.trainer
     if last is not None and last.step > 0 and args.confine:
         from rnn_tui.paths import relative_name
 
@@ -388,9 +400,13 @@ def cmd_app(args) -> int:
     return 0
 
 
-def _exit_on_signals(app) -> None:
-    """SIGTERM / SIGHUP (the terminal went away): stop with a checkpoint, then leave the app."""
+def _exit_on_signals(app) -> list[int]:
+    """SIGTERM / SIGHUP (the terminal went away) / SIGINT: stop with a checkpoint, then leave
+    the app. Returns the list the signals received are recorded in (for the exit status)."""
+    received: list[int] = []
+
     def handler(signum, _frame):
+        received.append(signum)
         app.source.stop("interrupted")
         app.quitting = True
         try:
@@ -400,9 +416,10 @@ def _exit_on_signals(app) -> None:
         except RuntimeError:
             app.exit()
 
-    for sig in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
+    for sig in (signal.SIGTERM, getattr(signal, "SIGHUP", None), signal.SIGINT):
         if sig is not None:
             signal.signal(sig, handler)
+    return received
 
 
 def cmd_recipes(args) -> int:
@@ -445,7 +462,10 @@ def cmd_watch(args) -> int:
     from rnn_tui.tui.app import RnnTuiApp
 
     app = RnnTuiApp(source, cfg=None, theme=args.theme, low_bandwidth=args.low_bandwidth)
+    received = _exit_on_signals(app)
     app.run()
+    if received:
+        return signal_exit_code(received[0])
     return app.return_code or 0
 
 
@@ -537,15 +557,24 @@ def build_config(args, defaults: dict | None = None):
     if recipe is not None:
         cfg.update(recipe.config, f"recipe {recipe.name}")
     if args.resume:
+        import stat
+
+        from rnn_tui.safeio import stat_path
+
         resume_dir = Path(args.resume)
-        if not (resume_dir / "config.toml").is_file():
+        st = stat_path(resume_dir, "run directory")  # not found, a loop, permission denied
+        if not stat.S_ISDIR(st.st_mode) or not (resume_dir / "config.toml").is_file():
             raise UserError(f"{resume_dir} is not a run directory (no config.toml); give the "
                             "directory `rnn-tui train` created")
         cfg.update(load_toml(resume_dir / "config.toml"), str(resume_dir / "config.toml"))
     if args.config:
         cfg.update(load_toml(args.config), args.config)
     cfg.update(_flags_to_dict(args), "command line")
-    return cfg.validate()
+    cfg.validate()
+    from rnn_tui.memory import check_memory
+
+    check_memory(cfg)  # before the data is read: the vocabulary at its smallest
+    return cfg
 
 
 
@@ -567,7 +596,7 @@ def cmd_train(args) -> int:
 
 def run_training(cfg, args, resume_dir: Path | None) -> int:
     from rnn_tui.runtime import configure_threads
-    from rnn_tui.session import prepare_run
+    from rnn_tui.session import discard_if_unsaved, prepare_run
     from rnn_tui.train.console import ConsoleSink
 
     configure_threads()
@@ -575,8 +604,11 @@ def run_training(cfg, args, resume_dir: Path | None) -> int:
     trainer, writer, run_dir = prepare_run(cfg, args.runs_dir, run_name(args), resume_dir,
                                            [ConsoleSink(show_samples=not args.quiet)],
                                            on_nonfinite="recover", logs=logs)
+    _say_series_column(cfg, trainer.task)
+    received: list[int] = []
 
     def on_signal(signum, _frame):
+        received.append(signum)
         trainer.stop("interrupted")
 
     for sig in (signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGHUP", None)):
@@ -591,12 +623,35 @@ def run_training(cfg, args, resume_dir: Path | None) -> int:
 
             close_sinks(trainer.sinks)
     if reason == "failed":
+        if trainer.failure:  # a write failed (disk full, read-only): the console said why
+            discard_if_unsaved(trainer)
+            return 2
         return 1
     if reason == "interrupted":
         print(f"rnn-tui: interrupted; checkpoint saved. Continue with: rnn-tui train --resume "
               f"{run_dir}", file=sys.stderr)
-        return 130
+        return signal_exit_code(received[0] if received else signal.SIGINT)
     return 0
+
+
+def signal_exit_code(signum: int) -> int:
+    """The shell's convention for a process ended by a signal: 128 + its number (SIGINT 130,
+    SIGTERM 143, SIGHUP 129), used by `train`, the app and `watch` alike."""
+    return 128 + int(signum)
+
+
+def _say_series_column(cfg, task) -> None:
+    """Which CSV column a series run reads (chosen, or as given): one line with the console's
+    progress on stdout (stderr is kept for errors)."""
+    from rnn_tui.data.series import BUILTIN_SERIES
+
+    series = getattr(task, "series", None)
+    if cfg.data.task != "series" or series is None or cfg.data.corpus in BUILTIN_SERIES:
+        return
+    how = "as given by --column" if cfg.data.column else \
+        "the last column of numbers that is not a date or index; --column picks another"
+    print(f"series from {series.source}: column {series.column!r}, "
+          f"{len(series.values):,} points ({how})", flush=True)
 
 
 def cmd_sample(args) -> int:
@@ -612,6 +667,12 @@ def cmd_sample(args) -> int:
         raise UserError(f"--temperature must be > 0, got {args.temperature}")
     if args.top_k < 0:
         raise UserError(f"--top-k must be >= 0, got {args.top_k}")
+    from rnn_tui.config import MAX_SEED
+
+    if args.seed is not None and not 0 <= args.seed <= MAX_SEED:
+        raise UserError(f"--seed must be a whole number from 0 to {MAX_SEED}, got {args.seed}")
+    if not math.isfinite(args.temperature):
+        raise UserError(f"--temperature must be a finite number > 0, got {args.temperature}")
     model, sep, path, which = load_language_model(args.run, args.checkpoint)
     _say_which(path, which)
     rng = np.random.default_rng(args.seed)
@@ -648,16 +709,17 @@ def _sample_with_probs(model, args, rng, out) -> int:
     return 0
 
 
-def _say_which(path: Path, which: str) -> None:
+def _say_which(path: Path, which: str, meta: dict | None = None) -> None:
     """One line on stderr naming the weights a command uses."""
     from rnn_tui.train.runs import load_checkpoint
 
     if which == "file":
         return
-    try:
-        meta = load_checkpoint(path)[1]
-    except UserError:
-        return
+    if meta is None:
+        try:
+            meta = load_checkpoint(path)[1]
+        except UserError:
+            return
     what = {"best": "best", "latest": "latest"}[which]
     val = meta.get("best_val_loss") if which == "best" else meta.get("last_val_loss")
     extra = f", val_loss {val:.4f}" if isinstance(val, (int, float)) else ""
@@ -671,12 +733,12 @@ def cmd_evaluate(args) -> int:
 
     configure_threads(1)
     opened = open_run(args.run, args.checkpoint)
-    _say_which(opened.path, opened.which)
     task = opened.task
     if args.data:
         val, metrics = task.evaluate_file(args.data, args.encoding)
     else:
         val, metrics = task.evaluate()
+    _say_which(opened.path, opened.which, opened.meta)  # after any error: one line for those
     extra = "".join(f" {k}={v:.6g}" for k, v in metrics.items())
     print(f"val_loss={val:.6f}{extra}")
     return 0
@@ -728,17 +790,17 @@ def cmd_forecast(args) -> int:
 
     from rnn_tui.runtime import configure_threads
 
+    if not 0 <= args.horizon <= 10_000:
+        raise UserError(f"--horizon must be from 0 to 10,000, got {args.horizon}")
     configure_threads(1)
     from rnn_tui.session import open_run
 
     opened = open_run(args.run, args.checkpoint)
     cfg, task = opened.cfg, opened.task
-    _say_which(opened.path, opened.which)
     if cfg.data.task != "series":
         raise UserError(f"{args.run} is a {cfg.data.task} run; `forecast` needs a series run "
                         "(use `rnn-tui sample` for language models)")
-    if args.horizon < 0:
-        raise UserError(f"--horizon must be >= 0, got {args.horizon}")
+    _say_which(opened.path, opened.which, opened.meta)
     errs, fc, one = task.errors()
     truth = task.holdout
     con = Console()

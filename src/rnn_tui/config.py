@@ -27,6 +27,7 @@ CELLS = ("rnn", "rnn_relu", "rnn_sigmoid", "lstm", "gru")
 SEQUENCE_TASKS = ("classify", "tag")  # independent sentences: may read both ways
 OPTIMIZERS = ("sgd", "adam", "adamw", "adagrad", "rmsprop")
 LR_SCHEDULES = ("cosine", "plateau", "constant")
+MAX_SEED = 2**32 - 1
 
 
 @dataclass
@@ -189,18 +190,28 @@ class RunConfig:
                         ("data.min_count", d.min_count)):
             if v < 0:
                 raise UserError(f"{name} must not be negative, got {v}")
+        if not 0 <= t.seed <= MAX_SEED:
+            raise UserError(f"train.seed must be a whole number from 0 to {MAX_SEED}, "
+                            f"got {t.seed}")
+        for name, v, top in (("model.embed", m.embed, 4096), ("data.lookback", d.lookback, 4096),
+                             ("data.horizon", d.horizon, 10_000),
+                             ("train.sample_len", t.sample_len, 1_000_000),
+                             ("data.max_vocab", d.max_vocab, 10_000_000)):
+            if v > top:
+                raise UserError(f"{name} must be at most {top:,} in this playground, got {v:,}")
         if not (t.lr > 0 and math.isfinite(t.lr)):
             raise UserError(f"train.lr (learning rate) must be > 0, got {t.lr}")
         if t.clip < 0 or not math.isfinite(t.clip):
             raise UserError(f"train.clip must be >= 0 (0 turns clipping off), got {t.clip}")
-        if t.time_budget < 0:
-            raise UserError(f"train.time_budget must be >= 0 seconds, got {t.time_budget}")
+        if not 0 <= t.time_budget < 1e12:
+            raise UserError(f"train.time_budget must be a number of seconds >= 0 (0 = no "
+                            f"limit), got {t.time_budget}")
         if not 0 <= m.dropout < 1:
             raise UserError(f"model.dropout must be in [0, 1), got {m.dropout}")
         if not 0 < d.val_fraction < 0.5:
             raise UserError(f"data.val_fraction must be in (0, 0.5), got {d.val_fraction}")
-        if not t.temperature > 0:
-            raise UserError(f"train.temperature must be > 0, got {t.temperature}")
+        if not (t.temperature > 0 and math.isfinite(t.temperature)):
+            raise UserError(f"train.temperature must be a finite number > 0, got {t.temperature}")
         if m.hidden > 4096 or m.layers > 8 or t.batch > 4096 or t.seq > 4096:
             raise UserError("model or batch too large for this playground "
                             "(hidden <= 4096, layers <= 8, batch and seq <= 4096)")
@@ -208,17 +219,20 @@ class RunConfig:
 
 
 def load_toml(path: str | Path) -> dict[str, Any]:
+    from rnn_tui.safeio import CONFIG_LIMIT, read_user_file
+
     p = Path(path)
-    if not p.exists():
-        raise UserError(f"config file not found: {p}")
-    if p.is_dir():
-        raise UserError(f"config path is a directory, not a file: {p}")
+    data = read_user_file(p, CONFIG_LIMIT, "config file", "give a TOML file")
     try:
-        return tomllib.loads(p.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as err:
-        raise UserError(f"config file {p} is not valid TOML: {err}") from None
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise UserError(f"config file {p} is not UTF-8 text") from None
+    try:
+        return tomllib.loads(text.removeprefix("\ufeff"))
+    except tomllib.TOMLDecodeError as err:
+        raise UserError(f"config file {p} is not valid TOML: {err}") from None
+    except RecursionError:
+        raise UserError(f"config file {p} nests tables or arrays too deeply") from None
 
 
 # Names people reach for from other tools, mapped to ours, so a near miss of either is suggested.
@@ -265,5 +279,5 @@ def _coerce(value: Any, typ: Any, name: str, source: str) -> Any:
                 raise ValueError(value)
             return out
         return str(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise UserError(f"{source}: {name} must be {typ}, got {value!r}") from None

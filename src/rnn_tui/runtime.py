@@ -13,11 +13,27 @@ def default_threads() -> int:
     over two workers with one BLAS thread each (no spinning BLAS threads), and in the app (GRU-256,
     120x40) two gave 73k tok/s against 46k with one while a key still reached the screen in a
     median 0.1 s. ``RNN_TUI_BLAS_THREADS`` overrides."""
-    env = os.environ.get("RNN_TUI_BLAS_THREADS")
+    env = os.environ.get("RNN_TUI_BLAS_THREADS", "").strip()
     if env:
-        return max(1, int(env))
+        return env_threads(env)
     cores = os.cpu_count() or 1
     return 1 if other_load() > 0.5 else min(2, cores)
+
+
+MAX_THREADS = 256
+
+
+def env_threads(value: str) -> int:
+    """``RNN_TUI_BLAS_THREADS``: a whole number from 1 to :data:`MAX_THREADS` (ASCII digits;
+    anything else is refused in one line, not a traceback)."""
+    import re
+
+    from rnn_tui.errors import UserError
+
+    if not re.fullmatch(r"[0-9]{1,6}", value) or not 1 <= int(value) <= MAX_THREADS:
+        raise UserError(f"RNN_TUI_BLAS_THREADS must be a whole number from 1 to {MAX_THREADS}, "
+                        f"got {value[:20]!r}; unset it to choose automatically")
+    return int(value)
 
 
 def other_load(interval: float = 0.25) -> float:

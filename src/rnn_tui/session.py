@@ -7,14 +7,25 @@ and a new task is one module in :mod:`rnn_tui.tasks` plus one line in :data:`TAS
 
 from __future__ import annotations
 
+import errno
 import importlib
+import os
+import shutil
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from rnn_tui.config import RunConfig, load_toml
 from rnn_tui.errors import UserError
-from rnn_tui.train.runs import BEST, CHECKPOINT, MetricsWriter, load_checkpoint, make_run_dir
+from rnn_tui.train.runs import (
+    BEST,
+    CHECKPOINT,
+    MetricsWriter,
+    clean_stale_temporaries,
+    load_checkpoint,
+    make_run_dir,
+)
 from rnn_tui.train.task import Task
 from rnn_tui.train.trainer import Trainer, write_config
 
@@ -47,27 +58,113 @@ def prepare_run(cfg: RunConfig, runs_dir, name: str | None, resume_dir: Path | N
     """Build the task, restore a checkpoint, make the run directory: (trainer, writer, run_dir).
     ``logs``: formats (``tensorboard``, ``csv``) also written into the run directory as it
     trains, by sinks beside the ``metrics.jsonl`` writer. Every input check happens before
-    anything is written."""
+    anything is written. A new run directory that cannot get its first files (disk full,
+    read-only) is removed again; a resumed one loses its stale temporaries (left by a
+    ``kill -9`` in the middle of a write)."""
     if logs:
         from rnn_tui.interop.logs import check_formats
 
         logs = check_formats(logs)  # a missing extra is said before anything is built
     task = build_task(cfg)
     trainer = Trainer(task, cfg, None, list(sinks), on_nonfinite=on_nonfinite)
+    new_root = None
     if resume_dir is not None:
-        trainer.restore(*load_checkpoint(resume_dir))  # refuses a mismatched checkpoint
+        path = resume_dir / CHECKPOINT
+        restore_checked(trainer.restore, path, *load_checkpoint(path))  # refuses a mismatch
         run_dir = resume_dir
     else:
+        new_root = _first_missing(Path(runs_dir))  # --runs-dir made here: removed on failure
         run_dir = make_run_dir(runs_dir, name, cfg.data.task)
     trainer.run_dir = run_dir
-    writer = MetricsWriter(run_dir / "metrics.jsonl")
+    trainer.created_run_dir = resume_dir is None
+    trainer.created_root = new_root if resume_dir is None else None
+    writer = None
+    try:
+        writer = MetricsWriter(run_dir / "metrics.jsonl")
+        if resume_dir is not None:
+            clean_stale_temporaries(run_dir)
+        write_config(run_dir, cfg)
+    except (OSError, UserError) as err:
+        if writer is not None:
+            writer.close()
+        if resume_dir is None:
+            shutil.rmtree(run_dir, ignore_errors=True)
+            _remove_empty(run_dir.parent, new_root)
+        if isinstance(err, UserError):
+            raise
+        raise UserError(_unwritable(run_dir, err, resume_dir is not None)) from None
     trainer.sinks.append(writer)
     if logs:
         from rnn_tui.interop.logs import open_log_sinks
 
         trainer.sinks += open_log_sinks(logs, run_dir)
-    write_config(run_dir, cfg)
     return trainer, writer, run_dir
+
+
+def _first_missing(path: Path) -> Path | None:
+    """The outermost directory of ``path`` that does not exist yet (None when it all does)."""
+    missing = None
+    p = path.absolute()
+    while not os.path.lexists(p):
+        missing = p
+        if p.parent == p:
+            break
+        p = p.parent
+    return missing
+
+
+def _remove_empty(path: Path, up_to: Path | None) -> None:
+    """Remove the empty directories from ``path`` up to ``up_to`` (those this run made)."""
+    if up_to is None:
+        return
+    p = path.absolute()
+    while True:
+        try:
+            p.rmdir()
+        except OSError:
+            return
+        if p == up_to or p.parent == p:
+            return
+        p = p.parent
+
+
+def _unwritable(run_dir: Path, err: OSError, resumed: bool) -> str:
+    from rnn_tui.safeio import describe_os_error, storage_advice
+
+    where = f" ({Path(err.filename).name})" if getattr(err, "filename", None) else ""
+    if not resumed:
+        advice = storage_advice(err)
+    elif err.errno in (errno.ENOSPC, errno.EDQUOT):
+        advice = "free some space and resume again"
+    else:
+        advice = "make it writable, or copy the run somewhere writable and resume the copy"
+    return f"cannot write to run directory {run_dir}: {describe_os_error(err)}{where}; {advice}"
+
+
+def discard_if_unsaved(trainer: Trainer) -> bool:
+    """Remove the run directory this process created when it never got a checkpoint (a run
+    that failed to write from the start): nothing half-made is left. True when removed."""
+    run_dir = trainer.run_dir
+    if not getattr(trainer, "created_run_dir", False) or run_dir is None:
+        return False
+    if (run_dir / CHECKPOINT).exists():
+        return False
+    shutil.rmtree(run_dir, ignore_errors=True)
+    _remove_empty(run_dir.parent, getattr(trainer, "created_root", None))
+    return not run_dir.exists()
+
+
+def restore_checked(restore, path: Path, arrays, meta) -> None:
+    """``restore(arrays, meta)`` of the checkpoint loaded from ``path``. The file's schema is
+    checked on loading and by the task; whatever still does not fit is refused, never a
+    traceback."""
+    try:
+        restore(arrays, meta)
+    except UserError:
+        raise
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError, OverflowError) as err:
+        raise UserError(f"{path} does not fit this run ({type(err).__name__}: {err}); it is "
+                        "corrupt or from another program") from None
 
 
 # ---------------------------------------------------------------------- opening a run
@@ -80,13 +177,46 @@ def checkpoint_path(run: str | Path, which: str = "best") -> tuple[Path, str]:
     p = Path(run)
     if not str(run):
         raise UserError("give a run directory (made by `rnn-tui train` or the app)")
-    if p.is_file():
+    st = _stat_run(p)
+    if stat.S_ISREG(st.st_mode):
         return p, "file"
-    if not p.exists():
-        raise UserError(f"no run at {p}; give a run directory made by `rnn-tui train`")
-    if which == "best" and (p / BEST).is_file():
-        return p / BEST, "best"
+    if not stat.S_ISDIR(st.st_mode):
+        from rnn_tui.safeio import kind_of
+
+        raise UserError(f"{p} is {kind_of(st.st_mode)}; give a run directory made by "
+                        "`rnn-tui train` or a checkpoint file")
+    if which == "best":
+        try:
+            if stat.S_ISREG(os.stat(p / BEST).st_mode):
+                return p / BEST, "best"
+        except OSError:
+            pass  # no best weights: the latest
     return p / CHECKPOINT, "latest"
+
+
+def _stat_run(p: Path) -> os.stat_result:
+    from rnn_tui.safeio import stat_path
+
+    try:
+        return os.stat(p)
+    except FileNotFoundError:
+        if not os.path.islink(p):
+            raise UserError(f"no run at {p}; give a run directory made by `rnn-tui train`") \
+                from None
+    except (OSError, ValueError):
+        pass
+    return stat_path(p, "run")  # says why: a loop of links, permission denied, …
+
+
+def _load(path: Path, kind: str):
+    """load_checkpoint, with a hint when the best weights are the broken ones."""
+    try:
+        return load_checkpoint(path)
+    except UserError as err:
+        if kind == "best" and (path.parent / CHECKPOINT).is_file():
+            raise UserError(f"{err} (the latest weights may still load: --checkpoint latest)") \
+                from None
+        raise
 
 
 @dataclass
@@ -101,16 +231,20 @@ class OpenedRun:
 def open_run(run: str | Path, which: str = "best") -> OpenedRun:
     """A run's config and its task restored from the chosen checkpoint."""
     run_dir = Path(run)
-    if run_dir.is_file():
+    if stat.S_ISREG(_stat_run(run_dir).st_mode):
         run_dir = run_dir.parent
     cfg_path = run_dir / "config.toml"
-    if not cfg_path.is_file():
-        raise UserError(f"{run_dir} is not a run directory (no config.toml)")
+    try:
+        os.stat(cfg_path)
+    except FileNotFoundError:
+        raise UserError(f"{run_dir} is not a run directory (no config.toml)") from None
+    except (OSError, ValueError):
+        pass  # load_toml says why
     cfg = RunConfig.from_dict(load_toml(cfg_path), str(cfg_path)).validate()
     path, kind = checkpoint_path(run, which)
-    arrays, meta = load_checkpoint(path)
+    arrays, meta = _load(path, kind)  # a broken file is refused before the data is read
     task = build_task(cfg)
-    task.restore(arrays, meta)
+    restore_checked(task.restore, path, arrays, meta)
     return OpenedRun(cfg, task, meta, path, kind)
 
 
@@ -121,13 +255,14 @@ def load_language_model(run: str | Path, which: str = "best"):
 
     from rnn_tui.data.text import tokenizer_from_dict
     from rnn_tui.models.language import LanguageModel
-    from rnn_tui.tasks.common import network_from_meta
+    from rnn_tui.tasks.common import check_meta, network_from_meta
 
     path, kind = checkpoint_path(run, which)
-    arrays, meta = load_checkpoint(path)
+    arrays, meta = _load(path, kind)
     if meta.get("task") not in ("char", "word"):
         raise UserError(f"{run} is a {meta.get('task')} run; generating text needs a language "
                         "model (use `rnn-tui forecast` for series)")
+    check_meta(arrays, meta, ("spec", "tokenizer"))
     if meta.get("windows"):  # the tutorials' window model: it generates by sliding its window
         from rnn_tui.tasks.windows import WindowSampler
 

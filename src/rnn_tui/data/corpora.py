@@ -8,6 +8,7 @@ the standard library's own source, ``file`` entries are small corpora the projec
 
 from __future__ import annotations
 
+import codecs
 import difflib
 import hashlib
 import os
@@ -107,7 +108,7 @@ def load_corpus(name_or_path: str, encoding: str = "utf-8") -> Corpus:
             return Corpus(name_or_path, read_text_file(p, "utf-8"), str(p), desc)
         raise UserError(f"corpus {name_or_path!r} has an unknown kind {kind!r} in the manifest")
     path = Path(name_or_path).expanduser()
-    if not path.exists() and os.sep not in name_or_path and "." not in name_or_path:
+    if not path_exists(path) and os.sep not in name_or_path and "." not in name_or_path:
         close = difflib.get_close_matches(name_or_path, list(entries), n=3)
         hint = f"did you mean {', '.join(close)}?" if close else \
             f"built-ins: {', '.join(entries)}"
@@ -115,48 +116,127 @@ def load_corpus(name_or_path: str, encoding: str = "utf-8") -> Corpus:
     return Corpus(path.name, read_text_file(path, encoding), str(path))
 
 
+class NotInEncoding(UserError):
+    """The bytes are text, but not in the encoding asked for."""
+
+
+# Byte-order marks, longest first (a UTF-32 LE mark begins with the UTF-16 LE one).
+BOMS = ((b"\x00\x00\xfe\xff", "utf-32-be"), (b"\xff\xfe\x00\x00", "utf-32-le"),
+        (b"\xef\xbb\xbf", "utf-8"), (b"\xfe\xff", "utf-16-be"), (b"\xff\xfe", "utf-16-le"))
+UNICODE_DEFAULTS = ("utf-8", "utf8", "utf-8-sig", "utf-16", "utf-32")
+
+
 def builtin_file(rel: str) -> Path:
     """A file the project ships in ``corpora/`` (a manifest entry's ``file``)."""
     return CORPORA_DIR / rel
 
 
-def read_text_file(path: Path, encoding: str = "utf-8") -> str:
-    """Read a user's text file, refusing what is not usable text with a message that says why."""
+def read_text_file(path: Path, encoding: str = "utf-8", what: str = "file") -> str:
+    """Read a user's text file, refusing what is not usable text with a message that says why.
+
+    Only regular files are read (a FIFO, a device or a /proc file is refused before it is
+    opened), at most :data:`~rnn_tui.safeio.CORPUS_LIMIT` bytes; then :func:`decode_text`."""
     path = Path(path)
-    return decode_text(read_file_bytes(path), path, encoding)
+    check_encoding(encoding)
+    return decode_text(read_file_bytes(path, what), path, encoding)
 
 
-def read_file_bytes(path: Path) -> bytes:
-    """The bytes of a user's file; a missing, unreadable or empty file is a UserError."""
-    path = Path(path)
-    if not path.exists():
-        raise UserError(f"file not found: {path}")
-    if path.is_dir():
-        raise UserError(f"{path} is a directory; give a text file")
+def read_file_bytes(path: Path, what: str = "file") -> bytes:
+    """The bytes of a user's file (a regular file, within the size cap); a missing,
+    unreadable or special file is a UserError saying which."""
+    from rnn_tui.safeio import CORPUS_LIMIT, read_user_file
+
+    return read_user_file(Path(path), CORPUS_LIMIT, what, "give a text file")
+
+
+def check_encoding(encoding: str) -> None:
     try:
-        data = path.read_bytes()
-    except OSError as err:
-        raise UserError(f"cannot read {path}: {err.strerror}") from None
-    if not data.strip():
-        raise UserError(f"{path} is empty; give a file with some text in it")
-    return data
+        codecs.lookup(encoding)
+    except (LookupError, TypeError, ValueError):
+        raise UserError(f"unknown encoding {encoding!r}; try utf-8 or latin-1") from None
 
 
 def decode_text(data: bytes, path: Path, encoding: str = "utf-8") -> str:
-    """Text from a file's bytes, refusing binary data and text in another encoding."""
-    head = data[:8192]
-    if b"\x00" in head and not encoding.lower().startswith("utf-16"):
-        raise UserError(f"{path} looks like a binary file, not text")
+    """Text from a file's bytes. A byte-order mark (UTF-8, UTF-16 or UTF-32, either byte
+    order) decides the encoding unless ``encoding`` names another one explicitly; UTF-16
+    without a mark is recognised and named, not called binary; empty text is refused."""
+    check_encoding(encoding)
+    enc = encoding
+    bom = b""
+    asked = codecs.lookup(encoding).name
+    for mark, name in BOMS:
+        if data.startswith(mark):
+            if asked in [codecs.lookup(e).name for e in UNICODE_DEFAULTS] or \
+                    asked == codecs.lookup(name).name:
+                enc, bom = name, mark
+            else:
+                raise UserError(f"{path} starts with a {name} byte-order mark, but the encoding "
+                                f"given is {encoding}; leave out --encoding (or give {name})")
+            break
+    body = data[len(bom):]
+    if not body.strip(b" \t\r\n\x00"):
+        raise UserError(f"{path} is empty; give a file with some text in it")
+    if not bom and b"\x00" in body[:8192] and not _wide_encoding(enc):
+        guess = _guess_wide(body[:8192])
+        if guess:
+            raise UserError(f"{path} looks like {guess} text without a byte-order mark; pass "
+                            f"--encoding {guess}")
+        raise UserError(f"{path} looks like a binary file, not text (it holds NUL bytes); if "
+                        "it is text in another encoding, pass --encoding")
     try:
-        text = data.decode(encoding)
-    except LookupError:
-        raise UserError(f"unknown encoding {encoding!r}; try utf-8 or latin-1") from None
+        text = body.decode(enc)
     except UnicodeDecodeError as err:
-        raise UserError(f"{path} is not valid {encoding} text (byte {err.start}); if you know "
-                        "its encoding, pass it, e.g. --encoding latin-1") from None
+        raise NotInEncoding(f"{path} is not valid {enc} text (byte {err.start + len(bom)}); if "
+                            "you know its encoding, pass it, e.g. --encoding latin-1") from None
     if text.startswith("\ufeff"):
         text = text[1:]
+    if not text.strip():
+        raise UserError(f"{path} is empty; give a file with some text in it")
     return text.replace("\r\n", "\n")
+
+
+def _wide_encoding(encoding: str) -> bool:
+    name = codecs.lookup(encoding).name
+    return name.startswith(("utf-16", "utf-32"))
+
+
+def _guess_wide(head: bytes) -> str | None:
+    """utf-16-le / utf-16-be / utf-32-le / utf-32-be when the NUL bytes fall where mostly-ASCII
+    text in that encoding puts them (and it decodes), else None."""
+    n = len(head) - len(head) % 4
+    if n < 8:
+        return None
+    head = head[:n]
+    z = [head[i::4].count(0) / (n // 4) for i in range(4)]
+    even, odd = (z[0] + z[2]) / 2, (z[1] + z[3]) / 2
+    guess = None
+    if min(z[1], z[2], z[3]) > 0.9 and z[0] < 0.5:
+        guess = "utf-32-le"
+    elif min(z[0], z[1], z[2]) > 0.9 and z[3] < 0.5:
+        guess = "utf-32-be"
+    elif odd > 0.6 and even < 0.2:
+        guess = "utf-16-le"
+    elif even > 0.6 and odd < 0.2:
+        guess = "utf-16-be"
+    if guess is None:
+        return None
+    try:
+        head.decode(guess)
+    except UnicodeDecodeError:
+        return None
+    return guess
+
+
+def path_exists(path: Path) -> bool:
+    """Whether something is at ``path``; True also when it cannot be checked (a loop of links,
+    permission denied), so that reading it reports the true cause instead of "not found"."""
+    try:
+        os.stat(path)
+    except FileNotFoundError:
+        return os.path.lexists(path)  # a broken link is something
+    except (OSError, ValueError):
+        return True
+    return True
 
 
 def _pydoc_text() -> str:
@@ -183,24 +263,36 @@ def _stdlib_text(limit: int = STDLIB_LIMIT) -> str:
 
 def fetch(url: str, sha256: str, filename: str, opener=None) -> Path:
     """Download ``url`` once into the user's data directory, checked against ``sha256``."""
+    from rnn_tui.safeio import CORPUS_LIMIT, describe_os_error, read_user_file
+
     dest = data_dir() / filename
-    if dest.exists() and _sha256(dest.read_bytes()) == sha256:
-        return dest
+    try:
+        if path_exists(dest) and _sha256(read_user_file(dest, CORPUS_LIMIT)) == sha256:
+            return dest
+    except UserError:
+        pass  # unreadable or not a file: fetched again (and the error said when saving)
     opener = opener or urllib.request.urlopen
     try:
         with opener(url, timeout=30) as resp:
-            data = resp.read()
+            data = resp.read(CORPUS_LIMIT + 1)
     except (urllib.error.URLError, OSError, TimeoutError) as err:
         raise UserError(f"could not download {url} ({getattr(err, 'reason', err)}); download "
                         "it by hand and pass the file's path with --corpus") from None
     if _sha256(data) != sha256:
         raise UserError(f"download from {url} failed its checksum; try again later, or "
                         "download it by hand and pass the path")
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, suffix=".tmp")
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-    os.replace(tmp, dest)
+    tmp = None
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=dest.parent, suffix=".tmp")
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, dest)
+    except OSError as err:
+        if tmp is not None and os.path.lexists(tmp):
+            os.unlink(tmp)
+        raise UserError(f"cannot save the download to {dest.parent}: "
+                        f"{describe_os_error(err)}") from None
     return dest
 
 

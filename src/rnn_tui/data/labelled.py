@@ -74,11 +74,11 @@ def read_lines(path: str | Path, encoding: str = "utf-8") -> tuple[list[str], in
             data = gzip.decompress(data)
         except (OSError, EOFError) as err:
             raise UserError(f"{path} is not a readable gzip file ({err})") from None
-    from rnn_tui.data.corpora import decode_text
+    from rnn_tui.data.corpora import NotInEncoding, decode_text
 
     try:
         return decode_text(data, path, encoding).split("\n"), 0
-    except UserError:
+    except NotInEncoding:
         if encoding.lower().replace("-", "") not in ("utf8", "utf8sig"):
             raise
     lines, fallback = [], 0  # mixed: UTF-8 lines and Latin-1 lines

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import csv
 import io
+import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from rnn_tui.data.corpora import read_text_file
+from rnn_tui.data.corpora import path_exists, read_text_file
 from rnn_tui.errors import UserError
 
 
@@ -29,69 +31,282 @@ class Series:
 
 # ------------------------------------------------------------------ CSV
 def load_csv(path: str | Path, column: str | int | None = None, encoding: str = "utf-8") -> Series:
-    """Read one numeric column of a CSV (header optional, delimiter sniffed). Rows with a
-    missing or non-numeric value in that column are refused: the error gives their count and
-    the first bad line, since silently dropping points would shift the time axis."""
+    """Read one numeric column of a CSV (header optional, delimiter detected).
+
+    Numbers are read as people write them: thousands separators (``1,234`` quoted in a
+    comma-separated file, ``1 234``, ``1'234``), decimal commas (``1,5``, usual with ``;`` as the
+    delimiter; ``1.234,5``), quotes, surrounding spaces, a currency sign (``$``, ``€``, ``£``, …)
+    or a trailing ``%`` (the number is kept as written), accounting negatives ``(12)``. Each
+    column's convention (decimal point or comma) is decided from its own cells.
+
+    Without ``column`` the value column is chosen deliberately: the last column that is numbers
+    throughout and is not a date, a row index or a time axis (a named one, or whole numbers that
+    step evenly). Nothing ever falls back silently: a bad cell in the value column is refused
+    with the lines and why (skipping rows would shift the time axis)."""
     path = Path(path)
-    text = read_text_file(path, encoding)
-    sample = text[:4096]
+    text = read_text_file(path, encoding, "CSV file").replace("\r", "\n")
+    lines = [ln for ln in text.split("\n") if ln.strip()]
+    if not lines:
+        raise UserError(f"{path} has no rows")
+    sep = re.fullmatch(r"\s*sep=(.)\s*", lines[0])  # Excel's "sep=;" first line
+    if sep:
+        delim = sep.group(1)
+        physical = text.split("\n")
+        physical[physical.index(lines[0])] = ""  # blanked, so line numbers stay true
+        text = "\n".join(physical)
+        lines = lines[1:]
+        if not lines:
+            raise UserError(f"{path} has no rows")
+    else:
+        delim = _detect_delimiter(lines[:200])
+    rows, line_of = [], []
+    gap = None  # the first blank row after data: fine at the end, a missing step before more
     try:
-        dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
-    rows = [r for r in csv.reader(io.StringIO(text), dialect) if any(c.strip() for c in r)]
+        reader = csv.reader(io.StringIO(text), delimiter=delim, skipinitialspace=True)
+        for r in reader:
+            if any(c.strip() for c in r):
+                if gap is not None:
+                    raise UserError(f"{path}: line {gap} is empty between data rows; a series "
+                                    "cannot skip a time step (fill in the value, or remove "
+                                    "the line if no step is missing)")
+                rows.append(r)
+                line_of.append(reader.line_num)
+            elif rows and gap is None and r:  # a row of empty cells ("," or ";;")
+                gap = reader.line_num
+    except csv.Error as err:
+        raise UserError(f"{path} is not a well-formed CSV ({err})") from None
     if not rows:
         raise UserError(f"{path} has no rows")
     width = len(rows[0])
-    for i, r in enumerate(rows):
+    for r, line in zip(rows, line_of, strict=True):
         if len(r) != width:
-            raise UserError(f"{path} is not a well-formed CSV: line {i + 1} has {len(r)} fields, "
+            raise UserError(f"{path} is not a well-formed CSV: line {line} has {len(r)} fields, "
                             f"the first line has {width}")
-    has_header = not any(_is_number(c) for c in rows[0])
-    header = [h.strip() for h in rows[0]] if has_header else [str(i) for i in range(width)]
+    has_header = not any(_looks_numeric(c) for c in rows[0])
+    header = [_clean(h) for h in rows[0]] if has_header else [str(i) for i in range(width)]
     body = rows[1:] if has_header else rows
-    first_line = 2 if has_header else 1
+    body_lines = line_of[1:] if has_header else line_of
     if not body:
         raise UserError(f"{path} has a header but no data rows")
-    numeric = [j for j in range(width) if sum(_is_number(r[j]) for r in body) > len(body) // 2]
-    if column is None or column == "":
-        if not numeric:
-            raise UserError(f"{path} has no numeric column; columns: {', '.join(header)}")
-        j = numeric[-1]
+    cols = [_read_column([r[j] for r in body], delim) for j in range(width)]
+    if column is None or (isinstance(column, str) and not column.strip()):
+        j = _choose_column(path, header, cols, body_lines)
     else:
         j = _column_index(column, header, path)
-    bad = [first_line + i for i, r in enumerate(body) if not _is_number(r[j])]
+    values, bad = cols[j]
     if bad:
-        what = "missing or non-numeric"
-        raise UserError(f"{path}: column {header[j]!r} has {len(bad)} {what} value(s), first on "
-                        f"line {bad[0]}; fix or remove those rows (rnn-tui does not skip them, "
-                        "as that would shift the time axis)")
-    values = np.array([float(r[j]) for r in body], dtype=np.float64)
-    if not np.all(np.isfinite(values)):
-        raise UserError(f"{path}: column {header[j]!r} holds inf or nan values")
-    return Series(path.stem, values, str(path), header[j])
+        shown = ", ".join(f"line {body_lines[i]} {_show(body[i][j])} ({why})"
+                          for i, why in bad[:3])
+        more = f" and {len(bad) - 3} more" if len(bad) > 3 else ""
+        raise UserError(f"{path}: column {header[j]!r} has {len(bad)} missing or non-numeric "
+                        f"value(s): {shown}{more}; fix or remove those rows (rnn-tui does not "
+                        "skip them, as that would shift the time axis)")
+    return Series(path.stem, np.asarray(values, dtype=np.float64), str(path), header[j])
 
 
-def _is_number(s: str) -> bool:
-    s = s.strip()
-    if not s:
-        return False
+MAX_MAGNITUDE = 1e100  # beyond this, squares overflow in scaling; rescale such a column first
+_DELIMITERS = ("\t", ";", "|", ",")  # preferred in this order when several split consistently
+_SPACES = "\u00a0\u202f\u2009\u2007 "
+_CURRENCY = "$€£¥₹₽₩₺₪₫฿₴₦"
+_MISSING = {"na", "n/a", "nan", "null", "none", "-", "--", "—", "–", "?", "#n/a", "nil", "."}
+_INFINITE = {"inf", "+inf", "-inf", "infinity", "+infinity", "-infinity", "∞", "-∞", "+∞"}
+_INDEX_NAMES = {"", "index", "idx", "id", "t", "time", "timestamp", "date", "datetime", "year",
+                "month", "week", "day", "hour", "minute", "second", "step", "row", "unnamed: 0"}
+# a decimal-point number: 1234, 1,234, 1'234 or 1 234 (one kind of group separator), .5, 1e5
+_POINT = re.compile(r"(?:[0-9]{1,3}(?:(?P<g>[,' ’\u00a0\u202f\u2009])[0-9]{3})"
+                    r"(?:(?P=g)[0-9]{3})*|[0-9]+)?(?:\.[0-9]*)?(?:[eE][+-]?[0-9]+)?")
+# a decimal-comma number: 1234, 1.234, 1 234 or 1'234, then ,5
+_COMMA = re.compile(r"(?:[0-9]{1,3}(?:(?P<g>[. '’\u00a0\u202f\u2009])[0-9]{3})"
+                    r"(?:(?P=g)[0-9]{3})*|[0-9]+)?(?:,[0-9]*)?(?:[eE][+-]?[0-9]+)?")
+_AMBIGUOUS = re.compile(r"[0-9]{1,3}[.,][0-9]{3}")  # 1,234 / 1.234: thousands or decimals?
+_DATE = re.compile(
+    r"[0-9]{4}[-/.][0-9]{1,2}(?:[-/.][0-9]{1,2})?(?:[T ][0-9]{1,2}:[0-9]{2}(?::[0-9]{2}"
+    r"(?:\.[0-9]+)?)?)?(?:Z|[+-][0-9]{2}:?[0-9]{2})?"
+    r"|[0-9]{1,2}[-/.][0-9]{1,2}[-/.][0-9]{2,4}|[0-9]{1,4}-[0-9]{1,2}|[0-9]{4}-?[QqWw][0-9]{1,2}"
+    r"|[0-9]{1,2}:[0-9]{2}(?::[0-9]{2})?", re.ASCII)
+
+
+def _detect_delimiter(lines: list[str]) -> str:
+    """The delimiter that splits every sample line into the same number (> 1) of fields,
+    quotes respected; the rarer-in-numbers ones first (a ``;`` file often has decimal commas)."""
+    best, best_n = ",", 1
+    for d in _DELIMITERS:
+        try:
+            counts = {len(r) for r in csv.reader(io.StringIO("\n".join(lines)), delimiter=d,
+                                                 skipinitialspace=True) if r}
+        except csv.Error:
+            continue
+        if len(counts) == 1:
+            n = counts.pop()
+            if n > best_n:
+                best, best_n = d, n
+    return best
+
+
+def _clean(cell: str) -> str:
+    return cell.strip(_SPACES + "\t\r\n")
+
+
+def _show(cell: str) -> str:
+    c = cell if len(cell) <= 24 else cell[:21] + "…"
+    return repr(c)
+
+
+def _unwrap(cell: str) -> tuple[str, bool]:
+    """(the number part, negative?) without spaces, sign, currency, parentheses or %."""
+    s = _clean(cell).replace("−", "-")  # U+2212 MINUS SIGN
+    neg = False
+    if len(s) > 2 and s[0] == "(" and s[-1] == ")":
+        s, neg = _clean(s[1:-1]), True
+    if s.endswith("%"):
+        s = _clean(s[:-1])
+    for _ in range(2):  # the sign and the currency sign, either order: -$5, $-5, 5 €, -5€
+        if s[:1] in "+-":
+            neg ^= s[0] == "-"
+            s = _clean(s[1:])
+        if s[:1] and s[0] in _CURRENCY:
+            s = _clean(s[1:])
+        elif s[-1:] and s[-1] in _CURRENCY:
+            s = _clean(s[:-1])
+    return s, neg
+
+
+def _parse(cell: str, comma: bool) -> float | str:
+    """A cell's value under one convention (decimal ``comma`` or point), or why it is not one."""
+    raw = _clean(cell)
+    low = raw.lower()
+    if not raw:
+        return "blank"
+    if low in _MISSING:
+        return "missing"
+    if low in _INFINITE:
+        return "not finite"
+    s, neg = _unwrap(raw)
+    if not s or not any(ch.isdigit() for ch in s):
+        return "not a number"
+    m = (_COMMA if comma else _POINT).fullmatch(s)
+    if m is None or not any("0" <= ch <= "9" for ch in s):
+        if re.fullmatch(r"0[xX][0-9a-fA-F]+", s):
+            return "hexadecimal, not a decimal number"
+        if _DATE.fullmatch(raw):
+            return "a date or time"
+        if any(ch.isdigit() and not "0" <= ch <= "9" for ch in s):
+            return "digits other than 0-9"
+        if re.fullmatch(r"[0-9.,' ’]+", s):
+            return ("not a number with a decimal comma" if comma
+                    else "not a number with a decimal point")
+        return "not a number"
+    g = m.group("g")
+    num = s.replace(g, "") if g else s
+    if comma:
+        num = num.replace(",", ".")
+    if num.startswith((".", "e", "E")) and not num[1:2].isdigit():
+        return "not a number"
     try:
-        float(s)
-    except ValueError:
+        v = float(num)
+    except (ValueError, OverflowError):
+        return "not a number"
+    if not math.isfinite(v):
+        return "not finite"
+    if abs(v) > MAX_MAGNITUDE:
+        return f"beyond ±{MAX_MAGNITUDE:.0e}; rescale the column"
+    return -v if neg else v
+
+
+def _looks_numeric(cell: str) -> bool:
+    return isinstance(_parse(cell, False), float) or isinstance(_parse(cell, True), float)
+
+
+def _read_column(cells: list[str], delim: str) -> tuple[list[float], list[tuple[int, str]]]:
+    """(values, [(row, why)] of the cells that are not numbers), under the column's convention:
+    the one that reads more of its cells; where every separator is ambiguous (``1,234``), a
+    comma is decimal in a ``;``-separated file and a thousands separator otherwise, and a point
+    is decimal."""
+    point = [_parse(c, False) for c in cells]
+    good_p = sum(isinstance(v, float) for v in point)
+    if good_p == len(cells) and not any("," in c for c in cells):
+        parsed = point  # the common case: plain numbers
+    else:
+        comma = [_parse(c, True) for c in cells]
+        good_c = sum(isinstance(v, float) for v in comma)
+        if good_c != good_p:
+            parsed = comma if good_c > good_p else point
+        else:
+            clear = [_clean(c) for c in cells]
+            decides = [c for c in clear if ("," in c or "." in c) and not _AMBIGUOUS.search(c)]
+            amb_comma = any("," in c for c in clear)
+            if decides:  # a cell such as 1.5 or 1,5 settles it (both read alike otherwise)
+                parsed = point if isinstance(_parse(decides[0], False), float) else comma
+            else:
+                parsed = comma if (amb_comma and delim == ";") else point
+    values, bad = [], []
+    for i, v in enumerate(parsed):
+        if isinstance(v, float):
+            values.append(v)
+        else:
+            bad.append((i, v))
+    return values, bad
+
+
+def _is_index(name: str) -> bool:
+    """A row index or time axis by its name (index, id, t, date, year, …)."""
+    return name.strip().lower() in _INDEX_NAMES
+
+
+def _steps_evenly(values: list[float]) -> bool:
+    """Whole numbers stepping evenly (0, 1, 2…; 1949, 1950…): a row number or a year, likely."""
+    if len(values) < 3 or not all(float(v).is_integer() for v in values):
         return False
-    return s.lower() not in ("nan", "inf", "-inf", "+inf", "infinity")
+    step = values[1] - values[0]
+    return step != 0 and all(b - a == step for a, b in zip(values, values[1:], strict=False))
+
+
+def _choose_column(path: Path, header: list[str], cols, lines: list[int]) -> int:
+    """The value column when none is given: the last that is numbers throughout and is not an
+    index or a time axis (by name; whole numbers stepping evenly only where another column
+    remains). Failing that, the non-index column with the most numbers (its bad cells are then
+    reported); every other outcome is an error that says why."""
+    index = [len(header) > 1 and _is_index(h) for h in header]
+    full = [j for j, (_, bad) in enumerate(cols) if not bad]
+    values = [j for j in full if not index[j]]
+    plain = [j for j in values if not _steps_evenly(cols[j][0])]
+    if plain:
+        return plain[-1]
+    # a column of numbers with bad cells is surely the one meant, rather than a row number:
+    # its bad cells are reported (never a silent fallback to another column)
+    some = [j for j, (vals, bad) in enumerate(cols) if bad and vals and not index[j]]
+    if some:
+        return max(reversed(some), key=lambda j: len(cols[j][0]))
+    if values:  # only whole numbers stepping evenly (synthetic data): the last of them
+        return values[-1]
+    rest = [j for j in range(len(cols)) if j not in full]
+    example = ""
+    if rest:
+        j = rest[-1]
+        i, why = cols[j][1][0]
+        example = f"column {header[j]!r} holds no numbers (line {lines[i]}: {why})"
+    if full:
+        names = ", ".join(repr(header[j]) for j in full)
+        raise UserError(f"{path} has no value column: {names} look(s) like a row index or time "
+                        f"axis{' and ' + example if example else ''}; pass --column NAME to "
+                        "use a column anyway")
+    raise UserError(f"{path} has no numeric column; columns: {', '.join(header)}"
+                    + (f" ({example})" if example else ""))
 
 
 def _column_index(column: str | int, header: list[str], path: Path) -> int:
-    if isinstance(column, int) or str(column).lstrip("-").isdigit():
-        j = int(column)
+    """A column by name (exact, spaces ignored) or by 0-based index (ASCII digits only)."""
+    name = column.strip() if isinstance(column, str) else column
+    if isinstance(name, str) and name in header:
+        return header.index(name)
+    if isinstance(name, int) or re.fullmatch(r"[+-]?[0-9]+", str(name), re.ASCII):
+        j = int(name)
         if not 0 <= j < len(header):
-            raise UserError(f"{path} has {len(header)} columns; column index {j} is out of range")
+            raise UserError(f"{path} has {len(header)} columns; column index {j} is out of range "
+                            f"(0 to {len(header) - 1})")
         return j
-    if column in header:
-        return header.index(column)
-    raise UserError(f"{path} has no column {column!r}; columns: {', '.join(header)}")
+    raise UserError(f"{path} has no column {column!r}; columns: {', '.join(header)} (or a "
+                    "0-based index)")
 
 
 # ------------------------------------------------------------------ generators
@@ -135,7 +350,7 @@ def load_series(name_or_path: str, column: str | int | None = None,
     if name_or_path in BUILTIN_SERIES:
         return BUILTIN_SERIES[name_or_path]()
     p = Path(name_or_path)
-    if not p.exists() and p.suffix == "":
+    if not path_exists(p) and p.suffix == "":
         raise UserError(f"unknown series {name_or_path!r}; give a CSV file or one of "
                         f"{', '.join(BUILTIN_SERIES)}")
     return load_csv(p, column, encoding)

@@ -18,6 +18,7 @@ from rnn_tui.models.language import LanguageModel
 from rnn_tui.models.training import train_step
 from rnn_tui.tasks.common import (
     check_compatible,
+    check_meta,
     embedding_snapshot,
     float_type,
     hidden_snapshot,
@@ -198,13 +199,23 @@ class LanguageTask(Task):
         return arrays, meta
 
     def restore(self, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
+        check_meta(arrays, meta, ("spec", "tokenizer", "optimizer", "rng", "sample_rng",
+                                  "batcher"))
         check_compatible(self.net, self.tokenizer.to_dict(), arrays, meta)
+        self.batcher.load_state_dict(meta["batcher"])  # refuses other batching, changes nothing
+        spec = self.net.spec
+        want = (spec.layers, self.batcher.B, spec.hidden)
+        for key in ("state_h",) + (("state_c",) if spec.cell == "lstm" else ()):
+            got = arrays.get(key)
+            if got is None or got.shape != want:
+                raise UserError(f"checkpoint's carried state {key} has shape "
+                                f"{None if got is None else got.shape}, not {want}; the file "
+                                "is corrupt")
         self.net.params.load_flat(arrays["params"])
         self.opt.load_state_dict(meta["optimizer"], {
             k[4:]: v for k, v in arrays.items() if k.startswith("opt.")})
         self.rng.bit_generator.state = meta["rng"]
         self.sample_rng.bit_generator.state = meta["sample_rng"]
-        self.batcher.load_state_dict(meta["batcher"])
         c = arrays.get("state_c")
         self.state = State(arrays["state_h"].astype(self.net.dtype),
                            None if c is None else c.astype(self.net.dtype))
@@ -221,14 +232,16 @@ def read_tokens(cfg: RunConfig, tokenizer=None):
         tokenizer = load_tokenizer(cfg.data.vocab, cfg.data.task)
     if tokenizer is not None:
         tok = tokenizer
-        ids = tok.encode(corpus.text, unknown="skip") if cfg.data.task == "char" else \
-            tok.encode(corpus.text)
     elif cfg.data.task == "word":
         tok = WordTokenizer(lowercase=cfg.data.lowercase, min_count=cfg.data.min_count,
                             max_vocab=cfg.data.max_vocab or None)
         tok.fit(corpus.text)
-        ids = tok.encode(corpus.text)
     else:
         tok = CharTokenizer.fit(corpus.text)
-        ids = tok.encode(corpus.text, unknown="skip")
+    from rnn_tui.memory import check_memory
+
+    n = len(corpus.text) if cfg.data.task == "char" else len(corpus.text) // 3
+    check_memory(cfg, tok.vocab_size, n)  # the vocabulary is known now
+    ids = tok.encode(corpus.text, unknown="skip") if cfg.data.task == "char" else \
+        tok.encode(corpus.text)
     return tok, np.asarray(ids, dtype=np.int64)

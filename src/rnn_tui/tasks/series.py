@@ -41,7 +41,8 @@ class SeriesTask(Task):
         self.holdout = values[len(values) - d.holdout :] if d.holdout else values[-1:]
         self.period = d.period or detect_period(self.train_values,
                                                 min(60, len(self.train_values) // 3))
-        lag, log = Forecaster.transform_params(self.train_values, self.period)
+        # the log transform must hold for every value the run touches (the held-out part too)
+        lag, log = Forecaster.transform_params(values, self.period)
         if len(self.train_values) - lag < d.lookback + 1:
             raise UserError(
                 f"the training part has {len(self.train_values)} points, too few for lookback "

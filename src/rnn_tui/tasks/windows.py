@@ -169,8 +169,15 @@ class WindowTask(Task):
             k[4:]: v for k, v in arrays.items() if k.startswith("opt.")})
         self.rng.bit_generator.state = meta["rng"]
         self.sample_rng.bit_generator.state = meta["sample_rng"]
-        self.order = np.asarray(arrays["order"], dtype=np.int64)
-        self.pos, self.epochs_done = int(meta["pos"]), int(meta["epochs_done"])
+        order, pos, done = arrays.get("order"), meta.get("pos"), meta.get("epochs_done")
+        if order is None or order.ndim != 1 or order.dtype.kind != "i" or \
+                not np.isin(order, self.train_idx).all() or len(order) != len(self.train_idx) \
+                or not isinstance(pos, int) or not 0 <= pos < len(order) or \
+                not isinstance(done, int) or done < 0:
+            raise UserError("checkpoint's window order does not fit this run; it is corrupt or "
+                            "from other data")
+        self.order = order.astype(np.int64)
+        self.pos, self.epochs_done = pos, done
 
 
 

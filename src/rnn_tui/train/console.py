@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import math
 import sys
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from rnn_tui.train import events as ev
+from rnn_tui.train.events import fmt_num
+
+
+def _finite(v) -> bool:
+    return isinstance(v, (int, float)) and math.isfinite(v)
 
 
 class ConsoleSink:
@@ -28,7 +34,8 @@ class ConsoleSink:
                     + (f" → {e.run_dir}" if e.run_dir else ""))
             for note in e.notes:
                 c.print(f"[dim]note: {note}[/]", highlight=False)
-            self.total = e.total_steps or e.time_budget_s
+            total = e.total_steps or e.time_budget_s
+            self.total = total if isinstance(total, (int, float)) and 0 < total < 1e12 else None
             self.by_time = not e.total_steps
             self.progress = Progress(
                 TextColumn("[progress.description]{task.description}"), BarColumn(),
@@ -39,16 +46,19 @@ class ConsoleSink:
                                               total=self.total or None)
         elif isinstance(e, ev.StepEnded) and self.progress is not None:
             done = e.elapsed_s if self.by_time else e.step
-            self.progress.update(self.bar, completed=done, description=(
-                f"step {e.step} · loss {e.loss:.3f} · {e.tokens_per_s / 1000:.1f}k tok/s · "
-                f"|g| {e.grad_norm:.2f}"))
+            tok_s = e.tokens_per_s / 1000 if _finite(e.tokens_per_s) else None
+            self.progress.update(self.bar, completed=done if _finite(done) else 0, description=(
+                f"step {e.step} · loss {fmt_num(e.loss)} · {fmt_num(tok_s, '.1f')}k tok/s · "
+                f"|g| {fmt_num(e.grad_norm, '.2f')}"))
         elif isinstance(e, ev.Evaluated):
-            extra = " ".join(f"{k.replace('seasonal_naive', 'snaive')} {v:.2f}"
+            extra = " ".join(f"{k.replace('seasonal_naive', 'snaive')} {fmt_num(v, '.2f')}"
                              for k, v in e.metrics.items())
-            c.print(f"step {e.step:>6}  {e.elapsed_s:7.1f}s  val_loss {e.val_loss:.4f}  "
-                    f"(best {e.best_val_loss:.4f})  {extra}")
+            c.print(f"step {e.step:>6}  {fmt_num(e.elapsed_s, '7.1f')}s  val_loss "
+                    f"{fmt_num(e.val_loss, '.4f')}  (best {fmt_num(e.best_val_loss, '.4f')})  "
+                    f"{extra}", highlight=False)
         elif isinstance(e, ev.SampleText) and self.show_samples:
-            c.print(f"[dim]--- sample at step {e.step} (temperature {e.temperature:.2f})[/]")
+            c.print(f"[dim]--- sample at step {e.step} (temperature "
+                    f"{fmt_num(e.temperature, '.2f')})[/]")
             c.print(e.text, markup=False, highlight=False)
         elif isinstance(e, ev.Notice):
             c.print(f"[yellow]{e.message}[/]", highlight=False)
@@ -56,13 +66,13 @@ class ConsoleSink:
             pass
         elif isinstance(e, ev.Failed):
             self._stop()
-            print(f"rnn-tui: {e.message}", file=sys.stderr)
+            print(f"rnn-tui: error: {e.message}", file=sys.stderr)
         elif isinstance(e, ev.Finished):
             self._stop()
-            best = "n/a" if e.best_val_loss is None else f"{e.best_val_loss:.4f}"
+            best = fmt_num(e.best_val_loss, ".4f", "n/a")
             at = f" at step {e.best_step}" if e.best_val_loss is not None and e.best_step else ""
-            c.print(f"finished ({e.reason}) after {e.step} steps, {e.elapsed_s:.1f}s; "
-                    f"best val_loss {best}{at}")
+            c.print(f"finished ({e.reason}) after {e.step} steps, {fmt_num(e.elapsed_s, '.1f')}s;"
+                    f" best val_loss {best}{at}")
 
     def _stop(self) -> None:
         if self.progress is not None:

@@ -9,7 +9,10 @@ with a ``type`` tag; ``to_dict``/``from_dict`` give its JSON form (one object pe
 from __future__ import annotations
 
 import math
+import types
+import typing
 from dataclasses import asdict, dataclass, field, fields
+from functools import cache
 from typing import Any, ClassVar
 
 
@@ -232,9 +235,108 @@ EVENT_TYPES: dict[str, type[Event]] = {
 
 
 def event_from_dict(d: dict[str, Any]) -> Event | None:
-    """Rebuild an event from its JSON form; unknown types and fields are ignored (None)."""
-    cls = EVENT_TYPES.get(d.get("type", ""))
+    """Rebuild an event from its JSON form. The form is untrusted (``rnn-tui watch`` reads files
+    from anywhere): every field is checked against its declared type, recursively (lists of lists
+    of floats for the heavy payloads, dicts of floats), a float may come as an integer or as
+    ``null`` (a non-finite value, written so) and reads as NaN, heatmaps must be rectangular. An
+    unknown type, or any field of the wrong type, gives None; unknown fields are ignored."""
+    if not isinstance(d, dict):
+        return None
+    kind = d.get("type", "")
+    cls = EVENT_TYPES.get(kind) if isinstance(kind, str) else None
     if cls is None:
         return None
-    names = {f.name for f in fields(cls)}
-    return cls(**{k: v for k, v in d.items() if k in names})
+    hints = _field_types(cls)
+    kwargs = {}
+    try:
+        for name, tp in hints.items():
+            if name in d:
+                kwargs[name] = _conform(d[name], tp)
+        event = cls(**kwargs)
+        _check_shapes(event)
+    except (_Malformed, TypeError, ValueError, OverflowError, RecursionError):
+        return None
+    return event
+
+
+class _Malformed(Exception):
+    pass
+
+
+@cache
+def _field_types(cls: type[Event]) -> dict[str, Any]:
+    hints = typing.get_type_hints(cls)
+    return {f.name: hints[f.name] for f in fields(cls)}
+
+
+def _conform(v: Any, tp: Any) -> Any:
+    """``v`` as type ``tp`` (int, float, str, bool, Any, X | None, list[X], dict[str, X]), or
+    :class:`_Malformed`."""
+    if tp is Any:
+        return v
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        args = typing.get_args(tp)
+        if v is None and type(None) in args:
+            return None
+        inner = [a for a in args if a is not type(None)]
+        return _conform(v, inner[0])
+    if tp is float:
+        if v is None:
+            return math.nan  # written as null: NaN or missing
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            raise _Malformed
+        return float(v)
+    if tp is int:
+        if isinstance(v, bool) or not isinstance(v, int):
+            raise _Malformed
+        return v
+    if tp is bool:
+        if not isinstance(v, bool):
+            raise _Malformed
+        return v
+    if tp is str:
+        if not isinstance(v, str):
+            raise _Malformed
+        return v
+    if origin is list:
+        if not isinstance(v, list):
+            raise _Malformed
+        (item,) = typing.get_args(tp)
+        return [_conform(x, item) for x in v]
+    if origin is dict:
+        if not isinstance(v, dict):
+            raise _Malformed
+        _key, item = typing.get_args(tp)
+        return {str(k): _conform(x, item) for k, x in v.items()}
+    raise _Malformed
+
+
+def _check_shapes(e: Event) -> None:
+    """What the views index into must be rectangular: a heatmap layer is units x steps, every
+    unit with the same number of steps; the gradient-flow rows are not empty."""
+    if isinstance(e, HiddenSnapshot):
+        for mats in (e.h, e.c or []):
+            for layer in mats:
+                if not layer or not layer[0] or any(len(row) != len(layer[0]) for row in layer):
+                    raise _Malformed
+        if e.c is not None and len(e.c) not in (0, len(e.h)):
+            raise _Malformed
+    if isinstance(e, GradientFlow) and any(not row for row in e.norms):
+        raise _Malformed
+
+
+def fmt_num(v: Any, spec: str = ".3f", missing: str = "–") -> str:
+    """A number for a human, whatever arrives: ``missing`` for None or a non-number, ``nan`` /
+    ``inf`` / ``-inf`` for non-finite values, else ``format(v, spec)``."""
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        try:
+            v = float(v)  # NumPy scalars
+        except (TypeError, ValueError, OverflowError):
+            return missing
+    try:
+        if isinstance(v, float) and not math.isfinite(v):
+            return "nan" if math.isnan(v) else ("inf" if v > 0 else "-inf")
+        return format(v, spec)
+    except (TypeError, ValueError, OverflowError):
+        return missing

@@ -11,9 +11,13 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
+import stat
+import struct
 import tempfile
 import time
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -66,25 +70,54 @@ def atomic_write_text(path: Path, text: str) -> None:
 
 def make_run_dir(root: str | Path, name: str | None, task: str) -> Path:
     """Create ``root/name`` (default: ``<task>-YYYYmmdd-HHMMSS``), refusing to reuse a run."""
+    from rnn_tui.safeio import describe_os_error, storage_advice
+
     root = Path(root)
     if name is None:
         name = f"{task}-{time.strftime('%Y%m%d-%H%M%S')}"
-    if not re.fullmatch(r"[\w.-]+", name):
+    if not re.fullmatch(r"[\w.-]+", name, re.ASCII) or name in (".", ".."):
         raise UserError(f"run name {name!r} may only use letters, digits, '.', '_' and '-'")
     path = root / name
-    if path.exists():
+    if os.path.lexists(path):
         raise UserError(f"run directory {path} already exists; pick another --name or use "
                         f"--resume {path}")
+    made = False
     try:
         root.mkdir(parents=True, exist_ok=True)
         path.mkdir()
-        probe = path / ".write-test"
+        made = True
+        probe = path / PROBE
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as err:
-        raise UserError(f"cannot create run directory {path}: {err.strerror}; "
-                        "choose a writable place with --runs-dir") from None
+        if made:
+            shutil.rmtree(path, ignore_errors=True)
+        raise UserError(f"cannot create run directory {path}: {describe_os_error(err)}; "
+                        f"{storage_advice(err)}") from None
     return path
+
+
+PROBE = ".write-test"
+# What atomic_write_bytes leaves behind when killed between creating and renaming its temporary
+# (mkstemp: prefix, 8 random characters, suffix), for the files of a run directory.
+_STALE = re.compile(r"\.(?:checkpoint\.npz|best\.npz|config\.toml|[\w.-]+\.npz)\.[a-z0-9_]{8}\.tmp"
+                    r"|" + re.escape(PROBE))
+
+
+def clean_stale_temporaries(run_dir: Path) -> list[str]:
+    """Remove the temporaries of our own naming that a killed run left in ``run_dir`` (never
+    anything else). Returns their names. An unwritable directory raises its OSError."""
+    removed = []
+    with os.scandir(run_dir) as it:
+        names = [e.name for e in it
+                 if e.is_file(follow_symlinks=False) and _STALE.fullmatch(e.name)]
+    for n in names:
+        try:
+            os.unlink(run_dir / n)
+        except FileNotFoundError:
+            continue
+        removed.append(n)
+    return removed
 
 
 def save_checkpoint(path: Path, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
@@ -102,44 +135,216 @@ def save_checkpoint(path: Path, arrays: dict[str, np.ndarray], meta: dict[str, A
     atomic_write_bytes(path, buf.getvalue())
 
 
+# ------------------------------------------------------------------ loading, untrusted
+# The members a checkpoint may hold, and their dtypes: nothing else is read.
+_FLOATS = ("float32", "float64")
+# "order": the window model's order of training windows for the epoch under way
+_MEMBER = re.compile(r"meta|params|state_h|state_c|order|opt\.[a-z_][a-z0-9_]{0,31}", re.ASCII)
+_MAX_META = 64 << 20
+
+
 def load_checkpoint(path: str | Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-    """Read a checkpoint written by :func:`save_checkpoint`. Anything else (truncated, pickled,
-    object arrays, a newer format) is a :class:`UserError`."""
+    """Read a checkpoint written by :func:`save_checkpoint`, trusting nothing in it.
+
+    Before anything is used: the file is a regular file and a zip archive (else it says what it
+    is: a single .npy array, pickled objects, something else); every member is a ``.npy`` array
+    with an expected name, a plain dtype (never objects: nothing is unpickled) and a header whose
+    shape matches its size (so no header can make it allocate more than the file holds); the
+    total fits in memory; ``params`` and the optimizer state are one-dimensional, of one float
+    type, the same length and finite; the metadata is a JSON object of a readable format whose
+    common fields have their types. What each task keeps (model description, vocabulary,
+    optimizer and RNG state) is checked by the task (:mod:`rnn_tui.tasks.common`). Every problem
+    is a :class:`UserError`."""
+    from rnn_tui.safeio import describe_os_error, kind_of, memory_available
+
     path = Path(path)
-    if path.is_dir():
-        path = path / CHECKPOINT
-    if not path.exists():
-        raise UserError(f"no checkpoint at {path}; train first, or name a run directory that "
-                        "holds checkpoint.npz")
     try:
-        with np.load(path, allow_pickle=False) as z:
-            arrays = {k: z[k] for k in z.files}
-    except ValueError as err:
-        if "pickle" in str(err).lower() or "object" in str(err).lower():
-            raise UserError(f"{path} holds pickled objects; checkpoints are plain arrays only, "
-                            "refusing to load it") from None
-        raise UserError(f"{path} is not a readable checkpoint ({err})") from None
-    except (OSError, zipfile.BadZipFile, EOFError, KeyError) as err:
-        raise UserError(f"{path} is corrupt or truncated ({type(err).__name__}); resume from "
-                        "an earlier copy or start a new run") from None
-    for k, v in arrays.items():
-        if v.dtype.kind == "O":
-            raise UserError(f"{path} holds an object array {k!r}; refusing to load it")
+        st = os.stat(path)
+        if stat.S_ISDIR(st.st_mode) and path.suffix != ".npz":  # a run directory
+            path = path / CHECKPOINT
+            st = os.stat(path)
+    except FileNotFoundError:
+        raise UserError(f"no checkpoint at {path}; train first, or name a run directory that "
+                        "holds checkpoint.npz") from None
+    except OSError as err:
+        raise UserError(f"cannot open checkpoint {path}: {describe_os_error(err)}") from None
+    except ValueError:
+        raise UserError(f"checkpoint name {str(path)!r} holds a NUL byte") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise UserError(f"{path} is {kind_of(st.st_mode)}, not a checkpoint file")
+    avail = memory_available()
+    if avail is not None and st.st_size > avail:
+        raise UserError(f"{path} is {st.st_size / 2**30:.1f} GiB, more than the "
+                        f"{avail / 2**30:.1f} GiB of memory available")
+    try:
+        with open(path, "rb") as f:
+            head = f.read(8)
+    except OSError as err:
+        raise UserError(f"cannot read checkpoint {path}: {describe_os_error(err)}") from None
+    if not head.startswith(b"PK\x03\x04"):
+        raise UserError(f"{path} is not an rnn-tui checkpoint: {_what_it_is(head)}")
+    try:
+        arrays = _read_members(path, avail)
+    except UserError:
+        raise
+    except OSError as err:
+        raise UserError(f"cannot read checkpoint {path}: {describe_os_error(err)}") from None
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, KeyError, ValueError,
+            NotImplementedError, RuntimeError, struct.error, zlib.error, OverflowError,
+            MemoryError, SyntaxError) as err:
+        detail = f"{type(err).__name__}: {err}"[:160]
+        raise UserError(f"{path} is corrupt or truncated ({detail}); resume from an earlier "
+                        "copy or start a new run") from None
     if "meta" not in arrays:
         raise UserError(f"{path} has no metadata; it was not written by rnn-tui")
+    raw = arrays.pop("meta")
+    if raw.dtype != np.uint8 or raw.ndim != 1 or raw.size > _MAX_META:
+        raise UserError(f"{path} has metadata of the wrong kind; it is corrupt")
     try:
-        meta = json.loads(arrays.pop("meta").tobytes().decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
+        meta = json.loads(raw.tobytes().decode("utf-8"))
+    except (ValueError, RecursionError):  # not UTF-8, not JSON, nested too deeply
         raise UserError(f"{path} has unreadable metadata; it is corrupt") from None
-    version = meta.get("format_version") if isinstance(meta, dict) else None
-    if isinstance(version, int) and version > FORMAT_VERSION:
+    if not isinstance(meta, dict):
+        raise UserError(f"{path} has metadata that is not a JSON object; it is corrupt")
+    version = meta.get("format_version")
+    if isinstance(version, int) and not isinstance(version, bool) and version > FORMAT_VERSION:
         raise UserError(f"{path} was written by a newer rnn-tui (checkpoint format {version}; "
                         f"this one reads formats up to {FORMAT_VERSION}); upgrade rnn-tui "
                         "to open it")
-    if version not in READABLE_FORMATS:
+    if isinstance(version, bool) or version not in READABLE_FORMATS:
         raise UserError(f"{path} is not an rnn-tui checkpoint (format {version!r}); it is "
                         "corrupt or from another program")
+    problem = _check_arrays(arrays, meta) or _check_common_meta(meta)
+    if problem:
+        raise UserError(f"{path} is not a valid checkpoint: {problem}; it is corrupt or from "
+                        "another program")
     return arrays, meta
+
+
+def _what_it_is(head: bytes) -> str:
+    if not head:
+        return "the file is empty"
+    if head.startswith(b"\x93NUMPY"):
+        return "it is a single NumPy array (.npy), not an archive of them"
+    if head[:1] == b"\x80" and len(head) > 1 and head[1] <= 5:
+        return "it holds pickled Python objects; refusing to load it"
+    if head.startswith(b"\x1f\x8b"):
+        return "it is gzip-compressed; decompress it first"
+    if all(32 <= b < 127 or b in (9, 10, 13) for b in head):
+        return "it is a text file"
+    return "it is not a .npz archive"
+
+
+def _read_members(path: Path, avail: int | None) -> dict[str, np.ndarray]:
+    from numpy.lib import format as npformat
+
+    out: dict[str, np.ndarray] = {}
+    with zipfile.ZipFile(path) as zf:
+        infos = zf.infolist()
+        if len(infos) > 64:
+            raise UserError(f"{path} holds {len(infos)} members; a checkpoint has a handful")
+        total = sum(i.file_size for i in infos)
+        if avail is not None and total > avail:
+            raise UserError(f"{path} would unpack to {total / 2**30:.1f} GiB, more than the "
+                            f"{avail / 2**30:.1f} GiB of memory available; it is not a "
+                            "checkpoint rnn-tui wrote")
+        for info in infos:
+            name = info.filename
+            key = name[:-4] if name.endswith(".npy") else None
+            if key is None or not _MEMBER.fullmatch(key):
+                raise UserError(f"{path} holds an unexpected member {name[:60]!r}; a checkpoint "
+                                "holds only .npy arrays named meta, params, state_h, state_c, "
+                                "order and opt.*")
+            if key in out:
+                raise UserError(f"{path} holds the member {name!r} twice; it is corrupt")
+            if info.flag_bits & 0x1:
+                raise UserError(f"{path} is encrypted; a checkpoint is not")
+            with zf.open(info) as f:
+                version = npformat.read_magic(f)
+                if version == (1, 0):
+                    shape, fortran, dtype = npformat.read_array_header_1_0(f)
+                elif version == (2, 0):
+                    shape, fortran, dtype = npformat.read_array_header_2_0(f)
+                else:
+                    raise ValueError(f"unsupported .npy format {version}")
+                header = f.tell()
+            if dtype.hasobject:
+                raise UserError(f"{path} holds an object array {key!r} (pickled Python "
+                                "objects); checkpoints are plain arrays only, refusing to "
+                                "load it")
+            want = ("uint8",) if key == "meta" else _FLOATS
+            if dtype.name not in want or dtype.byteorder == ">" or fortran:
+                raise UserError(f"{path}: {key!r} has dtype {dtype.str}"
+                                f"{' (Fortran order)' if fortran else ''}; a checkpoint holds "
+                                f"{' or '.join(want)}")
+            count = 1
+            for n in shape:
+                count *= int(n)
+            if count * dtype.itemsize != info.file_size - header:
+                raise UserError(f"{path}: {key!r} claims shape {tuple(shape)} but holds "
+                                f"{info.file_size - header} bytes; it is corrupt")
+            with zf.open(info) as f:
+                out[key] = npformat.read_array(f, allow_pickle=False)
+    return out
+
+
+def _check_arrays(arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> str:
+    params = arrays.get("params")
+    if params is None:
+        return "no parameters (params)"
+    if params.ndim != 1 or params.size == 0:
+        return f"params has shape {params.shape}; expected a non-empty vector"
+    dtype = meta.get("dtype", params.dtype.name)
+    if dtype != params.dtype.name:
+        return f"params is {params.dtype.name} but the metadata says {dtype!r}"
+    for k, v in arrays.items():
+        if k.startswith("opt.") and (v.shape != params.shape or v.dtype != params.dtype):
+            return f"optimizer state {k[4:]!r} has shape {v.shape} ({v.dtype.name}); " \
+                f"expected {params.shape} ({params.dtype.name}) like params"
+        if k.startswith("state_") and (v.ndim != 3 or v.dtype != params.dtype):
+            return f"{k} has shape {v.shape} ({v.dtype.name}); expected (layers, batch, hidden)"
+        if not np.all(np.isfinite(v)):
+            return f"{k} holds non-finite values"
+    return ""
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_num(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+# meta key -> (check, what it must be); each key is optional unless in _REQUIRED
+_COMMON_META = {
+    "step": (lambda v: _is_int(v) and 0 <= v < 2**62, "a whole number >= 0"),
+    "elapsed_s": (lambda v: _is_num(v) and 0 <= v < 1e12, "seconds >= 0"),
+    "best_val_loss": (lambda v: v is None or _is_num(v), "a number or null"),
+    "last_val_loss": (lambda v: v is None or _is_num(v), "a number or null"),
+    "best_step": (lambda v: v is None or (_is_int(v) and v >= 0), "a whole number >= 0"),
+    "bad_evals": (lambda v: v is None or (_is_int(v) and v >= 0), "a whole number >= 0"),
+    "lr_scale": (lambda v: v is None or (_is_num(v) and 0 < v <= 1e6), "a number > 0"),
+    "config": (lambda v: isinstance(v, dict), "a table"),
+    "task": (lambda v: isinstance(v, str), "a name"),
+    "dtype": (lambda v: v in _FLOATS, "float32 or float64"),
+}
+_REQUIRED = ("step",)
+
+
+def _check_common_meta(meta: dict[str, Any]) -> str:
+    for key in _REQUIRED:
+        if key not in meta:
+            return f"the metadata has no {key!r}"
+    for key, (ok, what) in _COMMON_META.items():
+        if key in meta and not ok(meta[key]):
+            return f"the metadata's {key!r} is {_short(meta[key])}; it must be {what}"
+    return ""
+
+
+def _short(v: Any) -> str:
+    text = json.dumps(v) if not isinstance(v, float) else repr(v)
+    return text if len(text) <= 40 else text[:37] + "…"
 
 
 class MetricsWriter:
@@ -156,15 +361,30 @@ class MetricsWriter:
         self._last_heavy: dict[str, float] = {}  # per heavy event type
         self.path = Path(path)
         torn = False
-        if self.path.exists() and self.path.stat().st_size:
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            st = None
+        if st is not None and not stat.S_ISREG(st.st_mode):
+            from rnn_tui.safeio import kind_of
+
+            raise UserError(f"{self.path} is {kind_of(st.st_mode)}, not a file; rnn-tui keeps "
+                            "the run's events there: move it away and try again")
+        if st is not None and st.st_size:
             with open(self.path, "rb") as f:
                 f.seek(-1, os.SEEK_END)
                 torn = f.read(1) != b"\n"  # a run killed mid-line: start on a fresh line
+        self.failed: OSError | None = None
         self._f = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - lives with the run
         if torn:
             self._f.write("\n")
+            self._f.flush()
 
     def __call__(self, event: Event) -> None:
+        """Append the event. A failed write (disk full, the file system gone read-only) raises
+        its OSError once, for the trainer to stop on; the writer then stays quiet."""
+        if self.failed is not None:
+            return
         d = event.to_dict()
         if d["type"] in ("hidden", "embedding"):
             if event.elapsed_s - self._last_heavy.get(d["type"], -1e18) < self.heavy_interval:
@@ -179,50 +399,101 @@ class MetricsWriter:
             if d.get("saturation"):
                 d["saturation"] = [[[side[:m] for side in g] for g in layer]
                                    for layer in d["saturation"]]
-        self._f.write(json.dumps(d, separators=(",", ":")) + "\n")
-        self._f.flush()
+        line = json.dumps(d, separators=(",", ":"), default=_json_default)
+        try:
+            self._f.write(line + "\n")
+            self._f.flush()
+        except OSError as err:
+            self.failed = err
+            self.close()
+            raise
 
     def close(self) -> None:
-        self._f.close()
+        try:
+            self._f.close()
+        except OSError as err:  # the last flush: the line is lost, the run is not
+            if self.failed is None:
+                self.failed = err
+
+
+def _json_default(v: Any) -> Any:
+    """NumPy scalars and arrays as plain JSON values (non-finite floats as null, as for Python
+    floats in :func:`~rnn_tui.train.events.Event.to_dict`)."""
+    if isinstance(v, (np.generic, np.ndarray)):
+        v = v.tolist()
+        if isinstance(v, float) and not np.isfinite(v):
+            return None
+        return v
+    raise TypeError(f"{type(v).__name__} is not JSON")
+
+
+MAX_LINE = 16 << 20  # a line longer than this is not an event rnn-tui wrote: skipped
 
 
 @dataclass
 class MetricsReader:
     """Follows a growing ``metrics.jsonl``: each :meth:`poll` returns the events of the whole
-    lines added since the last call. A half-written last line waits for its newline."""
+    lines added since the last call. A half-written last line waits for its newline.
+
+    The file is untrusted input: a line that is not JSON, not an object, of an unknown type or
+    with a field of the wrong type is skipped and counted in :attr:`skipped` (a line longer than
+    :data:`MAX_LINE` too, without holding it in memory). A file that cannot be read (a directory,
+    permission denied) is reported in :attr:`error` and polled again later."""
 
     path: Path
     offset: int = 0
     _partial: bytes = b""
+    skipped: int = 0
+    error: str = ""
+    _overlong: bool = False
 
     def poll(self, max_bytes: int = -1) -> list[Event]:
         """Events of the whole lines added since the last call (at most ``max_bytes`` read, so a
         long file can be caught up with in slices)."""
-        try:
-            with open(self.path, "rb") as f:
+        try:  # non-blocking, and only a regular file: a FIFO put in its place cannot hang us
+            fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+            with open(fd, "rb") as f:
+                st = os.fstat(fd)
+                if not stat.S_ISREG(st.st_mode):
+                    raise IsADirectoryError(21, "not a regular file")
+                if self.offset > st.st_size:  # truncated or replaced: start again
+                    self.offset, self._partial, self._overlong = 0, b"", False
                 f.seek(self.offset)
                 data = f.read(max_bytes)
         except FileNotFoundError:
             return []
+        except OSError as err:
+            from rnn_tui.safeio import describe_os_error
+
+            self.error = f"cannot read {self.path.name}: {describe_os_error(err)}"
+            return []
+        self.error = ""
         self.offset += len(data)
         data = self._partial + data
         lines = data.split(b"\n")
         self._partial = lines.pop()
+        if self._overlong and lines:  # the rest of an overlong line ends here
+            lines.pop(0)
+            self._overlong = False
+        if len(self._partial) > MAX_LINE:
+            if not self._overlong:
+                self.skipped += 1
+            self._partial, self._overlong = b"", True
         out = []
         for line in lines:
-            ev = _parse_line(line)
-            if ev is not None:
+            if not line.strip():
+                continue
+            ev = _parse_line(line) if len(line) <= MAX_LINE else None
+            if ev is None:
+                self.skipped += 1
+            else:
                 out.append(ev)
         return out
 
 
 def _parse_line(line: bytes) -> Event | None:
-    line = line.strip()
-    if not line:
-        return None
     try:
         d = json.loads(line)
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    except (ValueError, RecursionError):  # not JSON, not UTF-8, nested too deeply
         return None
     return event_from_dict(d) if isinstance(d, dict) else None
-

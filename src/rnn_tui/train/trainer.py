@@ -14,6 +14,7 @@ with the ``plateau`` schedule the learning rate halves after half as many.
 
 from __future__ import annotations
 
+import errno
 import math
 import threading
 import time
@@ -71,6 +72,8 @@ class Trainer:
         self._save_now = threading.Event()
         self._pause_reason = ""
         self.stop_reason = "stopped"
+        self.failure = ""  # why a write failed (disk full, read-only): the run stopped on it
+        self.saved_step: int | None = None  # the step of the last checkpoint.npz written
         self.thread: threading.Thread | None = None
         self.finished = threading.Event()
         self._t0 = time.perf_counter()
@@ -133,8 +136,17 @@ class Trainer:
             sink(event)
 
     def restore(self, arrays, meta) -> None:
+        opt = meta.get("optimizer")
+        mine = getattr(self.task.opt, "name", None)
+        if isinstance(opt, dict) and mine and opt.get("name") != mine:
+            from rnn_tui.errors import UserError
+
+            raise UserError(f"the checkpoint was trained with the {opt.get('name')!r} optimizer, "
+                            f"this run asks for {mine!r}; resume with --optimizer "
+                            f"{opt.get('name')} or start a new run")
         self.task.restore(arrays, meta)
         self.step = int(meta["step"])
+        self.saved_step = self.step
         self.elapsed_before = float(meta.get("elapsed_s", 0.0))
         self.best_val = meta.get("best_val_loss")
         self.best_score = meta.get("best_score", self.best_val)
@@ -146,6 +158,14 @@ class Trainer:
     def run(self) -> str:
         """Train until done, stopped, out of time, out of patience or failed. Returns the
         reason."""
+        try:
+            return self._loop()
+        except (BrokenPipeError, ConnectionError):
+            raise  # the console's reader went away (| head): not the run directory's fault
+        except OSError as err:  # the disk filled up, the file system went read-only, …
+            return self._storage_failure(err)
+
+    def _loop(self) -> str:
         cfg, t = self.cfg, self.cfg.train
         task = self.task
         self._t0 = time.perf_counter()
@@ -234,18 +254,44 @@ class Trainer:
                     self._save()
                 if single:
                     self._pause_reason = f"one step: step {self.step:,}"
+            if info is not None and self.step % t.eval_every != 0 and reason != EARLY_STOP:
+                self._evaluate(final=True)
+            if self.run_dir is not None and self.step > 0:
+                self._save()
+        except OSError:
+            raise  # a storage failure: see run()
         except Exception as err:  # a bug, not bad input: report it, keep the last checkpoint
             self.emit(ev.Failed(message=f"{type(err).__name__}: {err}"))
             self.finished.set()
             raise
-        if info is not None and self.step % t.eval_every != 0 and reason != EARLY_STOP:
-            self._evaluate(final=True)
-        if self.run_dir is not None and self.step > 0:
-            self._save()
         self.emit(ev.Finished(reason=reason, best_val_loss=self.best_val,
                               last_val_loss=self.last_val, best_step=self.best_step))
         self.finished.set()
         return reason
+
+    def _storage_failure(self, err: OSError) -> str:
+        """A write failed: say so (the sinks that still can), keep the last good checkpoint
+        (every file is written to a temporary name and renamed, so it is whole), stop."""
+        from rnn_tui.safeio import describe_os_error, storage_advice
+
+        where = f" ({Path(err.filename).name})" if getattr(err, "filename", None) else ""
+        run = self.run_dir or "the run directory"
+        if self.saved_step is None:
+            kept = f"no checkpoint was saved; {storage_advice(err)}"
+        else:
+            fix = "free some space" if err.errno in (errno.ENOSPC, errno.EDQUOT) else \
+                "make it writable"
+            kept = (f"the last good checkpoint (step {self.saved_step:,}) is kept; {fix} (or "
+                    f"move the run elsewhere), then continue with: rnn-tui train --resume {run}")
+        self.failure = f"cannot write to {run}: {describe_os_error(err)}{where}; {kept}"
+        for sink in self.sinks:
+            try:
+                sink(ev.Failed(step=self.step, elapsed_s=round(self.elapsed(), 3),
+                               message=self.failure))
+            except OSError:
+                pass
+        self.finished.set()
+        return "failed"
 
     def _wait_while_paused(self) -> float:
         """Say why the run paused, serve sample/save requests, and wait until it resumes, stops
@@ -370,6 +416,8 @@ class Trainer:
                     bad_evals=self.bad_evals, lr_scale=self.lr_scale, config=self.cfg.to_dict())
         path = self.run_dir / name
         save_checkpoint(path, arrays, meta)
+        if name == CHECKPOINT:
+            self.saved_step = self.step
         self.emit(ev.CheckpointSaved(path=str(path), kind="best" if name == BEST else "latest"))
 
     def _keep_good(self) -> None:

@@ -7,6 +7,8 @@ redraws per second is the app's choice, not the trainer's.
 
 from __future__ import annotations
 
+import os
+import stat
 import threading
 from collections import deque
 from pathlib import Path
@@ -70,18 +72,45 @@ class FileSource(EventSource):
         from rnn_tui.train.runs import MetricsReader
 
         self.run_dir = Path(run_dir)
-        if not self.run_dir.is_dir():
+        try:
+            is_dir = stat.S_ISDIR(os.stat(self.run_dir).st_mode)
+        except FileNotFoundError:
+            is_dir = False
+        except (OSError, ValueError):
+            from rnn_tui.safeio import stat_path
+
+            stat_path(self.run_dir, "run directory")  # says why: permission, a loop of links
+            raise
+        if not is_dir:
             raise UserError(f"{self.run_dir} is not a directory; give a run directory made by "
                             "`rnn-tui train`")
-        if not (self.run_dir / "metrics.jsonl").exists() and \
-                not (self.run_dir / "config.toml").exists():
+        if not os.path.lexists(self.run_dir / "metrics.jsonl") and \
+                not os.path.lexists(self.run_dir / "config.toml"):
             raise UserError(f"{self.run_dir} is not a run directory (no metrics.jsonl or "
                             "config.toml)")
-        self.reader = MetricsReader(self.run_dir / "metrics.jsonl")
+        metrics = self.run_dir / "metrics.jsonl"
+        try:
+            mode = os.stat(metrics).st_mode
+        except OSError:
+            mode = None
+        if mode is not None and not stat.S_ISREG(mode):
+            from rnn_tui.safeio import kind_of
+
+            raise UserError(f"{metrics} is {kind_of(mode)}, not the run's event file")
+        self.reader = MetricsReader(metrics)
 
     def drain(self) -> list[ev.Event]:
         # a long run's file is caught up with in slices, so no frame waits on parsing it all
         return self.reader.poll(max_bytes=256 * 1024)
+
+    @property
+    def skipped(self) -> int:
+        """Lines of the file that were not valid events (skipped, shown in the status line)."""
+        return self.reader.skipped
+
+    @property
+    def error(self) -> str:
+        return self.reader.error
 
 
 class LiveSource(EventSource):
@@ -137,6 +166,10 @@ class LiveSource(EventSource):
         finally:
             if self.writer is not None:
                 self.writer.close()
+            if self.trainer is not None and self.trainer.failure:  # could not write: no
+                from rnn_tui.session import discard_if_unsaved  # half-made run directory
+
+                discard_if_unsaved(self.trainer)
             self.done.set()
 
     def drain(self) -> list[ev.Event]:

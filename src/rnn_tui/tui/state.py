@@ -7,12 +7,19 @@ only when its own data moved.
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from dataclasses import dataclass, field
 
 from rnn_tui.train import events as ev
+from rnn_tui.train.events import fmt_num
+
+
+def _is_num(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 MAX_POINTS = 4000  # loss points kept; older ones are thinned two to one
+MAX_GROUPS = 64  # gradient-norm lines kept (a network has layers + 2; a file may claim more)
 
 
 @dataclass
@@ -66,7 +73,8 @@ class RunState:
     def apply(self, e: ev.Event) -> set[str]:
         """Fold one event in; return the aspects that changed."""
         self.step = max(self.step, e.step)
-        self.elapsed_s = max(self.elapsed_s, e.elapsed_s)
+        if _is_num(e.elapsed_s) and math.isfinite(e.elapsed_s):
+            self.elapsed_s = max(self.elapsed_s, e.elapsed_s)
         if isinstance(e, ev.RunStarted):
             if e.resumed or self.started is None:
                 self.started = e
@@ -79,7 +87,8 @@ class RunState:
                 self.status = "training"
             self.loss.add(e.step, e.loss)
             for name, v in e.grad_norms.items():
-                self.grads.setdefault(name, Series()).add(e.step, v)
+                if name in self.grads or len(self.grads) < MAX_GROUPS:
+                    self.grads.setdefault(name, Series()).add(e.step, v)
             self.grad_total.add(e.step, e.grad_norm)
             if e.clipped:
                 self.clipped_at.add(e.step, e.grad_norm)
@@ -168,18 +177,19 @@ class RunState:
         parts = [(0, self.status.upper() if self.status != "training" else "training"),
                  (0, f"step {self.step:,}")]
         if s is not None:
-            parts += [(6, f"epoch {s.epoch}"), (1, f"{s.tokens_per_s / 1000:.1f}k tok/s"),
-                      (5, f"lr {s.lr:.1e}"), (4, f"loss {s.loss:.3f}")]
+            tok_s = s.tokens_per_s / 1000 if _is_num(s.tokens_per_s) else None
+            parts += [(6, f"epoch {s.epoch}"), (1, f"{fmt_num(tok_s, '.1f')}k tok/s"),
+                      (5, f"lr {fmt_num(s.lr, '.1e')}"), (4, f"loss {fmt_num(s.loss)}")]
         if self.last_eval is not None:
             m = self.last_eval.metrics
-            parts.append((2, f"val {self.last_eval.val_loss:.3f}"))
+            parts.append((2, f"val {fmt_num(self.last_eval.val_loss)}"))
             if m.get("val_ppl") is not None:
-                ppl = f"ppl {m['val_ppl']:.2f}"
+                ppl = f"ppl {fmt_num(m['val_ppl'], '.2f')}"
                 if m.get("unigram_ppl") is not None:
-                    ppl += f" (unigram {m['unigram_ppl']:.1f})"
+                    ppl += f" (unigram {fmt_num(m['unigram_ppl'], '.1f')})"
                 parts.append((5, ppl))
             if m.get("accuracy") is not None:
-                parts.append((2, f"acc {m['accuracy']:.3f}"))
+                parts.append((2, f"acc {fmt_num(m['accuracy'])}"))
         if s is not None and s.clip > 0 and self.clipped_steps:
             parts.append((4, f"clipped {self.clipped_steps:,}"))
         parts.append((0, f"elapsed {fmt_time(self.elapsed_s)}"))
@@ -194,7 +204,10 @@ class RunState:
 
 
 def fmt_time(s: float) -> str:
-    s = int(max(s, 0))
+    """H:MM:SS or M:SS; a value that is not a finite number of seconds shows as ``–``."""
+    if not _is_num(s) or not math.isfinite(s):
+        return "–"
+    s = int(min(max(s, 0), 359_999_999))  # at most 99,999 hours
     h, rem = divmod(s, 3600)
     m, sec = divmod(rem, 60)
     return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"

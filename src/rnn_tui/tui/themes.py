@@ -45,10 +45,12 @@ def config_dir() -> Path:
 
 
 def load_settings() -> dict:
+    from rnn_tui.safeio import CONFIG_LIMIT, read_user_file
+
     path = config_dir() / "settings.toml"
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
+    try:  # a FIFO or a device there must not hang the app: only a regular file is read
+        return tomllib.loads(read_user_file(path, CONFIG_LIMIT, "settings file").decode("utf-8"))
+    except (UserError, tomllib.TOMLDecodeError, UnicodeDecodeError, RecursionError):
         return {}
 
 

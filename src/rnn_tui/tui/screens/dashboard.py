@@ -28,12 +28,30 @@ from rnn_tui.tui.widgets.labelled import (
     ExampleStream,
     TaggedSentence,
 )
-from rnn_tui.tui.widgets.panels import ErrorTable, NeuronView, Panel, SampleStream, StatusLine
+from rnn_tui.tui.widgets.panels import (
+    ErrorTable,
+    NeuronView,
+    Panel,
+    SampleStream,
+    StatusLine,
+    finite,
+)
 
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 # the task's own panel, by the view it names (train/task.py); text when a run names none
 TASK_PANELS = {"text": "text-panel", "forecast": "forecast-panel",
                "classify": "classify-panel", "tag": "tag-panel"}
+
+
+def describe_run(s) -> str:
+    """The subtitle: task · corpus · cell layers×hidden · parameters, from a run_started event
+    (whatever its config holds)."""
+    cfg = s.config if isinstance(s.config, dict) else {}
+    m = cfg.get("model") if isinstance(cfg.get("model"), dict) else {}
+    d = cfg.get("data") if isinstance(cfg.get("data"), dict) else {}
+    params = f"{s.parameters:,}" if isinstance(s.parameters, int) else "?"
+    return (f"{d.get('task', s.task)} · {d.get('corpus', '?')} · {str(m.get('cell', '')).upper()} "
+            f"{m.get('layers', '?')}×{m.get('hidden', '?')} · {params} params")
 
 
 class DashboardScreen(Screen):
@@ -159,10 +177,7 @@ class DashboardScreen(Screen):
         s = self.state.started
         if s is None:
             return ""
-        m = s.config.get("model", {})
-        d = s.config.get("data", {})
-        return (f"{d.get('task')} · {d.get('corpus')} · {m.get('cell', '').upper()} "
-                f"{m.get('layers')}×{m.get('hidden')} · {s.parameters:,} params")
+        return describe_run(s)
 
     def due(self, aspect: str, now: float) -> bool:
         if aspect not in self.dirty:
@@ -231,6 +246,12 @@ class DashboardScreen(Screen):
         if st.message and st.status in ("paused", "failed", "finished"):
             extra += f" · {st.message}"
         head = "" if src.live else "watching · "
+        skipped = getattr(src, "skipped", 0)
+        if skipped:
+            extra += f" · {skipped:,} bad line{'s' if skipped != 1 else ''} skipped"
+        trouble = getattr(src, "error", "")
+        if trouble:
+            extra += f" · {trouble}"
         width = max(self.size.width - 2 - len(head) - len(extra), 20)
         return head + st.status_line(width) + extra
 
@@ -275,10 +296,12 @@ class DashboardScreen(Screen):
         mats = snap.c if (self.sel_cell and snap.c) else snap.h
         self.sel_layer = min(self.sel_layer, len(mats) - 1)
         m = mats[self.sel_layer]
+        if not m:
+            return
         self.sel_unit = min(self.sel_unit, len(m) - 1)
         scale = 1.0
         if self.sel_cell:
-            scale = max(1.0, max(max(abs(v) for v in row) for row in m) / 2)
+            scale = max([1.0] + [abs(v) / 2 for row in m for v in finite(row)])
         hm = self.query_one(Heatmap)
         hm.unit = self.sel_unit
         hm.set_data(snap.tokens, m, scale)

@@ -35,9 +35,60 @@ class Chart(PlotextPlot):
         raise NotImplementedError
 
 
+PLOT_LIMIT = 1e150  # beyond this plotext's axis arithmetic overflows; such points are left out
+
+
+def _ok(v) -> bool:
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return False
+    try:
+        return math.isfinite(v) and abs(v) < PLOT_LIMIT
+    except OverflowError:  # an integer too large for a float
+        return False
+
+
 def _finite(xs, ys):
-    pts = [(x, y) for x, y in zip(xs, ys, strict=False) if y is not None and math.isfinite(y)]
+    """The points whose x and y are both plottable numbers (None, NaN, inf left out)."""
+    pts = [(x, y) for x, y in zip(xs, ys, strict=False) if _ok(x) and _ok(y)]
     return [p[0] for p in pts], [p[1] for p in pts]
+
+
+def grad_lines(state: RunState, mode: str) -> list[tuple[str, list[float], list[float]]]:
+    """(label, xs, ys) of the gradient chart: per layer over training steps (``time``, log10)
+    or against steps back in time for the latest batch (``depth``, log10)."""
+    lines = []
+    if mode == "time":
+        for name, ser in state.grads.items():
+            xs, ys = _finite(ser.xs, ser.ys)
+            ys = [math.log10(max(y, 1e-12)) for y in ys]
+            if xs:
+                lines.append((str(name), xs, ys))
+        return lines
+    if state.flow is None:
+        return lines
+    for i, row in enumerate(state.flow.norms):
+        n = len(row)
+        pts = [(k, math.log10(max(row[n - 1 - k], 1e-30))) for k in range(n)
+               if _ok(row[n - 1 - k])]  # k steps before the end
+        if pts:
+            lines.append((f"layer {i}", [p[0] for p in pts], [p[1] for p in pts]))
+    return lines
+
+
+def forecast_lines(f) -> list[tuple[str, list[float], list[float]]]:
+    """(label, xs, ys) of the forecast chart, non-finite points left out."""
+    if f is None:
+        return []
+    n0 = len(f.history)
+    lines = []
+    for label, start, values in (("history", 0, f.history), ("truth", n0, f.truth),
+                                 ("one-step", n0, f.prediction), ("forecast", n0, f.forecast)):
+        if label in ("one-step", "forecast"):
+            values = values[: len(f.truth)]
+        xs, ys = _finite(range(start, start + len(values)), values)
+        if xs:
+            lines.append((label, xs, ys))
+    return lines
 
 
 class LossChart(Chart):
@@ -87,12 +138,10 @@ class GradChart(Chart):
             xs, ys = _finite(s.grad_total.xs, s.grad_total.ys)
             if xs:
                 p.plot(xs, lg(ys), label="global", marker="braille", color="white")
-            for i, (name, ser) in enumerate(s.grads.items()):
-                gx, gy = _finite(ser.xs, ser.ys)
-                if gx:
-                    p.plot(gx, lg(gy), label=name, marker="braille",
-                           color=LINE_COLOURS[i % len(LINE_COLOURS)])
-            if s.clip > 0 and xs:
+            for i, (name, gx, gy) in enumerate(grad_lines(s, "time")):
+                p.plot(gx, gy, label=name, marker="braille",
+                       color=LINE_COLOURS[i % len(LINE_COLOURS)])
+            if _ok(s.clip) and s.clip > 0 and xs:
                 c = math.log10(s.clip)
                 p.plot([xs[0], xs[-1]] if len(xs) > 1 else [xs[0] - 1, xs[0]], [c, c],
                        label="clip", marker="braille", color="red")
@@ -102,15 +151,12 @@ class GradChart(Chart):
             p.xlabel("step")
             return
         p.title("‖∂L_T/∂h_t‖: the last step's loss, k steps back (log10)")
-        if s.flow is None or not s.flow.norms:
-            return
-        for i, row in enumerate(s.flow.norms):
-            n = len(row)
-            xs = list(range(n))
-            ys = [math.log10(max(row[n - 1 - k], 1e-30)) for k in xs]  # k steps before the end
-            p.plot(xs, ys, label=f"layer {i}", marker="braille",
+        lines = grad_lines(s, "depth")
+        for i, (name, xs, ys) in enumerate(lines):
+            p.plot(xs, ys, label=name, marker="braille",
                    color=LINE_COLOURS[i % len(LINE_COLOURS)])
-        p.xlabel("k = steps back in time")
+        if lines:
+            p.xlabel("k = steps back in time")
 
 
 class ForecastChart(Chart):
@@ -122,16 +168,7 @@ class ForecastChart(Chart):
         if f is None:
             p.title("forecast — waiting for the first evaluation…")
             return
-        n0 = len(f.history)
-        if f.history:
-            p.plot(list(range(n0)), f.history, label="history", marker="braille",
-                   color="gray")
-        xs = list(range(n0, n0 + len(f.truth)))
-        if f.truth:
-            p.plot(xs, f.truth, label="truth", marker="braille", color="green")
-        if f.prediction:
-            p.plot(xs[:len(f.prediction)], f.prediction, label="one-step", marker="braille",
-                   color="cyan")
-        if f.forecast:
-            p.plot(xs[:len(f.forecast)], f.forecast, label="forecast", marker="braille",
-                   color="orange")
+        colours = {"history": "gray", "truth": "green", "one-step": "cyan",
+                   "forecast": "orange"}
+        for label, xs, ys in forecast_lines(f):
+            p.plot(xs, ys, label=label, marker="braille", color=colours[label])

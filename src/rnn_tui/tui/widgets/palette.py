@@ -17,7 +17,13 @@ LEVELS = len(COLOURS)
 
 def level(v: float, scale: float = 1.0) -> int:
     """Index into :data:`COLOURS` for value ``v`` (clipped to [-scale, scale])."""
-    x = max(-1.0, min(1.0, v / scale if scale > 0 else 0.0))
+    try:
+        x = v / scale if scale > 0 else 0.0
+    except (TypeError, ZeroDivisionError, OverflowError):
+        x = 0.0
+    if not isinstance(x, (int, float)) or x != x:  # not a number, or NaN: the middle
+        x = 0.0
+    x = max(-1.0, min(1.0, x))
     half = LEVELS // 2
     if abs(x) < 0.12:
         return half

@@ -3,11 +3,14 @@ forecast-error table. All update with ``layout=False`` so a change repaints only
 
 from __future__ import annotations
 
+import math
+
 from rich.table import Table
 from rich.text import Text
 from textual.containers import Vertical
 from textual.widgets import Static
 
+from rnn_tui.train.events import fmt_num
 from rnn_tui.tui.state import RunState
 from rnn_tui.tui.widgets.heatmap import token_glyph
 from rnn_tui.tui.widgets.palette import COLOURS, background, level
@@ -51,13 +54,14 @@ class SampleStream(Static):
         for k, s in enumerate(state.samples):
             if out:
                 out.append("\n")
-            out.append(f"— step {s.step:,} · temperature {s.temperature:.2f}\n", style="dim")
+            out.append(f"— step {s.step:,} · temperature {fmt_num(s.temperature, '.2f')}\n",
+                       style="dim")
             if k == last and s.pieces and self._shown < len(s.pieces):
-                out.append(s.prime)
-                out.append(_join(s.pieces[: self._shown], s.text))
+                out.append(str(s.prime))
+                out.append(_join(s.pieces[: self._shown], str(s.text)))
                 out.append("▌", style="bold")
             else:
-                out.append(s.text)
+                out.append(str(s.text))
         if not state.samples:
             out.append("generated text appears here as the model samples (press s)", "dim")
         width, height = self.content_size.width, self.content_size.height
@@ -67,36 +71,74 @@ class SampleStream(Static):
         self.update(out, layout=False)
 
 
+def finite(values) -> list[float]:
+    """The finite numbers among ``values`` (None, NaN, inf and huge integers left out)."""
+    out = []
+    for v in values:
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            try:
+                if math.isfinite(v):
+                    out.append(float(v))
+            except OverflowError:
+                pass
+    return out
+
+
+def neuron_text(state: RunState, layer: int, unit: int, cell: bool) -> Text:
+    """The neuron view's text: the snapshot's tokens, each on the colour of one unit's
+    activation (any snapshot: empty, ragged or non-finite values are shown, never raised on)."""
+    snap = state.hidden
+    out = Text()
+    if snap is None or not snap.h:
+        return Text("waiting for the first hidden-state snapshot…", "dim")
+    mats = snap.c if (cell and snap.c) else snap.h
+    layer = max(0, min(layer, len(mats) - 1))
+    units = len(mats[layer])
+    if not units:
+        return Text(f"layer {layer} has no units in this snapshot", "dim")
+    unit = max(0, min(unit, units - 1))
+    vals = mats[layer][unit]
+    seen = finite(vals)
+    scale = max([1.0] + [abs(v) for v in seen]) if cell else 1.0
+    lo, hi = (fmt_num(min(seen), "+.2f"), fmt_num(max(seen), "+.2f")) if seen else ("–", "–")
+    out.append(f"layer {layer} · unit {unit}/{units} · {'c' if cell else 'h'} · "
+               f"min {lo} max {hi}\n", style="bold")
+    for tok, v in zip(snap.tokens, vals, strict=False):
+        tok = str(tok)
+        shown = tok.replace("\n", "↵\n") if len(tok) > 1 else token_glyph(tok)
+        if tok == "\n":
+            shown = "↵\n"
+        out.append(shown, style=background(level(v, scale)))
+    out.append("\n")
+    for i, c in enumerate(COLOURS):
+        out.append("  ", style=f"on {c}")
+        if i == len(COLOURS) // 2:
+            out.append(" 0 ", style="dim")
+    out.append("  −1 … +1", style="dim")
+    return out
+
+
 class NeuronView(Static):
     """The snapshot's text, each token's background coloured by one unit's activation."""
 
     def show(self, state: RunState, layer: int, unit: int, cell: bool) -> None:
-        snap = state.hidden
-        out = Text()
-        if snap is None or not snap.h:
-            self.update(Text("waiting for the first hidden-state snapshot…", "dim"),
-                        layout=False)
-            return
-        mats = snap.c if (cell and snap.c) else snap.h
-        layer = min(layer, len(mats) - 1)
-        units = len(mats[layer])
-        unit = min(unit, units - 1)
-        vals = mats[layer][unit]
-        scale = max(1.0, max(abs(v) for v in vals)) if cell else 1.0
-        out.append(f"layer {layer} · unit {unit}/{units} · {'c' if cell else 'h'} · "
-                   f"min {min(vals):+.2f} max {max(vals):+.2f}\n", style="bold")
-        for tok, v in zip(snap.tokens, vals, strict=False):
-            shown = tok.replace("\n", "↵\n") if len(tok) > 1 else token_glyph(tok)
-            if tok == "\n":
-                shown = "↵\n"
-            out.append(shown, style=background(level(v, scale)))
-        out.append("\n")
-        for i, c in enumerate(COLOURS):
-            out.append("  ", style=f"on {c}")
-            if i == len(COLOURS) // 2:
-                out.append(" 0 ", style="dim")
-        out.append("  −1 … +1", style="dim")
-        self.update(out, layout=False)
+        self.update(neuron_text(state, layer, unit, cell), layout=False)
+
+
+def error_rows(errors) -> list[tuple[str, str, str, str, bool]]:
+    """(method, MAE, RMSE, MASE, best?) for the error table, from whatever the event holds:
+    a missing or non-finite measure shows as ``–`` / ``nan`` / ``inf``."""
+    rows = []
+    if not isinstance(errors, dict):
+        return rows
+    maes = {name: m.get("mae") if isinstance(m, dict) else None for name, m in errors.items()}
+    good = finite(maes.values())
+    best = min(good) if good else None
+    for name, m in errors.items():
+        m = m if isinstance(m, dict) else {}
+        rows.append((str(name).replace("_", " "), fmt_num(m.get("mae")), fmt_num(m.get("rmse")),
+                     fmt_num(m.get("mase")), best is not None and maes[name] == best))
+    return rows
 
 
 class ErrorTable(Static):
@@ -110,11 +152,8 @@ class ErrorTable(Static):
         t = Table(box=None, expand=True, padding=(0, 1))
         for col in ("method", "MAE", "RMSE", "MASE"):
             t.add_column(col, justify="left" if col == "method" else "right")
-        best = min(m["mae"] for m in f.errors.values())
-        for name, m in f.errors.items():
-            style = "bold" if m["mae"] == best else ""
-            t.add_row(name.replace("_", " "), f"{m['mae']:.3f}", f"{m['rmse']:.3f}",
-                      f"{m['mase']:.3f}", style=style)
+        for name, mae, rmse, mase, best in error_rows(f.errors):
+            t.add_row(name, mae, rmse, mase, style="bold" if best else "")
         self.update(t, layout=False)
 
 
