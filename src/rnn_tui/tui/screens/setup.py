@@ -38,7 +38,10 @@ def known_sources(task: str) -> list[str]:
         return list(BUILTIN_SERIES)
     from rnn_tui.data.corpora import manifest
 
-    return list(manifest())
+    try:
+        return list(manifest())
+    except UserError:  # the user's corpus manifest is broken: the built-ins still work
+        return list(manifest(include_user=False))
 
 
 def corpus_ok(value: str, task: str) -> bool:
@@ -109,7 +112,7 @@ class SetupScreen(Screen):
 
     def _hint(self) -> None:
         self.query_one("#corpus-hint", Label).update(
-            "a file, or built-in: " + ", ".join(known_sources(self.task())))
+            "a file, or by name: " + ", ".join(known_sources(self.task())))
 
     def on_select_changed(self, event: Select.Changed) -> None:
         if event.select.id == "task":
