@@ -366,6 +366,22 @@ def test_other_bad_theme_files_are_reported_once_each(config_dir):
     assert b == "b.toml is not valid (dark and ansi must be true or false); skipped"
 
 
+def test_theme_flag_on_a_broken_file_starts_the_app_but_an_unknown_name_is_refused(config_dir):
+    """``--theme`` naming a theme whose file is broken opens the app (which falls back and says
+    so); a name no theme has stays a one-line error (exit 2, tests/test_cli_errors.py)."""
+    from argparse import Namespace
+
+    from rnn_tui.cli import _app_env
+    from rnn_tui.errors import UserError
+
+    (config_dir / "themes").mkdir(parents=True)
+    (config_dir / "themes" / "mine.toml").write_text('name = "mine"\nprimary = "nope"\n')
+    _app_env(Namespace(theme="mine", low_bandwidth=False))
+    _app_env(Namespace(theme="nord", low_bandwidth=False))
+    with pytest.raises(UserError, match="unknown theme 'mien'.*mine"):
+        _app_env(Namespace(theme="mien", low_bandwidth=False))
+
+
 def test_ansi_theme_renders(tmp_path):
     async def go():
         app = replay_app(language_run(), theme="ansi-16")

@@ -99,6 +99,18 @@ def test_the_wheel_holds_the_package_data(installed):
         assert f.removeprefix("src/") in names, f"{f} is not in the wheel"
 
 
+def test_the_default_install_is_lean(installed):
+    """MKL only with the [mkl] extra; SciPy not on Linux."""
+    with zipfile.ZipFile(installed.wheel) as z:
+        meta = z.read(next(n for n in z.namelist() if n.endswith(".dist-info/METADATA")))
+    requires = [line.split(":", 1)[1].strip() for line in meta.decode().splitlines()
+                if line.startswith("Requires-Dist:")]
+    mkl = [r for r in requires if r.startswith("mkl")]
+    assert mkl and all('extra == "mkl"' in r for r in mkl), mkl
+    scipy = [r for r in requires if r.startswith("scipy")]
+    assert scipy and all('sys_platform != "linux"' in r for r in scipy), scipy
+
+
 def test_the_venv_runs_the_installed_copy(installed):
     code = ("import rnn_tui; from importlib.resources import files; print(rnn_tui.__file__); "
             "print(files('rnn_tui.themes')); print(files('rnn_tui.corpora'))")

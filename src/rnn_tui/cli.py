@@ -187,8 +187,8 @@ def _app_env(args) -> None:
         from rnn_tui.tui.themes import load_themes
 
         broken: dict[str, str] = {}  # a theme whose file is broken: the app says so, falls back
-        names = sorted(load_themes(broken)) + sorted(BUILTIN_THEMES)
-        if args.theme not in names and args.theme not in broken:
+        names = sorted({*load_themes(broken), *broken}) + sorted(BUILTIN_THEMES)
+        if args.theme not in names:
             raise UserError(f"unknown theme {args.theme!r}{suggest(args.theme, names)}")
 
 
