@@ -70,3 +70,113 @@ def series_run() -> list[ev.Event]:
                 "naive": {"mae": 40.0, "rmse": 48.0, "mase": 2.0},
                 "seasonal_naive": {"mae": 24.0, "rmse": 27.0, "mase": 1.2}}))
     return out
+
+
+def inside_run(cell: str = "lstm", layers: int = 1, hidden: int = 16, seq: int = 32,
+               clip: float = 1.0) -> list[ev.Event]:
+    """A language run with what the inside views show: gates and their saturation (LSTM, GRU),
+    an embedding, a sample token by token with its next-token distributions, and clipping."""
+    out = []
+    clipped = 0
+    for e in language_run(cell, layers, hidden, seq=seq):
+        if isinstance(e, ev.StepEnded):
+            e.clip = clip
+            e.grad_norm = 0.4 + 2.5 * abs(math.sin(e.step / 37))
+            e.clipped = clip > 0 and e.grad_norm > clip
+            clipped += e.clipped
+            e.clipped_steps = clipped
+        if isinstance(e, ev.HiddenSnapshot) and cell in ("lstm", "gru"):
+            names = (["input", "forget", "cell", "output"] if cell == "lstm" else
+                     ["reset", "update", "new"])
+            sig = [n for n in names if n not in ("cell", "new")]
+
+            def gate(g: int, layer: int, names=names) -> list[list[float]]:
+                lo = -1 if names[g] in ("cell", "new") else 0
+                return [[round(lo + (1 - lo) * (0.5 + 0.5 * math.sin(0.21 * u * (g + 1)
+                                                                    + 0.37 * t + layer)), 3)
+                         for t in range(seq)] for u in range(hidden)]
+
+            e.gate_names = names
+            e.gates = [[gate(g, layer) for g in range(len(names))] for layer in range(layers)]
+            e.saturation_gates = sig
+            e.saturation = [[[[round(0.5 * abs(math.sin(u * (k + 1))), 3) for u in range(hidden)],
+                              [round(0.4 * abs(math.cos(u + k)), 3) for u in range(hidden)]]
+                             for k in range(len(sig))] for _ in range(layers)]
+        if isinstance(e, ev.SampleText):
+            continue
+        out.append(e)
+    toks = list("etaoinshrdlu cm.,\nfwypbgvk")
+    out.append(ev.EmbeddingSnapshot(step=600, tokens=toks, vectors=[
+        [round(math.sin(0.7 * i * (d + 1) + d), 4) for d in range(8)] for i in range(len(toks))]))
+    pieces = list("the hidden st")
+    out.append(ev.SampleText(step=600, text="".join(pieces), temperature=0.8, pieces=pieces,
+                             top_tokens=[[p, "e", " ", "a", "o"] for p in pieces],
+                             top_probs=[[0.62, 0.14, 0.1, 0.08, 0.06] for _ in pieces]))
+    return out
+
+
+def classify_run(steps: int = 400) -> list[ev.Event]:
+    cfg = RunConfig()
+    cfg.data.task, cfg.data.corpus = "classify", "sentiment"
+    cfg.model.cell, cfg.model.hidden, cfg.model.bidirectional = "gru", 32, True
+    out: list[ev.Event] = [ev.RunStarted(step=0, task="classify", config=cfg.to_dict(),
+                                         vocab_size=4_000, parameters=90_000, views=["classify"],
+                                         time_budget_s=120)]
+    for k in range(1, 41):
+        step = k * steps // 40
+        loss = 0.35 + 0.35 * math.exp(-step / 100)
+        out.append(ev.StepEnded(step=step, elapsed_s=k, loss=loss, tokens_per_s=9_000.0,
+                                lr=2e-3, grad_norm=0.8, grad_norms={"embed": 0.3, "l0": 0.5,
+                                                                      "l0r": 0.4, "head": 0.2},
+                                clip=5.0, time_left_s=120 - k))
+        if k % 5 == 0:
+            acc = 0.55 + 0.25 * (1 - math.exp(-step / 120))
+            out.append(ev.Evaluated(step=step, elapsed_s=k, val_loss=loss + 0.1,
+                                    best_val_loss=loss + 0.1, metrics={
+                                        "accuracy": acc, "train_accuracy": acc + 0.05,
+                                        "majority_accuracy": 0.5, "naive_bayes_accuracy": 0.81}))
+    words = "the food was not good at all".split()
+    out.append(ev.HiddenSnapshot(step=steps, tokens=words, h=[
+        [[round(math.tanh(math.sin(0.5 * u + t)), 3) for t in range(len(words))]
+         for u in range(32)]]))
+    out.append(ev.ClassifyUpdate(
+        step=steps, labels=["0", "1"], confusion=[[240, 60], [52, 248]], precision=[0.82, 0.81],
+        recall=[0.8, 0.83], accuracy=0.813, train_accuracy=0.86,
+        baselines={"majority": 0.5, "naive_bayes": 0.81},
+        examples=[{"text": "The food was not good at all.", "gold": "0", "pred": "0",
+                   "prob": 0.91},
+                  {"text": "Great service and a friendly staff.", "gold": "1", "pred": "1",
+                   "prob": 0.88},
+                  {"text": "I would not say it was bad.", "gold": "1", "pred": "0",
+                   "prob": 0.64}]))
+    return out
+
+
+def tag_run(steps: int = 400) -> list[ev.Event]:
+    cfg = RunConfig()
+    cfg.data.task, cfg.data.corpus = "tag", "pos"
+    cfg.model.cell, cfg.model.hidden, cfg.model.bidirectional = "gru", 32, True
+    out: list[ev.Event] = [ev.RunStarted(step=0, task="tag", config=cfg.to_dict(),
+                                         vocab_size=5_000, parameters=120_000, views=["tag"],
+                                         time_budget_s=120)]
+    for k in range(1, 41):
+        step = k * steps // 40
+        loss = 0.3 + 1.8 * math.exp(-step / 80)
+        out.append(ev.StepEnded(step=step, elapsed_s=k, loss=loss, tokens_per_s=12_000.0,
+                                lr=3e-3, grad_norm=1.1, grad_norms={"embed": 0.3, "l0": 0.6,
+                                                                      "head": 0.3},
+                                clip=5.0, time_left_s=120 - k))
+        if k % 5 == 0:
+            acc = 0.4 + 0.5 * (1 - math.exp(-step / 90))
+            out.append(ev.Evaluated(step=step, elapsed_s=k, val_loss=loss + 0.05,
+                                    best_val_loss=loss + 0.05, metrics={
+                                        "accuracy": acc, "known_accuracy": acc + 0.03,
+                                        "unknown_accuracy": acc - 0.15,
+                                        "baseline_accuracy": 0.819}))
+    words = "The zorbly cat sat on the mat quickly .".split()
+    out.append(ev.TagUpdate(
+        step=steps, words=words, gold="DET ADJ NOUN VERB ADP DET NOUN ADV PUNCT".split(),
+        pred="DET NOUN NOUN VERB ADP DET NOUN ADV PUNCT".split(),
+        unknown=[w == "zorbly" for w in words], accuracy=0.9, known_accuracy=0.93,
+        unknown_accuracy=0.75, baseline_accuracy=0.819, baseline_unknown_accuracy=0.34))
+    return out

@@ -23,7 +23,10 @@ def torch_cases():
 def pytest_configure(config):
     """One BLAS thread, as the trainer uses: steady timings on a shared 2-core machine and
     bit-for-bit repeatable results."""
-    import scipy.linalg.cython_blas  # noqa: F401  (load SciPy's BLAS, which Numba calls)
+    try:
+        import scipy.linalg.cython_blas  # noqa: F401  (load SciPy's BLAS, the kernels' fallback)
+    except ImportError:
+        pass
     from threadpoolctl import threadpool_limits
 
     config._rnn_tui_blas = threadpool_limits(1)

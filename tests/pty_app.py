@@ -21,7 +21,11 @@ import pyte
 
 class PtyApp:
     def __init__(self, args: list[str], cols: int = 120, rows: int = 40,
-                 env: dict[str, str] | None = None, cwd: str | None = None):
+                 env: dict[str, str] | None = None, cwd: str | None = None,
+                 executable: str | None = None, unset: tuple[str, ...] = ()):
+        """Run ``python -m rnn_tui.cli ARGS`` (this interpreter), or ``executable ARGS`` (e.g.
+        the ``rnn-tui`` script of another install); ``unset`` names environment variables
+        to remove."""
         self.cols, self.rows = cols, rows
         self.screen = pyte.Screen(cols, rows)
         self.stream = pyte.ByteStream(self.screen)
@@ -32,12 +36,16 @@ class PtyApp:
         e.pop("COLORTERM", None)
         e.update({"TERM": "xterm-256color", "COLUMNS": str(cols), "LINES": str(rows)})
         e.update(env or {})
+        for name in unset:
+            e.pop(name, None)
+        argv = [executable, *args] if executable else [sys.executable, "-m", "rnn_tui.cli",
+                                                       *args]
         pid, fd = pty.fork()
         if pid == 0:  # child
             try:
                 if cwd:
                     os.chdir(cwd)
-                os.execvpe(sys.executable, [sys.executable, "-m", "rnn_tui.cli", *args], e)
+                os.execvpe(argv[0], argv, e)
             finally:
                 os._exit(127)
         self.pid, self.fd = pid, fd

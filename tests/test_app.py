@@ -1,14 +1,15 @@
 """The app, driven headless with Textual's Pilot.
 
 Replayed event streams (tests/app_events.py) make the screens deterministic, so their SVG
-exports are kept as snapshots in tests/snapshots/ (RNN_TUI_UPDATE_SNAPSHOTS=1 rewrites them).
+exports are kept as snapshots in tests/__snapshots__/ by pytest-textual-snapshot
+(``python -m pytest tests/test_app.py --snapshot-update`` rewrites them; a mismatch writes
+snapshot_report.html, the old and new screens side by side).
 The live tests train a tiny real model and check that every control key reaches the trainer.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
 from pathlib import Path
 
 import pytest
@@ -25,29 +26,17 @@ from rnn_tui.tui.source import LiveSource, ReplaySource
 from rnn_tui.tui.widgets.curves import GradChart
 from rnn_tui.tui.widgets.heatmap import Heatmap
 
-SNAPSHOTS = Path(__file__).parent / "snapshots"
-
 
 @pytest.fixture(autouse=True)
 def config_dir(tmp_path, monkeypatch):
+    """The user's folders (settings, themes, corpora) are the test's own, empty."""
     monkeypatch.setenv("RNN_TUI_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.setenv("RNN_TUI_DATA_DIR", str(tmp_path / "data"))
     return tmp_path / "config"
 
 
 def run(coro):
     return asyncio.run(coro)
-
-
-def check_snapshot(name: str, svg: str, tmp_path: Path) -> None:
-    path = SNAPSHOTS / f"{name}.svg"
-    if os.environ.get("RNN_TUI_UPDATE_SNAPSHOTS") or not path.exists():
-        if not os.environ.get("RNN_TUI_UPDATE_SNAPSHOTS"):
-            pytest.fail(f"no snapshot {path}; run with RNN_TUI_UPDATE_SNAPSHOTS=1 to create it")
-        path.write_text(svg, encoding="utf-8")
-        return
-    if path.read_text(encoding="utf-8") != svg:
-        (tmp_path / f"{name}.svg").write_text(svg, encoding="utf-8")
-        pytest.fail(f"screen differs from {path}; the new one is in {tmp_path / (name + '.svg')}")
 
 
 def replay_app(events, **kw) -> RnnTuiApp:
@@ -57,73 +46,112 @@ def replay_app(events, **kw) -> RnnTuiApp:
 
 
 # ---------------------------------------------------------------------------- snapshots
-@pytest.mark.parametrize("size", [(120, 40), (80, 24)])
-def test_dashboard_snapshot(size, tmp_path):
-    async def go():
-        app = replay_app(language_run())
-        async with app.run_test(size=size) as pilot:
-            await pilot.pause(0.3)
-            text = app.screen.query_one("#status", Static).render()
-            assert "step 600" in str(text)
-            return app.export_screenshot()
+# ``snap_compare`` (pytest-textual-snapshot) runs the app, calls ``run_before`` with its pilot,
+# then compares the screen with tests/__snapshots__/test_app/<test>.svg. What the screens must
+# show is checked in ``run_before``; a failure there is kept and raised after the run, so it is
+# reported as itself and not as a missing screenshot.
+class Checks:
+    """Assertions made inside the app's run, raised again once the run is over."""
 
-    check_snapshot(f"dashboard-{size[0]}x{size[1]}", run(go()), tmp_path)
+    def __init__(self):
+        self.error: BaseException | None = None
 
+    def __call__(self, steps):
+        async def run_before(pilot):
+            try:
+                await steps(pilot)
+            except BaseException as err:  # noqa: BLE001 - re-raised by check()
+                self.error = err
+            for field in pilot.app.screen.query(Input):  # a blinking cursor would be caught on
+                field.cursor_blink = False              # or off by chance: keep it shown
+        return run_before
 
-def test_forecast_view_snapshot(tmp_path):
-    async def go():
-        app = replay_app(series_run())
-        async with app.run_test(size=(120, 40)) as pilot:
-            await pilot.pause(0.3)
-            dash = app.screen
-            assert dash.query_one("#forecast-panel").display
-            assert not dash.query_one("#text-panel").display
-            await pilot.press("f")
-            await pilot.pause(0.2)
-            assert dash.maximized is dash.query_one("#forecast-panel")
-            return app.export_screenshot()
-
-    check_snapshot("forecast-120x40", run(go()), tmp_path)
+    def check(self, matched: bool) -> None:
+        if self.error is not None:
+            raise self.error
+        assert matched, "the screen differs from its snapshot (see the snapshot report)"
 
 
-def test_setup_and_generate_snapshots(tmp_path):
-    async def go():
-        app = replay_app(language_run(), cfg=RunConfig())
-        async with app.run_test(size=(100, 30)) as pilot:
-            await pilot.pause(0.3)
-            await pilot.press("n")
-            await pilot.pause(0.2)
-            assert isinstance(app.screen, SetupScreen)
-            setup = app.export_screenshot()
-            await pilot.press("escape", "g")
-            await pilot.pause(0.2)
-            assert isinstance(app.screen, GenerateScreen)
-            return setup, app.export_screenshot()
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)], ids=["120x40", "80x24"])
+def test_dashboard_snapshot(size, snap_compare):
+    async def steps(pilot):
+        await pilot.pause(0.3)
+        assert "step 600" in str(pilot.app.screen.query_one("#status", Static).render())
 
-    setup, gen = run(go())
-    check_snapshot("setup-100x30", setup, tmp_path)
-    check_snapshot("generate-100x30", gen, tmp_path)
+    checks = Checks()
+    checks.check(snap_compare(replay_app(language_run()), terminal_size=size,
+                              run_before=checks(steps)))
 
 
-def test_help_and_neuron_snapshots(tmp_path):
-    async def go():
-        app = replay_app(language_run(cell="lstm"))
-        async with app.run_test(size=(100, 30)) as pilot:
-            await pilot.pause(0.3)
-            await pilot.press("m", "right_square_bracket", "right_square_bracket")
-            await pilot.pause(0.1)
-            neurons = app.export_screenshot()
-            await pilot.press("question_mark")
-            await pilot.pause(0.1)
-            assert isinstance(app.screen, HelpScreen)
-            helps = app.export_screenshot()
-            await pilot.press("escape")
-            assert isinstance(app.screen, DashboardScreen)
-            return neurons, helps
+def test_forecast_view_snapshot(snap_compare):
+    async def steps(pilot):
+        await pilot.pause(0.3)
+        dash = pilot.app.screen
+        assert dash.query_one("#forecast-panel").display
+        assert not dash.query_one("#text-panel").display
+        await pilot.press("f")
+        await pilot.pause(0.2)
+        assert dash.maximized is dash.query_one("#forecast-panel")
 
-    neurons, helps = run(go())
-    check_snapshot("neurons-100x30", neurons, tmp_path)
-    check_snapshot("help-100x30", helps, tmp_path)
+    checks = Checks()
+    checks.check(snap_compare(replay_app(series_run()), terminal_size=(120, 40),
+                              run_before=checks(steps)))
+
+
+async def open_setup(pilot):
+    await pilot.pause(0.3)
+    await pilot.press("n")
+    await pilot.pause(0.2)
+    assert isinstance(pilot.app.screen, SetupScreen)
+
+
+def test_setup_snapshot(snap_compare):
+    checks = Checks()
+    checks.check(snap_compare(replay_app(language_run(), cfg=RunConfig()), terminal_size=(100, 30),
+                              run_before=checks(open_setup)))
+
+
+def test_generate_snapshot(snap_compare):
+    async def steps(pilot):
+        await open_setup(pilot)
+        await pilot.press("escape", "g")
+        await pilot.pause(0.2)
+        assert isinstance(pilot.app.screen, GenerateScreen)
+
+    checks = Checks()
+    checks.check(snap_compare(replay_app(language_run(), cfg=RunConfig()), terminal_size=(100, 30),
+                              run_before=checks(steps)))
+
+
+async def neuron_view(pilot):
+    await pilot.pause(0.3)
+    await pilot.press("m", "right_square_bracket", "right_square_bracket")
+    await pilot.pause(0.1)
+
+
+async def open_help(pilot):
+    await neuron_view(pilot)
+    await pilot.press("question_mark")
+    await pilot.pause(0.1)
+    assert isinstance(pilot.app.screen, HelpScreen)
+
+
+def test_neuron_snapshot(snap_compare):
+    async def steps(pilot):
+        await open_help(pilot)
+        await pilot.press("escape")  # and back: the neuron view as it was
+        assert isinstance(pilot.app.screen, DashboardScreen)
+        await pilot.pause(0.1)
+
+    checks = Checks()
+    checks.check(snap_compare(replay_app(language_run(cell="lstm")), terminal_size=(100, 30),
+                              run_before=checks(steps)))
+
+
+def test_help_snapshot(snap_compare):
+    checks = Checks()
+    checks.check(snap_compare(replay_app(language_run(cell="lstm")), terminal_size=(100, 30),
+                              run_before=checks(open_help)))
 
 
 # ---------------------------------------------------------------------------- keys (replay)
@@ -224,6 +252,134 @@ def test_themes_folder_has_the_promised_themes():
     themes = load_themes()
     assert {"rnn-dark", "rnn-light", "high-contrast", "ansi-16"} <= set(themes)
     assert themes["ansi-16"].ansi  # reads well with 16 colours: only ANSI colours
+
+
+def test_user_themes_add_to_the_builtins_and_bad_files_are_skipped(config_dir):
+    from rnn_tui.tui.themes import load_themes, user_themes_dir
+
+    folder = user_themes_dir()
+    assert folder == config_dir / "themes"
+    folder.mkdir(parents=True)
+    (folder / "mine.toml").write_text('primary = "#336699"\ndark = false\n')  # name: the stem
+    (folder / "syntax.toml").write_text('name = "syntax"\nprimary = \n')
+    (folder / "colour.toml").write_text('name = "colour"\nprimary = "#zzzzzz"\n')
+    (folder / "field.toml").write_text('name = "field"\nprimary = "#112233"\nshade = 1\n')
+    (folder / "rnn-light.toml").write_text("this is not toml")  # the built-in stays
+    var = 'name = "{}"\nprimary = "#112233"\n[variables]\nfooter-key-foreground = "{}"\n'
+    (folder / "var-ok.toml").write_text(var.format("var-ok", "#ffcc00 50%"))
+    (folder / "var-bad.toml").write_text(var.format("var-bad", "notacolour"))  # fails in CSS
+    broken: dict[str, str] = {}
+    themes = load_themes(broken)
+    assert {"rnn-dark", "rnn-light", "high-contrast", "ansi-16", "mine", "var-ok"} <= set(themes)
+    assert themes["mine"].dark is False
+    assert set(broken) == {"syntax", "colour", "field", "rnn-light", "var-bad"}
+    assert "footer-key-foreground = 'notacolour' breaks the app's styles" in broken["var-bad"]
+    for name, msg in broken.items():
+        assert msg.startswith("theme file ") and str(folder) in msg and "\n" not in msg, name
+
+
+def notifications(app) -> list[str]:
+    return [n.message for n in app._notifications]
+
+
+@pytest.mark.parametrize("how", ["remembered", "requested"])
+def test_a_theme_that_cannot_be_loaded_falls_back_and_says_so(config_dir, how):
+    from rnn_tui.tui.themes import save_settings
+
+    (config_dir / "themes").mkdir(parents=True)
+    (config_dir / "themes" / "mine.toml").write_text('name = "mine"\nprimary = "nope"\n')
+    if how == "remembered":
+        save_settings({"theme": "mine"})
+
+    async def go():
+        app = RnnTuiApp(ReplaySource(language_run()),
+                        theme="mine" if how == "requested" else None)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause(0.2)
+            assert "step 600" in str(app.screen.query_one("#status", Static).render())
+            return app.theme, notifications(app)
+
+    theme, notes = run(go())
+    assert theme == "rnn-dark"
+    assert len(notes) == 1 and "mine.toml is not valid" in notes[0]
+    assert notes[0].endswith("; using rnn-dark")
+    from rnn_tui.tui.themes import load_settings
+
+    assert load_settings().get("theme") == ("mine" if how == "remembered" else None)  # kept
+
+
+def test_remembered_theme_that_is_gone_falls_back(config_dir):
+    from rnn_tui.tui.themes import save_settings
+
+    save_settings({"theme": "deleted-theme"})
+
+    async def go():
+        app = RnnTuiApp(ReplaySource(language_run()))
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause(0.1)
+            return app.theme, notifications(app)
+
+    theme, notes = run(go())
+    assert theme == "rnn-dark"
+    assert notes == ["theme 'deleted-theme' is not installed; using rnn-dark"]
+
+
+def test_without_the_default_theme_textual_dark_is_used(monkeypatch):
+    """Even with no theme file at all (a broken install), the app starts, with Textual's own."""
+    import rnn_tui.tui.app as app_module
+
+    def nothing(broken=None):
+        if broken is not None:
+            broken["rnn-dark"] = "theme file rnn-dark.toml is not valid (gone)"
+        return {}
+
+    monkeypatch.setattr(app_module, "load_themes", nothing)
+
+    async def go():
+        app = RnnTuiApp(ReplaySource(language_run()), remember_theme=False)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause(0.2)
+            assert "step 600" in str(app.screen.query_one("#status", Static).render())
+            await pilot.press("t")  # the theme key still cycles through what there is
+            return app.theme, notifications(app)
+
+    theme, notes = run(go())
+    assert theme != "rnn-dark"
+    assert notes[0] == "theme file rnn-dark.toml is not valid (gone); using textual-dark"
+
+
+def test_other_bad_theme_files_are_reported_once_each(config_dir):
+    (config_dir / "themes").mkdir(parents=True)
+    (config_dir / "themes" / "a.toml").write_text("[")
+    (config_dir / "themes" / "b.toml").write_text('name = "b"\nprimary = "#000000"\ndark = "yes"\n')
+
+    async def go():
+        app = RnnTuiApp(ReplaySource(language_run()), theme="high-contrast")
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause(0.1)
+            return app.theme, notifications(app)
+
+    theme, notes = run(go())
+    assert theme == "high-contrast"
+    a, b = sorted(n.split("/")[-1] for n in notes)
+    assert a.startswith("a.toml is not valid (") and a.endswith("); skipped")  # TOML's reason
+    assert b == "b.toml is not valid (dark and ansi must be true or false); skipped"
+
+
+def test_theme_flag_on_a_broken_file_starts_the_app_but_an_unknown_name_is_refused(config_dir):
+    """``--theme`` naming a theme whose file is broken opens the app (which falls back and says
+    so); a name no theme has stays a one-line error (exit 2, tests/test_cli_errors.py)."""
+    from argparse import Namespace
+
+    from rnn_tui.cli import _app_env
+    from rnn_tui.errors import UserError
+
+    (config_dir / "themes").mkdir(parents=True)
+    (config_dir / "themes" / "mine.toml").write_text('name = "mine"\nprimary = "nope"\n')
+    _app_env(Namespace(theme="mine", low_bandwidth=False))
+    _app_env(Namespace(theme="nord", low_bandwidth=False))
+    with pytest.raises(UserError, match="unknown theme 'mien'.*mine"):
+        _app_env(Namespace(theme="mien", low_bandwidth=False))
 
 
 def test_ansi_theme_renders(tmp_path):
@@ -429,3 +585,98 @@ def test_a_diverging_run_pauses_the_app_and_says_so(tmp_path):
     if ck.exists():  # whatever was saved is the last good, finite state
         arrays, _ = load_checkpoint(ck)
         assert np.all(np.isfinite(arrays["params"]))
+
+
+# ---------------------------------------------------------------------------- inside views
+def screen_text(app) -> str:
+    """The screen's text, from its SVG export (entities and non-breaking spaces undone)."""
+    import html
+
+    return html.unescape(app.export_screenshot()).replace("\xa0", " ")
+
+
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)], ids=["120x40", "80x24"])
+def test_gates_snapshot(size, snap_compare):
+    from app_events import inside_run
+
+    async def steps(pilot):
+        await pilot.pause(0.3)
+        await pilot.press("G")
+        await pilot.pause(0.3)
+        shot = screen_text(pilot.app)
+        for word in ("input", "forget", "output"):
+            assert word in shot
+
+    checks = Checks()
+    checks.check(snap_compare(replay_app(inside_run("lstm")), terminal_size=size,
+                              run_before=checks(steps)))
+
+
+def test_gru_gates_and_saturation_snapshot(snap_compare):
+    from app_events import inside_run
+
+    async def steps(pilot):
+        await pilot.pause(0.3)
+        await pilot.press("G")
+        await pilot.pause(0.3)
+        shot = screen_text(pilot.app)
+        assert "reset" in shot and "update" in shot
+        await pilot.press("G")  # again: the saturation picture
+        await pilot.pause(0.3)
+        assert "saturation" in screen_text(pilot.app)
+
+    checks = Checks()
+    checks.check(snap_compare(replay_app(inside_run("gru")), terminal_size=(120, 40),
+                              run_before=checks(steps)))
+
+
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)], ids=["120x40", "80x24"])
+def test_next_token_and_clip_snapshot(size, snap_compare):
+    from app_events import inside_run
+
+    async def steps(pilot):
+        await pilot.pause(0.3)
+        await pilot.press("p", "d")
+        await pilot.pause(3.0)  # the sample streams in, then stays whole
+        shot = screen_text(pilot.app)
+        assert "next-token" in shot and "clip" in shot
+
+    checks = Checks()
+    checks.check(snap_compare(replay_app(inside_run("rnn")), terminal_size=size,
+                              run_before=checks(steps)))
+
+
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)], ids=["120x40", "80x24"])
+def test_embedding_snapshot(size, snap_compare):
+    from app_events import inside_run
+
+    async def steps(pilot):
+        await pilot.pause(0.3)
+        await pilot.press("e", "right_square_bracket")
+        await pilot.pause(0.4)
+        dash = pilot.app.screen
+        assert dash.sel_token == 1
+        assert "nearest to 't'" in screen_text(pilot.app)
+
+    checks = Checks()
+    checks.check(snap_compare(replay_app(inside_run("gru")), terminal_size=size,
+                              run_before=checks(steps)))
+
+
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)], ids=["120x40", "80x24"])
+@pytest.mark.parametrize("task", ["classify", "tag"])
+def test_labelled_dashboards_snapshot(task, size, snap_compare):
+    from app_events import classify_run, tag_run
+
+    async def steps(pilot):
+        await pilot.pause(0.4)
+        dash = pilot.app.screen
+        panel = f"#{task}-panel"
+        assert dash.query_one(panel).display and not dash.query_one("#text-panel").display
+        shot = screen_text(pilot.app)
+        assert ("naive Bayes" in shot and "true \\ pred" in shot) if task == "classify" \
+            else "baseline" in shot and "zorbly" in shot
+
+    checks = Checks()
+    events = classify_run() if task == "classify" else tag_run()
+    checks.check(snap_compare(replay_app(events), terminal_size=size, run_before=checks(steps)))

@@ -13,6 +13,13 @@ from rnn_tui.data.corpora import fetch, list_corpora, load_corpus, read_text_fil
 from rnn_tui.errors import UserError
 
 
+@pytest.fixture(autouse=True)
+def user_dir(tmp_path, monkeypatch):
+    """The user's corpus folder: the test's own, empty."""
+    monkeypatch.setenv("RNN_TUI_DATA_DIR", str(tmp_path / "data"))
+    return tmp_path / "data" / "corpora"
+
+
 def test_builtin_pydoc_and_stdlib_and_shipped():
     pydoc = load_corpus("pydoc")
     assert len(pydoc.text) > 100_000 and "the" in pydoc.text
@@ -92,3 +99,69 @@ def test_fetch_checks_and_caches(tmp_path, monkeypatch):
 
     with pytest.raises(UserError, match="download it by hand"):
         fetch("http://example.invalid/z", good, "z.txt", opener=offline)
+
+
+def test_builtins_are_read_from_the_package():
+    from importlib.resources import files
+
+    root = files("rnn_tui.corpora")
+    assert (root / "manifest.toml").is_file()
+    entry = corpora.manifest()["arithmetic"]
+    assert entry["origin"] == "built-in" and entry["path"] == root / "arithmetic.txt"
+    assert load_corpus("arithmetic").text == (root / "arithmetic.txt").read_text(encoding="utf-8")
+
+
+def test_user_folder_adds_corpora(user_dir):
+    assert corpora.data_dir() == user_dir
+    user_dir.mkdir(parents=True)
+    (user_dir / "poems.txt").write_text("roses are red\r\n", encoding="utf-8")
+    (user_dir / "arithmetic.txt").write_text("mine, not the built-in\n")  # replaces it
+    (user_dir / "tinyshakespeare.txt").write_text("a download\n")  # shakespeare's, not a corpus
+    (user_dir / "novel-2024-v3.txt").write_text("It was a dark night.\n")
+    (user_dir / "notes.md").write_text("not a .txt: not a corpus\n")
+    (user_dir / "manifest.toml").write_text(
+        '[corpus.novel]\nkind = "file"\nfile = "novel-2024-v3.txt"\ndescription = "my novel"\n'
+        '[corpus.docs]\nkind = "pydoc"\ndescription = "the docs again"\n')
+    names = {c.name: c for c in list_corpora()}
+    assert {"pydoc", "stdlib", "shakespeare", "poems", "arithmetic", "novel", "docs"} == set(names)
+    assert names["poems"].origin == "user" and names["poems"].size == len("roses are red\n")
+    assert names["novel"].description == "my novel"
+    assert names["pydoc"].origin == "built-in" and names["shakespeare"].origin == "built-in"
+    assert load_corpus("poems").text == "roses are red\n"
+    assert load_corpus("arithmetic").text == "mine, not the built-in\n"
+    assert load_corpus("novel").text.startswith("It was")
+    assert load_corpus("docs").text == load_corpus("pydoc").text
+    with pytest.raises(UserError, match="did you mean poems"):
+        load_corpus("poem")
+
+
+@pytest.mark.parametrize("text,match", [
+    ("[corpus.x\n", "is not valid TOML"),
+    ('[corpus.x]\nkind = "ftp"\n', r"\[corpus.x\] has kind 'ftp', not one of"),
+    ('[corpus.x]\nkind = "url"\nurl = "http://example.invalid/x"\n', "needs sha256, file"),
+    ("corpus = 3\n", "must be a table"),
+])
+def test_a_broken_user_manifest_says_what_to_fix(user_dir, text, match):
+    user_dir.mkdir(parents=True)
+    (user_dir / "manifest.toml").write_text(text)
+    with pytest.raises(UserError, match=match) as err:
+        load_corpus("pydoc")
+    assert str(user_dir / "manifest.toml") in str(err.value)
+    assert "\n" not in str(err.value)
+    assert "pydoc" in corpora.manifest(include_user=False)  # the built-ins still work
+
+
+def test_corpora_command_says_where_the_user_folders_are(user_dir, capsys, monkeypatch):
+    from rnn_tui.cli import main
+
+    monkeypatch.setenv("RNN_TUI_CONFIG_DIR", str(user_dir.parent / "config"))
+    monkeypatch.setenv("COLUMNS", "200")
+    user_dir.mkdir(parents=True)
+    (user_dir / "poems.txt").write_text("roses are red\n")
+    assert main(["corpora"]) == 0
+    out = capsys.readouterr().out
+    rows = {line.split("│")[1].strip(): line.split("│")[3].strip()
+            for line in out.splitlines() if line.startswith("│") and line.split("│")[1].strip()}
+    assert rows["arithmetic"] == "built-in" and rows["poems"] == "yours"
+    assert f"every *.txt in {user_dir}" in out
+    assert f"your themes: *.toml files in {user_dir.parent / 'config' / 'themes'}" in out

@@ -21,8 +21,9 @@ from rnn_tui.errors import UserError
 TRAIN_FLAGS: list[tuple[str, str, str, type, str]] = [
     ("--task", "data", "task", str, "char | word | series | classify | tag (default char)"),
     ("--corpus", "data", "corpus", str,
-     "built-in corpus name (see `rnn-tui corpora`), text file, or for series a CSV / built-in "
-     "series, for classify a text<TAB>label file, for tag CoNLL-U or word<TAB>tag (pydoc)"),
+     "corpus name (built-in or yours: see `rnn-tui corpora`), text file, or for series a CSV / "
+     "built-in series, for classify a text<TAB>label file, for tag CoNLL-U or word<TAB>tag "
+     "(pydoc)"),
     ("--encoding", "data", "encoding", str, "text encoding of the corpus file (default utf-8)"),
     ("--column", "data", "column", str,
      "CSV value column, by name or 0-based index; tag: the CoNLL-U column (upos | xpos)"),
@@ -212,7 +213,12 @@ def build_parser() -> argparse.ArgumentParser:
         if sec == "train":  # settings a later `train --resume` uses
             i.add_argument(flag, dest=key, type=str, metavar=typ.__name__.upper(), help=hlp)
 
-    c = command("corpora", help="list the built-in corpora and series")
+    from rnn_tui.data.corpora import data_dir
+
+    c = command("corpora", help="list the corpora (built-in and yours) and the built-in series",
+                description="List the corpora --corpus takes by name: the built-ins, and yours: "
+                f"every *.txt in {data_dir()} is a corpus named by its stem, and a manifest.toml "
+                "there can name more (the same form as the built-in one).")
     c.add_argument("--fetch", metavar="NAME", help="download a corpus that is fetched by URL")
 
     v = command("serve", help="serve the app over SSH to anyone with an authorised key (no "
@@ -279,8 +285,11 @@ def checkpoint_option(p: argparse.ArgumentParser) -> None:
 
 
 def app_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--theme", help="colour theme: rnn-dark, rnn-light, high-contrast, ansi-16 "
-                   "or any Textual theme (remembered)")
+    from rnn_tui.tui.themes import user_themes_dir
+
+    p.add_argument("--theme", help="colour theme: rnn-dark, rnn-light, high-contrast, ansi-16, "
+                   f"any Textual theme, or your own TOML files in {user_themes_dir()} "
+                   "(remembered)")
     p.add_argument("--low-bandwidth", action="store_true",
                    help="for slow SSH links: 16 colours and fewer, slower redraws")
 
@@ -344,7 +353,8 @@ def _app_env(args) -> None:
         from rnn_tui.config import suggest
         from rnn_tui.tui.themes import load_themes
 
-        names = sorted(load_themes()) + sorted(BUILTIN_THEMES)
+        broken: dict[str, str] = {}  # a theme whose file is broken: the app says so, falls back
+        names = sorted({*load_themes(broken), *broken}) + sorted(BUILTIN_THEMES)
         if args.theme not in names:
             raise UserError(f"unknown theme {args.theme!r}{suggest(args.theme, names)}")
 
@@ -856,7 +866,8 @@ def cmd_corpora(args) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from rnn_tui.data.corpora import list_corpora
+    from rnn_tui.data.corpora import data_dir, list_corpora
+    from rnn_tui.tui.themes import user_themes_dir
 
     if args.fetch:
         from rnn_tui.data.corpora import load_corpus
@@ -864,16 +875,20 @@ def cmd_corpora(args) -> int:
         c = load_corpus(args.fetch)
         print(f"{c.name}: {len(c.text):,} characters ready")
         return 0
-    table = Table(title="Built-in corpora")
-    for col in ("name", "characters", "description"):
+    table = Table(title="Corpora")
+    for col in ("name", "characters", "from", "description"):
         table.add_column(col)
     for info in list_corpora():
         size = f"{info.size:,}" if info.size else ("not fetched" if not info.available else "?")
-        table.add_row(info.name, size, info.description)
+        table.add_row(info.name, size, "yours" if info.origin == "user" else "built-in",
+                      info.description)
     Console().print(table)
     from rnn_tui.data.series import BUILTIN_SERIES
 
     print("built-in series (for --task series): " + ", ".join(BUILTIN_SERIES))
+    print(f"your corpora: every *.txt in {data_dir()} (named by its stem), and more named in a "
+          "manifest.toml there; corpora fetched by URL are kept there too")
+    print(f"your themes: *.toml files in {user_themes_dir()} (for --theme and the t key)")
     return 0
 
 

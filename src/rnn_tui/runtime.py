@@ -64,10 +64,14 @@ threads_in_use = 1
 
 
 def configure_threads(n: int | None = None) -> int:
-    """Set the number of BLAS threads (NumPy's OpenBLAS, which the kernels call, and SciPy's)."""
+    """Set the number of BLAS threads (NumPy's OpenBLAS, which the kernels call, and SciPy's
+    where SciPy is installed: the kernels' fallback BLAS)."""
     if n is None:
         n = default_threads()
-    import scipy.linalg.cython_blas  # noqa: F401  (make SciPy's BLAS visible to threadpoolctl)
+    try:
+        import scipy.linalg.cython_blas  # noqa: F401  (make SciPy's BLAS visible to threadpoolctl)
+    except ImportError:  # not a dependency where NumPy's own BLAS is found (Linux)
+        pass
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(n, user_api="blas")

@@ -10,14 +10,16 @@ loop, with every product, runs in one GIL-free call.
 s_compute, d_compute)``: kind 3 = Intel MKL (``cblas_?gemm_64``, ILP64), with its packed-matrix API;
 kind 1 = CBLAS with 64-bit integers (NumPy's bundled ``scipy_openblas64_``); kind 2 = Fortran
 ``sgemm_`` with 32-bit integers from ``scipy.linalg.cython_blas`` (where NumPy's library is not
-found). The pack entries are 0 for kinds 1 and 2.
+found, e.g. a NumPy built on macOS's Accelerate; SciPy is a dependency only there). The pack
+entries are 0 for kinds 1 and 2.
 
-Why MKL where it is installed (x86-64 Linux): the recurrent product of a training step is a
-short, wide one (16 x 256 @ 256 x 1024 per worker) repeated T times with the same weights. On this
-machine OpenBLAS ran it at ~82 GFLOP/s (and at ~47 with the weights transposed, as the backward
-pass needs), MKL's ``sgemm`` at ~149 and MKL with the weights packed once per sequence
-(``cblas_sgemm_pack`` + ``cblas_sgemm_compute``) at ~175 (both directions). MKL runs sequential
-(one thread per caller): the fused step already puts one worker on each core.
+Why MKL where it is installed (the ``[mkl]`` extra, x86-64 Linux): the recurrent product of a
+training step is a short, wide one (16 x 256 @ 256 x 1024 per worker) repeated T times with the
+same weights. On the Intel machine of docs/performance.md OpenBLAS ran it at ~82 GFLOP/s (and at
+~47 with the weights transposed, as the backward pass needs), MKL's ``sgemm`` at ~149 and MKL
+with the weights packed once per sequence (``cblas_sgemm_pack`` + ``cblas_sgemm_compute``) at
+~175 (both directions). On an AMD EPYC it gained nothing, so MKL (~940 MB) is an extra. MKL runs
+sequential (one thread per caller): the fused step already puts one worker on each core.
 ``RNN_TUI_BLAS=openblas`` forces NumPy's OpenBLAS.
 """
 
@@ -134,7 +136,14 @@ def blas_handle() -> tuple[int, int, int, int, int, int, int, int, int]:
                         return (1, _addr(s), _addr(d), 0, 0, 0, 0, 0, 0)
     except Exception:  # noqa: BLE001 - any failure means: use the fallback
         pass
-    import scipy.linalg.cython_blas as cb
+    try:
+        import scipy.linalg.cython_blas as cb
+    except ImportError:
+        from rnn_tui.errors import UserError
+
+        raise UserError("no BLAS for the kernels: NumPy's own OpenBLAS was not found (a NumPy "
+                        "not from PyPI?) and SciPy, the fallback, is not installed; "
+                        "pip install scipy") from None
 
     return (2, _capsule_addr(cb.__pyx_capi__["sgemm"]), _capsule_addr(cb.__pyx_capi__["dgemm"]),
             0, 0, 0, 0, 0, 0)

@@ -1,9 +1,14 @@
 """Corpora: the built-ins (no download needed), corpora fetched once by URL, and user files.
 
-Built-ins and how each is made are listed in the repository's ``corpora/manifest.toml``:
-``pydoc`` is the Python documentation text that ships inside CPython (``pydoc_data``), ``stdlib``
-the standard library's own source, ``file`` entries are small corpora the project ships, and
-``url`` entries are fetched once into the user's data directory and checked against a SHA-256.
+Built-ins and how each is made are listed in the package's ``manifest.toml`` (``rnn_tui.corpora``,
+edited in the repository's ``corpora/`` folder): ``pydoc`` is the Python documentation text that
+ships inside CPython (``pydoc_data``), ``stdlib`` the standard library's own source, ``file``
+entries are small corpora the project ships, and ``url`` entries are fetched once into the user's
+corpus folder and checked against a SHA-256.
+
+The user's corpus folder (:func:`data_dir`) adds to them: every ``*.txt`` there is a corpus named
+by its stem, and an optional ``manifest.toml`` there names more in the same form (a ``file`` is
+then relative to that folder). A user corpus with a built-in's name replaces it.
 """
 
 from __future__ import annotations
@@ -19,9 +24,8 @@ import tempfile
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
+from importlib.resources import files
 from pathlib import Path
-
-import platformdirs
 
 from rnn_tui.errors import UserError
 
@@ -30,8 +34,9 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-CORPORA_DIR = Path(__file__).resolve().parents[3] / "corpora"
 STDLIB_LIMIT = 2_000_000
+KINDS = ("pydoc", "stdlib", "file", "url", "labelled", "tagged")
+DATA_KINDS = ("labelled", "tagged")  # sentences with labels or tags: --task classify / tag
 
 
 @dataclass
@@ -48,23 +53,84 @@ class CorpusInfo:
     description: str
     size: int | None
     available: bool
+    origin: str = "built-in"  # or "user"
 
 
-def manifest() -> dict[str, dict]:
-    path = CORPORA_DIR / "manifest.toml"
-    builtin = {
+def data_dir() -> Path:
+    """The user's corpus folder: their own ``*.txt`` files and ``manifest.toml``, and the
+    corpora fetched by URL. ``RNN_TUI_DATA_DIR`` moves it (to ``$RNN_TUI_DATA_DIR/corpora``)."""
+    env = os.environ.get("RNN_TUI_DATA_DIR")
+    if env:
+        return Path(env) / "corpora"
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("rnn-tui")) / "corpora"
+
+
+def _read_manifest(text: str, where: str) -> dict[str, dict]:
+    try:
+        table = tomllib.loads(text).get("corpus", {})
+    except tomllib.TOMLDecodeError as err:
+        raise UserError(f"corpus manifest {where} is not valid TOML ({err}); fix or "
+                        "remove it") from None
+    if not isinstance(table, dict) or not all(isinstance(e, dict) for e in table.values()):
+        raise UserError(f"corpus manifest {where}: every [corpus.NAME] must be a table; fix or "
+                        "remove it")
+    for name, e in table.items():
+        need = {"file": ("file",), "url": ("url", "sha256", "file"), "labelled": ("file",),
+                "tagged": ("file",)}.get(e.get("kind"), ())
+        missing = [k for k in need if not isinstance(e.get(k), str)]
+        if e.get("kind") not in KINDS or missing:
+            what = (f"needs {', '.join(missing)}" if missing and e.get("kind") in KINDS else
+                    f"has kind {e.get('kind')!r}, not one of {', '.join(KINDS)}")
+            raise UserError(f"corpus manifest {where}: [corpus.{name}] {what}; fix or remove it")
+    return table
+
+
+def manifest(include_user: bool = True) -> dict[str, dict]:
+    """name -> entry (``kind``, ``description``, ``origin`` and, for a ``file``, its ``path``)
+    for every corpus known by name: the built-ins, then the user's folder (unless
+    ``include_user`` is false)."""
+    out: dict[str, dict] = {
         "pydoc": {"kind": "pydoc", "description": "English prose: the Python documentation "
                   "topics that ship with CPython"},
         "stdlib": {"kind": "stdlib", "description": "Python source: the standard library"},
     }
-    if path.exists():
-        with open(path, "rb") as f:
-            builtin.update(tomllib.load(f).get("corpus", {}))
-    return builtin
+    root = files("rnn_tui.corpora")
+    for name, e in _read_manifest((root / "manifest.toml").read_text(encoding="utf-8"),
+                                  "rnn_tui/corpora/manifest.toml").items():
+        out[name] = {**e, "path": root / e["file"]} if e["kind"] in ("file", *DATA_KINDS) \
+            else dict(e)
+    for e in out.values():
+        e.setdefault("origin", "built-in")
 
-
-def data_dir() -> Path:
-    return Path(platformdirs.user_data_dir("rnn-tui")) / "corpora"
+    if not include_user:
+        return out
+    user = data_dir()
+    user_manifest = user / "manifest.toml"
+    if user_manifest.is_file():
+        try:
+            text = user_manifest.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as err:
+            raise UserError(f"cannot read corpus manifest {user_manifest} ({err}); fix or "
+                            "remove it") from None
+        for name, e in _read_manifest(text, str(user_manifest)).items():
+            e = {**e, "origin": "user"}
+            if e["kind"] in ("file", *DATA_KINDS):
+                e["path"] = user / Path(e["file"]).expanduser()  # an absolute path stays as is
+            out[name] = e
+    claimed = {e["file"] for e in out.values()  # downloads, and files the user's manifest names
+               if e["kind"] == "url" or (e["kind"] == "file" and e["origin"] == "user")}
+    try:
+        txts = sorted(p for p in user.glob("*.txt") if p.is_file())
+    except OSError:
+        txts = []
+    for p in txts:
+        if p.name in claimed or (out.get(p.stem, {}).get("origin") == "user"):
+            continue  # a download, or named by the user's manifest
+        out[p.stem] = {"kind": "file", "file": p.name, "path": p, "origin": "user",
+                       "description": f"your file {p.name}"}
+    return out
 
 
 def list_corpora() -> list[CorpusInfo]:
@@ -74,19 +140,39 @@ def list_corpora() -> list[CorpusInfo]:
         size: int | None = None
         available = True
         if kind == "file":
-            p = CORPORA_DIR / entry["file"]
-            available = p.exists()
-            size = len(p.read_text(encoding="utf-8")) if available else None
+            try:
+                size = len(_read_entry_file(entry, entry.get("encoding", "utf-8")))
+            except UserError:
+                available = False
         elif kind == "url":
             p = data_dir() / entry["file"]
             available = p.exists()
             size = p.stat().st_size if available else None
+        elif kind in DATA_KINDS:
+            try:
+                size = len(entry["path"].read_bytes())
+            except OSError:
+                available = False
         elif kind == "pydoc":
             size = len(_pydoc_text())
         elif kind == "stdlib":
             size = len(_stdlib_text())
-        out.append(CorpusInfo(name, entry.get("description", ""), size, available))
+        out.append(CorpusInfo(name, entry.get("description", ""), size, available,
+                              entry.get("origin", "built-in")))
     return out
+
+
+def _read_entry_file(entry: dict, encoding: str = "utf-8") -> str:
+    """A ``file`` entry's text: a user's file, or a resource of the package."""
+    path = entry["path"]
+    if entry.get("origin") == "user":
+        return read_text_file(path, encoding)
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        raise UserError(f"the built-in corpus file {path} cannot be read ({err}); reinstall "
+                        "rnn-tui") from None
+    return decode_text(data, path, encoding)
 
 
 def load_corpus(name_or_path: str, encoding: str = "utf-8") -> Corpus:
@@ -101,8 +187,8 @@ def load_corpus(name_or_path: str, encoding: str = "utf-8") -> Corpus:
         if kind == "stdlib":
             return Corpus(name_or_path, _stdlib_text(), sysconfig.get_paths()["stdlib"], desc)
         if kind == "file":
-            p = CORPORA_DIR / entry["file"]
-            return Corpus(name_or_path, read_text_file(p, "utf-8"), str(p), desc)
+            text = _read_entry_file(entry, entry.get("encoding", encoding))
+            return Corpus(name_or_path, text, str(entry["path"]), desc)
         if kind == "url":
             p = fetch(entry["url"], entry["sha256"], entry["file"])
             return Corpus(name_or_path, read_text_file(p, "utf-8"), str(p), desc)
@@ -126,9 +212,10 @@ BOMS = ((b"\x00\x00\xfe\xff", "utf-32-be"), (b"\xff\xfe\x00\x00", "utf-32-le"),
 UNICODE_DEFAULTS = ("utf-8", "utf8", "utf-8-sig", "utf-16", "utf-32")
 
 
-def builtin_file(rel: str) -> Path:
-    """A file the project ships in ``corpora/`` (a manifest entry's ``file``)."""
-    return CORPORA_DIR / rel
+def builtin_file(rel: str):
+    """A file the project ships in ``corpora/`` (a manifest entry's ``file``), as a package
+    resource (``read_bytes``/``read_text``; a path in an installed package or a checkout)."""
+    return files("rnn_tui.corpora") / rel
 
 
 def read_text_file(path: Path, encoding: str = "utf-8", what: str = "file") -> str:

@@ -59,7 +59,7 @@ def _builtin(name: str, kind: str) -> dict | None:
 def _builtin_path(rel: str) -> Path:
     from rnn_tui.data.corpora import builtin_file
 
-    return builtin_file(rel)
+    return Path(str(builtin_file(rel)))  # a file inside the installed package
 
 
 def read_lines(path: str | Path, encoding: str = "utf-8") -> tuple[list[str], int]:

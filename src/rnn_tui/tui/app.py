@@ -18,7 +18,7 @@ from rnn_tui.tui.screens.help import HelpScreen
 from rnn_tui.tui.screens.open_run import OpenRunScreen
 from rnn_tui.tui.screens.setup import SetupScreen
 from rnn_tui.tui.source import EventSource, LiveSource
-from rnn_tui.tui.themes import DEFAULT_THEME, load_settings, load_themes, save_settings
+from rnn_tui.tui.themes import choose_theme, load_settings, load_themes, save_settings
 
 
 class RnnTuiApp(App):
@@ -47,21 +47,34 @@ class RnnTuiApp(App):
         self.remember_theme = remember_theme
         self.quitting = False
         self._theme_ready = False
-        themes = load_themes()
+        self.broken_themes: dict[str, str] = {}  # name -> why its file did not load
+        themes = load_themes(self.broken_themes)
         for t in themes.values():
             self.register_theme(t)
         self.theme_cycle = sorted(themes) + ["textual-dark", "nord", "gruvbox"]  # key t
 
     # ------------------------------------------------------------------ set-up
     def on_mount(self) -> None:
-        name = self.requested_theme or load_settings().get("theme") or DEFAULT_THEME
-        if name not in self.available_themes:
-            name = DEFAULT_THEME
-        self.theme = name
-        self._theme_ready = True
+        self.start_theme()
         self.push_screen(DashboardScreen(self.source, self.low_bandwidth))
         if isinstance(self.source, LiveSource):
             self.source.start()
+
+    def start_theme(self) -> None:
+        """The requested theme, else the remembered one, else the default; one that cannot be
+        loaded gives way to the default (or Textual's own) with one line saying so."""
+        wanted = self.requested_theme or load_settings().get("theme")
+        name, why = choose_theme(wanted if isinstance(wanted, str) else None,
+                                 self.available_themes, self.broken_themes)
+        for msg in self.broken_themes.values():
+            if not (why and why.startswith(msg)):
+                self.notify(f"{msg}; skipped", severity="warning", timeout=8)
+        if why:
+            self.notify(why, severity="warning", timeout=8)
+        self.theme = name
+        self._theme_ready = True
+        if self.remember_theme and self.requested_theme and not why:
+            self.watch_theme(name)  # a theme chosen on the command line is remembered too
 
     def watch_theme(self, name: str) -> None:
         if self.remember_theme and self._theme_ready:

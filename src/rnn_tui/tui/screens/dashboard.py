@@ -147,8 +147,19 @@ class DashboardScreen(Screen):
         self.tick()
         self.call_after_refresh(self._redraw_now, "status")  # again, now that widths are known
 
+    # below this many rows a labelled task's panel drops its accuracy chart (the tables
+    # beneath say the accuracy in one line); maximised (v) it comes back
+    CHART_MIN_ROWS = 18
+
     def on_resize(self) -> None:
         self._redraw_now("status")
+        self.call_after_refresh(self._fit_labelled)
+
+    def _fit_labelled(self) -> None:
+        for pid, cid in (("classify-panel", "classify-accuracy"), ("tag-panel", "tag-accuracy")):
+            panel = self.query_one(f"#{pid}")
+            tall = panel.size.height >= self.CHART_MIN_ROWS or self.maximized is panel
+            self.query_one(f"#{cid}").display = tall
 
     # ------------------------------------------------------------------ event flow
     def tick(self) -> None:
@@ -171,6 +182,7 @@ class DashboardScreen(Screen):
         mine = self.task_panel()
         for pid in TASK_PANELS.values():
             self.query_one(f"#{pid}").display = pid == mine
+        self.call_after_refresh(self._fit_labelled)
         self.app.sub_title = self.describe()
 
     def describe(self) -> str:
@@ -459,4 +471,5 @@ class DashboardScreen(Screen):
             self.minimize()
         else:
             self.maximize(self.query_one(f"#{self.panels()[self.view_index - 1]}"), container=False)
+        self._fit_labelled()
         self.redraw(force=True)

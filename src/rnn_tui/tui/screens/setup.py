@@ -46,7 +46,11 @@ def known_sources(task: str) -> list[str]:
 
     want = LABELLED_KINDS.get(task)
     labelled = set(LABELLED_KINDS.values())
-    return [name for name, e in manifest().items()
+    try:
+        entries = manifest()
+    except UserError:  # the user's corpus manifest is broken: the built-ins still work
+        entries = manifest(include_user=False)
+    return [name for name, e in entries.items()
             if (e.get("kind") == want if want else e.get("kind") not in labelled)]
 
 
@@ -128,7 +132,7 @@ class SetupScreen(Screen):
 
     def _hint(self) -> None:
         self.query_one("#corpus-hint", Label).update(
-            ("a file, or built-in: " if self.allow_files else "built-in: ")
+            ("a file, or by name: " if self.allow_files else "by name: ")
             + ", ".join(known_sources(self.task())))
 
     def on_select_changed(self, event: Select.Changed) -> None:

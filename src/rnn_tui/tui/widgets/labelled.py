@@ -48,7 +48,10 @@ class ConfusionView(Static):
             self.update(Text("the confusion matrix appears after the first evaluation", "dim"),
                         layout=False)
             return
-        t = Table(box=None, padding=(0, 1), show_edge=False, title_justify="left")
+        b = u.baselines
+        t = Table(box=None, padding=(0, 1), show_edge=False, title_justify="left",
+                  title=f"accuracy {u.accuracy:.3f} · majority {b.get('majority', 0):.3f}"
+                  f" · naive Bayes {b.get('naive_bayes', 0):.3f}", title_style="bold")
         t.add_column("true \\ pred", style="bold", no_wrap=True)
         shown = u.labels[:8]
         for lab in shown:

@@ -1,0 +1,1 @@
+"""The built-in corpora and their ``manifest.toml``; shipped as ``rnn_tui.corpora``."""
