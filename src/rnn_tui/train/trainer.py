@@ -60,6 +60,7 @@ class Trainer:
         self.stop_reason = "stopped"
         self.thread: threading.Thread | None = None
         self.finished = threading.Event()
+        self.provenance: dict = {}  # for run_started: the engine, node and trial that ran it
         self._t0 = time.perf_counter()
 
     # ------------------------------------------------------------------ control (any thread)
@@ -140,7 +141,8 @@ class Trainer:
             vocab_size=int(task.run_info().get("vocab_size", 0)),
             parameters=int(task.net.params.data.size), total_steps=t.steps or None,
             time_budget_s=t.time_budget or None, resumed=self.step > 0,
-            compute=_compute_description(), views=list(task.views)))
+            compute=_compute_description(), views=list(task.views),
+            provenance=dict(self.provenance)))
         acc_loss = acc_tokens = acc_steps = 0
         acc_clipped = False
         last_log = last_snap = time.perf_counter()
