@@ -26,6 +26,7 @@ class RnnTuiApp(App):
     BINDINGS = [
         Binding("question_mark,f1", "help", "Help", key_display="?"),
         Binding("t", "next_theme", "Theme"),
+        Binding("C", "compare", "Compare runs", show=False),
         Binding("q", "quit", "Quit"),
         Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
     ]
@@ -41,6 +42,7 @@ class RnnTuiApp(App):
         self.requested_theme = theme
         self.remember_theme = remember_theme
         self.quitting = False
+        self.session_runs: list[Path] = []  # run directories trained earlier in this session
         self._theme_ready = False
         themes = load_themes()
         for t in themes.values():
@@ -54,9 +56,13 @@ class RnnTuiApp(App):
             name = DEFAULT_THEME
         self.theme = name
         self._theme_ready = True
-        self.push_screen(DashboardScreen(self.source, self.low_bandwidth))
+        self.push_screen(self.first_screen())
         if isinstance(self.source, LiveSource):
             self.source.start()
+
+    def first_screen(self):
+        """The screen the app opens on (``rnn-tui compare`` opens on another)."""
+        return DashboardScreen(self.source, self.low_bandwidth)
 
     def watch_theme(self, name: str) -> None:
         if self.remember_theme and self._theme_ready:
@@ -105,6 +111,25 @@ class RnnTuiApp(App):
     def on_setup_screen_start(self, message: SetupScreen.Start) -> None:
         self.pop_screen()
         self.switch_run(message.cfg)
+        if message.compare:
+            self.notify(f"starting the same run as {message.cfg.model.cell}; press C to "
+                        "compare it with the previous one", timeout=6)
+
+    def action_compare(self) -> None:
+        """This session's runs side by side (the compare screen over their run
+        directories; the one training now is followed live)."""
+        from rnn_tui.tui.runset import RunSet
+        from rnn_tui.tui.screens.compare import CompareScreen
+
+        dirs = [p for p in dict.fromkeys([*self.session_runs, self.source.run_dir])
+                if p is not None and Path(p).is_dir()]
+        if len(dirs) < 2:
+            self.notify("one run so far: press n and start the same run as another cell "
+                        "(the 'compare' buttons), then C", timeout=5)
+            return
+        if isinstance(self.screen, CompareScreen):
+            return
+        self.push_screen(CompareScreen(RunSet.from_paths(dirs), self.low_bandwidth))
 
     @work(thread=True, exclusive=True, group="run")
     def switch_run(self, cfg) -> None:
@@ -113,6 +138,8 @@ class RnnTuiApp(App):
             self.call_from_thread(self.notify, "saving the current run…", timeout=2)
             old.stop("stopped")
             old.join(60)
+        if old.run_dir is not None:
+            self.session_runs.append(Path(old.run_dir))
         new = LiveSource(cfg, self.runs_dir)
         self.cfg = cfg
         self.source = new
@@ -174,4 +201,5 @@ class RnnTuiApp(App):
                                     lambda a=action: self.call_later(self.run_action, a, dash))
         yield SystemCommand("Generate text from a run", "key: g", self.action_generate)
         yield SystemCommand("New run (setup)", "key: n", self.action_setup)
+        yield SystemCommand("Compare this session's runs", "key: C", self.action_compare)
         yield SystemCommand("Help: keys and views", "key: ?", self.action_help)
