@@ -286,6 +286,9 @@ def _finish_statuses(record: SweepRecord, pending_as: str) -> None:
             record.update(t["name"], status=pending_as)
 
 
+OWN_ENDS = ("done", "time budget", "early stopping")  # a trainer's reasons to end by itself
+
+
 def reconcile(record: SweepRecord, t: dict[str, Any]) -> None:
     """A trial's final numbers from its own metrics.jsonl, where this machine can read it:
     Tune saw only the evaluations it was sent before the trial stopped, the run directory has
@@ -304,16 +307,19 @@ def reconcile(record: SweepRecord, t: dict[str, Any]) -> None:
             fields.update(step=max(fields.get("step", 0), e.step), last_val_loss=e.val_loss,
                           best_val_loss=e.best_val_loss)
         elif e.type == "finished" and t["status"] != "failed":
-            fields.update(step=e.step, reason=t.get("reason") or e.reason)
+            fields.update(step=e.step, reason=e.reason)
             if e.best_val_loss is not None:
                 fields["best_val_loss"] = e.best_val_loss
+            if e.reason in OWN_ENDS:  # it ran out of time or steps before Tune's stop came
+                fields["status"] = "finished"
     if rates:
         fields["tokens_per_s"] = sorted(rates)[len(rates) // 2]
     record.update(t["name"], **fields)
 
 
 def _best(record: SweepRecord) -> dict[str, Any] | None:
-    ranked = [t for t in record.ranked() if t.get("best_val_loss") is not None]
+    ranked = [t for t in record.ranked()
+              if t.get("best_val_loss") is not None and t["status"] != "failed"]
     if not ranked:
         return None
     t = ranked[0]
@@ -348,57 +354,53 @@ def _fit(spec: SweepSpec, trials: list[Trial], sweep_dir: Path, record: SweepRec
             trial_dirname_creator=lambda tr: tr.config["trial"]["name"]),
         run_config=tune.RunConfig(
             name="ray", storage_path=storage, verbose=0, callbacks=[callback],
-            stop=_stopper(interrupt, record.data["id"], callback),
+            stop=_stopper(),
             failure_config=tune.FailureConfig(max_failures=0),
             # the run directories hold the checkpoints; Tune keeps none of its own
             checkpoint_config=tune.CheckpointConfig(checkpoint_frequency=0,
                                                     checkpoint_at_end=False),
             sync_config=tune.SyncConfig(sync_artifacts=True)))
+    _ACTIVE.update(interrupt=interrupt, sweep_id=record.data["id"], tracker=callback,
+                   flag=None)
     summary.start()
     try:
         return tuner.fit()
     finally:
         summary.stop()
+        _ACTIVE.clear()
 
 
-def _stopper(interrupt: Interrupt, sweep_id: str, callback):
+# The sweep running in this process. Tune copies the stopper it is given, so the stopper reads
+# the state from here rather than from its own attributes.
+_ACTIVE: dict[str, Any] = {}
+
+
+def _stopper():
     from ray import tune
 
     class SweepStopper(_Stopper, tune.Stopper):
         pass
 
-    return SweepStopper(interrupt, sweep_id, callback)
+    return SweepStopper()
 
 
 class _Stopper:
-    """Tune asks before each step whether to stop everything: once Ctrl-C was pressed, tell
-    the trials (the stop flag, :func:`~rnn_tui.sweep.trial.request_stop`) and end the
-    experiment once none is running."""
-
-    def __init__(self, interrupt: Interrupt, sweep_id: str, callback):
-        self.interrupt = interrupt
-        self.sweep_id = sweep_id
-        self.callback = callback
-        self.flag = None
+    """Tune asks before each step whether to stop everything: once Ctrl-C was pressed, raise
+    the stop flag the trials look for (:func:`~rnn_tui.sweep.trial.request_stop`) and end the
+    experiment once no trial is running (each stops by itself, with a checkpoint)."""
 
     def __call__(self, trial_id: str, result: dict) -> bool:
         return False
 
-    def __getstate__(self):  # Tune pickles its settings for a restore; this lives here only
-        return {}
-
-    def __setstate__(self, state):
-        self.interrupt = Interrupt()
-        self.sweep_id, self.callback, self.flag = "", None, None
-
     def stop_all(self) -> bool:
-        if not self.interrupt.requested.is_set():
+        interrupt = _ACTIVE.get("interrupt")
+        if interrupt is None or not interrupt.requested.is_set():
             return False
-        if self.flag is None:
+        if _ACTIVE.get("flag") is None:
             from rnn_tui.sweep.trial import request_stop
 
-            self.flag = request_stop(self.sweep_id)
-        return self.callback.running == 0
+            _ACTIVE["flag"] = request_stop(_ACTIVE["sweep_id"])
+        return _ACTIVE["tracker"].running == 0
 
 
 def _callback(record: SweepRecord, summary, interrupt: Interrupt):
@@ -481,10 +483,15 @@ def _error_summary(trial) -> str:
     """The last ``SomeError: message`` line of a trial's error (the trace is in Ray's
     folder)."""
     text = ""
-    try:
-        text = trial.get_error() or ""
-    except Exception:  # noqa: BLE001
+    try:  # written by Tune on this machine just before it tells the callbacks
+        text = Path(trial.error_file).read_text(errors="replace") if trial.error_file else ""
+    except OSError:
         pass
+    if not text:
+        try:
+            text = trial.get_error() or ""
+        except Exception:  # noqa: BLE001
+            pass
     if not text:
         return "failed (no error text; see the trial's folder under ray/)"
     lines = [ln.strip() for ln in str(text).splitlines() if ln.strip()]
@@ -495,8 +502,10 @@ def _error_summary(trial) -> str:
             break
     else:
         msg = lines[-1] if lines else "failed"
-    if "died unexpectedly" in text or "ActorDiedError" in text:
-        pid = next((ln for ln in lines if "pid=" in ln), "")
-        msg = "the trial's process died (killed, or out of memory)" + \
-            (f": {pid[:200]}" if pid and pid not in msg else "") + f" [{msg[:300]}]"
+    if "died" in text and ("Actor" in text or "worker process" in text):
+        import re
+
+        kind = re.search(r"Worker exit type: (\w+)", text)
+        msg = ("the trial's process died (killed, out of memory, or crashed)" +
+               (f"; Ray: worker exit {kind.group(1)}" if kind else ""))
     return msg[:800]

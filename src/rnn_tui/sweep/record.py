@@ -97,9 +97,10 @@ class SweepRecord:
         atomic_write_text(self.path, text + "\n")
 
     def ranked(self) -> list[dict[str, Any]]:
-        """Trials by best validation loss (those without one last, in sweep order)."""
+        """Trials by best validation loss (failed ones and those without one last, in sweep
+        order)."""
         def key(t):
             v = t.get("best_val_loss")
-            return (v is None, v if v is not None else 0.0)
+            return (v is None or t.get("status") == "failed", v if v is not None else 0.0)
 
         return sorted(self.trials, key=key)

@@ -9,6 +9,7 @@ at each evaluation. Without a terminal, each change of a trial's status is one l
 from __future__ import annotations
 
 import math
+import sys
 import threading
 import time
 from pathlib import Path
@@ -45,7 +46,8 @@ def fmt_rate(v: Any) -> str:
 class Summary:
     def __init__(self, sweep_dir: Path, spec, trials, console: Console | None = None):
         self.sweep_dir = Path(sweep_dir)
-        self.console = console or Console(highlight=False)
+        self.console = console or Console(
+            highlight=False, width=None if sys.stdout.isatty() else 120)
         self.trials = trials
         self.record = None
         self.live: Live | None = None
@@ -152,9 +154,11 @@ class Summary:
                           ("status", "left"), ("steps", "right"), ("best val", "right"),
                           ("tok/s", "right"), ("run directory", "left")):
             table.add_column(col, justify=just, overflow="fold")
-        for i, t in enumerate(ranked, 1):
-            has = t.get("best_val_loss") is not None
-            table.add_row(str(i) if has else "", t["name"], describe_settings(t["settings"]),
+        rank = 0
+        for t in ranked:
+            has = t.get("best_val_loss") is not None and t["status"] != "failed"
+            rank += has
+            table.add_row(str(rank) if has else "", t["name"], describe_settings(t["settings"]),
                           Text(t["status"], style=STYLE.get(t["status"], "")),
                           fmt(t.get("step"), ","), fmt(t.get("best_val_loss"), ".4f"),
                           fmt_rate(t.get("tokens_per_s")),

@@ -19,6 +19,7 @@ import json
 import os
 import queue
 import socket
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -78,7 +79,7 @@ def provenance(trial_id: str, trial_name: str, sweep_id: str) -> dict[str, Any]:
     ctx = ray.get_runtime_context()
     return {"engine": "ray", "node": socket.gethostname(),
             "node_ip": ray.util.get_node_ip_address(), "node_id": ctx.get_node_id(),
-            "trial_id": trial_id, "trial": trial_name, "sweep_id": sweep_id,
+            "pid": os.getpid(), "trial_id": trial_id, "trial": trial_name, "sweep_id": sweep_id,
             "ray": ray.__version__, "package": str(Path(rnn_tui.__file__).parent)}
 
 
@@ -110,6 +111,16 @@ class RunTrial(tune.Trainable):
             cfg, root, self.name, None, [self._on_event])
         self.trainer.provenance = provenance(self.trial_id, self.trial_name, self.sweep_id)
         self.trainer.start()
+        threading.Thread(target=self._watch_stop, name="rnn-tui-sweep-stop",
+                         daemon=True).start()
+
+    def _watch_stop(self) -> None:
+        """Twice a second: has the sweep been interrupted? Then stop with a checkpoint."""
+        t = self.trainer
+        while not t.finished.wait(STOP_POLL_S):
+            if self._stopping():
+                t.stop("interrupted")
+                return
 
     # ------------------------------------------------------------------ events -> results
     def _on_event(self, e) -> None:  # on the trainer's thread
@@ -136,15 +147,8 @@ class RunTrial(tune.Trainable):
     def step(self) -> dict[str, Any]:
         if self.not_started:
             return {"done": True, "not_started": True}
-        asked = False
         while True:
-            try:
-                e = self.events.get(timeout=STOP_POLL_S)
-            except queue.Empty:
-                if not asked and self._stopping():
-                    asked = True
-                    self.trainer.stop("interrupted")
-                continue
+            e = self.events.get()
             if e.type == "eval":
                 self.best = e.best_val_loss
                 return self._result(e, val_loss=e.val_loss, best_val_loss=e.best_val_loss,

@@ -39,6 +39,21 @@ class CompareRun:
     label: str = ""
     hidden: bool = False
     pinned: bool = False
+    sweep_status: str = ""  # what the sweep's record says (a killed trial writes no event)
+
+    @property
+    def status(self) -> str:
+        st = self.state.status
+        if st in ("starting", "compiling", "training", "paused") and \
+                self.sweep_status in ("failed", "interrupted", "stopped"):
+            return self.sweep_status
+        if st == "finished":  # why: interrupted (Ctrl-C) or stopped early by a sweep
+            why = self.state.message
+            if "interrupted" in why:
+                return "interrupted"
+            if "scheduler" in why:
+                return "stopped"
+        return st
 
     @property
     def key(self) -> str:
@@ -66,7 +81,7 @@ class CompareRun:
         if name == "run":
             return self.label
         if name == "status":
-            return st.status
+            return self.status
         if name == "step":
             return st.step
         if name == "best":
@@ -135,13 +150,19 @@ class RunSet:
         True when any did."""
         added = False
         for root in self.roots:
-            for p in self._candidates(root):
+            statuses: dict[str, str] = {}
+            for p in self._candidates(root, statuses):
                 if is_run_dir(p) and self.add(p) is not None:
                     added = True
+            for r in self.runs:
+                if r.key in statuses:
+                    r.sweep_status = statuses[r.key]
         return added
 
     @staticmethod
-    def _candidates(root: Path) -> list[Path]:
+    def _candidates(root: Path, statuses: dict[str, str]) -> list[Path]:
+        """The run directories of a sweep (sweep.json's order, with each trial's status
+        into ``statuses``) or of a folder of runs."""
         import json
 
         try:
@@ -153,7 +174,9 @@ class RunSet:
         for t in trials:
             if isinstance(t, dict) and t.get("dir"):
                 rd = t.get("run_dir")
-                out.append(Path(rd) if rd and Path(rd).is_dir() else root / t["dir"])
+                p = Path(rd) if rd and Path(rd).is_dir() else root / t["dir"]
+                out.append(p)
+                statuses[str(p)] = str(t.get("status") or "")
         try:
             out += sorted(c for c in root.iterdir() if c.is_dir() and c not in out)
         except OSError:
@@ -219,5 +242,5 @@ class RunSet:
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}
         for r in self.runs:
-            out[r.state.status] = out.get(r.state.status, 0) + 1
+            out[r.status] = out.get(r.status, 0) + 1
         return out

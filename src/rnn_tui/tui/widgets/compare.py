@@ -103,7 +103,8 @@ def _rate(v) -> str:
 
 
 STATUS_STYLE = {"training": "cyan", "finished": "green", "failed": "bold red",
-                "paused": "yellow", "compiling": "dim", "starting": "dim"}
+                "paused": "yellow", "compiling": "dim", "starting": "dim",
+                "interrupted": "magenta", "stopped": "yellow"}
 
 
 class RunTable(DataTable):
@@ -115,19 +116,26 @@ class RunTable(DataTable):
                          cursor_foreground_priority="renderable", **kw)
         self.runs = runs
         self._shown: list[tuple] = []
+        self._widths: list[int] = []
+
+    HEADERS = (("run", "run"), ("best", "best val"), ("status", "status"), ("step", "step"),
+               ("tok/s", "tok/s"), ("val", "last val"), ("train", "train"))
 
     def on_mount(self) -> None:
         self.build_columns()
 
-    def build_columns(self) -> None:
+    def build_columns(self, widths: list[int] | None = None) -> None:
+        """Columns with fixed widths that fit every cell (measured here: DataTable's own
+        automatic widths could lag behind rows replaced between two refreshes)."""
         self.clear(columns=True)
         key, _t, _asc = self.runs.sort_column
         arrow = "↓" if self.runs.reverse else "↑"
         self.add_column(" ", key="colour", width=1)
-        for k, title in (("run", "run"), ("best", "best val"), ("status", "status"),
-                         ("step", "step"), ("tok/s", "tok/s"), ("val", "last val"),
-                         ("train", "train")):
-            self.add_column(f"{title}{arrow if k == key else ''}", key=k)
+        titles = [f"{title}{arrow if k == key else ''}" for k, title in self.HEADERS]
+        widths = widths or [len(t) for t in titles]
+        for (k, _title), title, w in zip(self.HEADERS, titles, widths, strict=True):
+            self.add_column(title, key=k, width=max(w, len(title)))
+        self._widths = widths
         self._shown = []
 
     def selected_key(self) -> str | None:
@@ -142,21 +150,29 @@ class RunTable(DataTable):
         rows = []
         for r in self.runs.ordered():
             dim = "dim" if r.hidden else ""
-            st = r.state.status
+            st = r.status
             rows.append((r.key, (
                 Text("●", style=f"color({r.colour})") if not r.hidden else Text("○", "dim"),
                 Text(legend(r) + (" (hidden)" if r.hidden else ""), style=dim),
-                Text(_num(r.metric("best"), ".4f"), style=dim),
+                Text(_num(r.metric("best"), ".4f"), style=dim, justify="right"),
                 Text(st, style=dim or STATUS_STYLE.get(st, "")),
-                Text(_num(r.metric("step"), ","), style=dim),
-                Text(_rate(r.metric("tok/s")), style=dim),
-                Text(_num(r.metric("val"), ".4f"), style=dim),
-                Text(_num(r.metric("train"), ".3f"), style=dim))))
+                Text(_num(r.metric("step"), ","), style=dim, justify="right"),
+                Text(_rate(r.metric("tok/s")), style=dim, justify="right"),
+                Text(_num(r.metric("val"), ".4f"), style=dim, justify="right"),
+                Text(_num(r.metric("train"), ".3f"), style=dim, justify="right"))))
         signature = [(k, tuple(str(c) for c in cells)) for k, cells in rows]
         if signature == self._shown:
             return
         keep = self.selected_key()
-        self.clear()
+        key, _t, _asc = self.runs.sort_column
+        arrow = "↓" if self.runs.reverse else "↑"
+        widths = [max([len(f"{title}{arrow if k == key else ''}")] +
+                      [c[1][i + 1].cell_len for c in rows])
+                  for i, (k, title) in enumerate(self.HEADERS)]
+        if widths != self._widths:
+            self.build_columns(widths)
+        else:
+            self.clear()
         for k, cells in rows:
             self.add_row(*cells, key=k)
         self._shown = signature
