@@ -42,14 +42,24 @@ TOKEN_HELP = ("copy ~/.ray/auth_token from the head node to this machine (or set
               "RAY_AUTH_TOKEN_PATH, or RAY_AUTH_TOKEN to its contents)")
 
 
-def require_ray():
-    """Ray Tune, or one line naming the extra that brings it."""
+def require_ray(load: bool = True):
+    """Ray Tune, or one line naming the extra that brings it. ``load=False`` only checks that
+    it is installed (Ray reads its authentication settings when it is first imported)."""
+    import importlib.util
+
     try:
-        import ray
-        import ray.tune  # noqa: F401
-    except ImportError:
+        found = importlib.util.find_spec("ray") is not None and \
+            importlib.util.find_spec("ray.tune") is not None
+    except (ImportError, ValueError):
+        found = False
+    if not found:
         raise UserError(f"`rnn-tui sweep` runs its trials on Ray Tune, which is not installed; "
-                        f"install the extra: {EXTRA}") from None
+                        f"install the extra: {EXTRA}")
+    if not load:
+        return None
+    import ray
+    import ray.tune  # noqa: F401
+
     return ray
 
 
@@ -78,6 +88,13 @@ def prepare_auth(address: str) -> str | None:
                 f"~/.ray/auth_token); if the cluster at {address} uses token authentication "
                 f"(`ray start --head` turns it on when the head has a token), {TOKEN_HELP}")
     os.environ["RAY_AUTH_MODE"] = "token"
+    if "ray" in sys.modules:  # already imported: make it read the mode again
+        try:
+            from ray._raylet import Config
+
+            Config.initialize("")
+        except Exception:  # noqa: BLE001 - best effort; the order in run_sweep avoids it
+            pass
     return None
 
 
@@ -101,7 +118,8 @@ def runtime_env() -> dict[str, Any]:
 def connect(address: str | None) -> dict[str, Any]:
     """Start or join Ray; return what ``sweep.json`` records about it."""
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")  # Tune's own tables: off (verbose=0)
-    ray = require_ray()
+    warning = prepare_auth(address) if address is not None else None
+    ray = require_ray()  # imported after RAY_AUTH_MODE is settled
     common = dict(include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR)
     # a failed trial is reported by the sweep itself (table, sweep.json): not Tune's traces
     logging.getLogger("ray").setLevel(logging.ERROR)
@@ -114,16 +132,22 @@ def connect(address: str | None) -> dict[str, Any]:
         ray.init(address="local", num_cpus=os.cpu_count() or 1, **common)
         where = "local"
     else:
-        warning = prepare_auth(address)
         if warning:
             print(f"rnn-tui: note: {warning}", file=sys.stderr)
-        try:
-            ray.init(address=address, runtime_env=runtime_env(), **common)
-        except Exception as err:  # noqa: BLE001 - Ray raises many kinds here
-            text = f"{type(err).__name__}: {err}"
-            if "auth" in text.lower() or "token" in text.lower():
+        with _captured_stderr() as captured:  # Ray's C++ client retries, loudly, for ~20 s
+            try:
+                ray.init(address=address, runtime_env=runtime_env(), **common)
+                err = None
+            except Exception as e:  # noqa: BLE001 - Ray raises many kinds here
+                err = e
+        if err is not None:
+            text = f"{type(err).__name__}: {err}\n{captured.text()}"
+            if "InvalidAuthToken" in text or "Unauthenticated" in text or \
+                    "AuthenticationError" in text:
+                have = "the token here is not the cluster's" if warning is None else \
+                    "no token was found here"
                 raise UserError(f"the Ray cluster at {address} refused the connection: it uses "
-                                f"token authentication; {TOKEN_HELP}") from None
+                                f"token authentication and {have}; {TOKEN_HELP}") from None
             first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
             raise UserError(f"cannot join a Ray cluster at {address} ({first}); start one "
                             "with `ray start --head --port PORT`, or leave out --address to "
@@ -133,6 +157,30 @@ def connect(address: str | None) -> dict[str, Any]:
     cpus = int(sum(n["Resources"].get("CPU", 0) for n in nodes))
     return {"engine": "ray", "address": where, "ray": ray.__version__, "nodes": len(nodes),
             "cpus": cpus}
+
+
+class _captured_stderr:
+    """File descriptor 2 into a temporary file for a while (Ray's C++ side writes there
+    directly), readable afterwards."""
+
+    def __enter__(self):
+        import tempfile
+
+        sys.stderr.flush()
+        self._file = tempfile.TemporaryFile()
+        self._saved = os.dup(2)
+        os.dup2(self._file.fileno(), 2)
+        return self
+
+    def __exit__(self, *exc):
+        sys.stderr.flush()
+        os.dup2(self._saved, 2)
+        os.close(self._saved)
+        return False
+
+    def text(self) -> str:
+        self._file.seek(0)
+        return self._file.read().decode("utf-8", "replace")
 
 
 def alive_nodes() -> list[dict[str, Any]]:
@@ -155,7 +203,12 @@ def warm_nodes(configs: list[dict[str, Any]], say) -> list[dict[str, Any]]:
     say(f"warming the kernel cache on {len(refs)} node{'s' if len(refs) != 1 else ''} "
         f"({len(todo)} kind{'s' if len(todo) != 1 else ''} of model)…")
     t0 = time.perf_counter()
-    out = ray.get(refs)
+    try:
+        out = ray.get(refs)
+    except ray.exceptions.RayError as err:
+        cause = getattr(err, "cause", None) or err
+        first = str(cause).strip().splitlines()[-1] if str(cause).strip() else repr(cause)
+        raise UserError(f"warming up the kernels on a node failed: {first}") from None
     say(f"kernels ready in {time.perf_counter() - t0:.1f}s")
     return out
 
@@ -207,30 +260,33 @@ class Interrupt:
 
 
 def run_sweep(args) -> int:
-    require_ray()
+    require_ray(load=False)
     spec: SweepSpec = spec_from_args(args)
     trials = spec.trials()
     check_data(trials)
     from rnn_tui.train.runs import make_run_dir
 
-    sweep_dir = make_run_dir(args.runs_dir, args.name, "sweep")
+    name = args.name or time.strftime("sweep-%Y%m%d-%H%M%S")
+    if (Path(args.runs_dir) / name).exists():
+        raise UserError(f"{Path(args.runs_dir) / name} already exists; pick another --name")
     address = spec.option("address") or os.environ.get("RAY_ADDRESS") or None
     if address in ("local",):
         address = None
-    from rnn_tui.sweep.summary import Summary
-
-    summary = Summary(sweep_dir, spec, trials)
-    engine: dict[str, Any] = {"engine": "ray", "address": address or "local",
-                              "scheduler": spec.option("scheduler", "asha"),
-                              "samples": int(spec.option("samples", 1)),
-                              "sweep_seed": int(spec.option("sweep_seed", 0))}
-    record = SweepRecord.create(sweep_dir, spec, trials, engine)
-    summary.record = record
+    info = connect(address)  # nothing is written before Ray is there
     import ray
-
     interrupt = Interrupt()
+    record = summary = None
     try:
-        info = connect(address)
+        sweep_dir = make_run_dir(args.runs_dir, name, "sweep")
+        from rnn_tui.sweep.summary import Summary
+
+        summary = Summary(sweep_dir, spec, trials)
+        engine: dict[str, Any] = {"engine": "ray", "address": address or "local",
+                                  "scheduler": spec.option("scheduler", "asha"),
+                                  "samples": int(spec.option("samples", 1)),
+                                  "sweep_seed": int(spec.option("sweep_seed", 0))}
+        record = SweepRecord.create(sweep_dir, spec, trials, engine)
+        summary.record = record
         record.set(**info)
         summary.say(f"sweep {sweep_dir}: {len(trials)} trial{'s' if len(trials) != 1 else ''} "
                     f"on Ray {info['ray']} ({info['address']}, {info['nodes']} "
@@ -242,21 +298,25 @@ def run_sweep(args) -> int:
         record.save()
         interrupt.install()
         _fit(spec, trials, sweep_dir, record, summary, interrupt)
-    except UserError:
-        record.set(status="failed")
-        record.save()
-        raise
     except KeyboardInterrupt:
-        summary.stop()
-        record.set(status="abandoned")
-        _finish_statuses(record, "interrupted")
-        record.save()
+        if summary is not None:
+            summary.stop()
+        if record is not None:
+            record.set(status="abandoned")
+            _finish_statuses(record, "interrupted")
+            record.save()
         print("rnn-tui: sweep abandoned; trials keep their last periodic checkpoints",
               file=sys.stderr)
         return 130
+    except BaseException:
+        if record is not None:
+            record.set(status="failed")
+            record.save()
+        raise
     finally:
         interrupt.restore()
-        summary.stop()
+        if summary is not None:
+            summary.stop()
         if ray.is_initialized():
             ray.shutdown()
     status = "interrupted" if interrupt.requested.is_set() else "finished"
