@@ -132,6 +132,7 @@ def connect(address: str | None) -> dict[str, Any]:
         ray.init(address="local", num_cpus=os.cpu_count() or 1, **common)
         where = "local"
     else:
+        _probe(address)
         if warning:
             print(f"rnn-tui: note: {warning}", file=sys.stderr)
         with _captured_stderr() as captured:  # Ray's C++ client retries, loudly, for ~20 s
@@ -157,6 +158,22 @@ def connect(address: str | None) -> dict[str, Any]:
     cpus = int(sum(n["Resources"].get("CPU", 0) for n in nodes))
     return {"engine": "ray", "address": where, "ray": ray.__version__, "nodes": len(nodes),
             "cpus": cpus}
+
+
+def _probe(address: str) -> None:
+    """A quick TCP look at HOST:PORT first: Ray's own client waits a long time for a port where
+    nothing listens."""
+    import socket
+
+    host, _, port = address.rpartition(":")
+    if address.startswith(("ray://", "http")) or not port.isdigit():
+        return
+    try:
+        socket.create_connection((host or "127.0.0.1", int(port)), timeout=10).close()
+    except OSError as err:
+        raise UserError(f"nothing answers at {address} ({err.strerror or err}); start a Ray head "
+                        "there with `ray start --head --port PORT`, or leave out --address to "
+                        "run on this machine") from None
 
 
 class _captured_stderr:
@@ -194,7 +211,7 @@ def warm_nodes(configs: list[dict[str, Any]], say) -> list[dict[str, Any]]:
     import ray
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
-    from rnn_tui.sweep.trial import warm_configs, warm_up
+    from rnn_tui.sweep.warm import warm_configs, warm_up
 
     todo = warm_configs(configs)
     task = ray.remote(num_cpus=1)(warm_up)
@@ -262,13 +279,13 @@ class Interrupt:
 def run_sweep(args) -> int:
     require_ray(load=False)
     spec: SweepSpec = spec_from_args(args)
+    name = args.name or time.strftime("sweep-%Y%m%d-%H%M%S")
+    if (Path(args.runs_dir) / name).exists():
+        raise UserError(f"{Path(args.runs_dir) / name} already exists; pick another --name")
     trials = spec.trials()
     check_data(trials)
     from rnn_tui.train.runs import make_run_dir
 
-    name = args.name or time.strftime("sweep-%Y%m%d-%H%M%S")
-    if (Path(args.runs_dir) / name).exists():
-        raise UserError(f"{Path(args.runs_dir) / name} already exists; pick another --name")
     address = spec.option("address") or os.environ.get("RAY_ADDRESS") or None
     if address in ("local",):
         address = None

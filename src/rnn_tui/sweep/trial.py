@@ -1,4 +1,4 @@
-"""What runs on a Ray worker: one trial (an ordinary run), the per-node warm-up, the stop flag.
+"""What runs on a Ray worker: one trial (an ordinary run), and the sweep's stop flag.
 
 A trial is the same call ``rnn-tui train`` makes: :func:`rnn_tui.session.prepare_run` builds
 the task and the run directory, and :meth:`Trainer.run` trains, writing ``config.toml``,
@@ -20,7 +20,6 @@ import os
 import queue
 import socket
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -185,40 +184,3 @@ class RunTrial(tune.Trainable):
         if t is not None and not t.finished.is_set():
             t.stop("interrupted" if self._stopping() else "early stopping (scheduler)")
         self._close(wait=True)
-
-
-# ---------------------------------------------------------------------- warm-up
-def kernel_key(cfg: dict[str, Any]) -> tuple:
-    """What decides which compiled kernels a run needs (not its sizes)."""
-    d, m, t = cfg["data"], cfg["model"], cfg["train"]
-    return (d["task"], m["cell"], m["embed"] > 0, m["layers"] > 1, m["dropout"] > 0,
-            t["dtype"], t["optimizer"])
-
-
-def warm_configs(configs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One config per distinct kernel set among the trials'."""
-    seen: dict[tuple, dict[str, Any]] = {}
-    for c in configs:
-        seen.setdefault(kernel_key(c), c)
-    return list(seen.values())
-
-
-def warm_up(configs: list[dict[str, Any]]) -> dict[str, Any]:
-    """Load (or compile, once) every kernel the trials need on this node: one training step,
-    a short evaluation and a few sampled tokens of each distinct kind of model. Run once per
-    node before the trials, so N trials neither compile N times nor race on the cache."""
-    from rnn_tui.config import RunConfig
-    from rnn_tui.runtime import configure_threads
-    from rnn_tui.session import build_task
-
-    configure_threads(1)
-    t0 = time.perf_counter()
-    for c in configs:
-        cfg = RunConfig.from_dict(c, "warm-up").validate()
-        cfg.train.eval_tokens = min(cfg.train.eval_tokens, 2 * cfg.train.batch * cfg.train.seq)
-        task = build_task(cfg)
-        task.step()
-        task.evaluate()
-        task.sample(cfg.train.temperature, 4)
-    return {"node": socket.gethostname(), "seconds": round(time.perf_counter() - t0, 2),
-            "models": len(configs)}

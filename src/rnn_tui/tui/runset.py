@@ -113,25 +113,21 @@ class RunSet:
     @classmethod
     def from_paths(cls, paths: list[str | Path]) -> RunSet:
         """Run directories and sweep folders; anything else is a UserError naming it."""
-        roots: list[Path] = []
-        runs: list[Path] = []
-        for raw in paths:
+        rs = cls([])
+        for raw in paths:  # in the order given
             p = Path(raw)
             if not p.exists():
                 raise UserError(f"no run or sweep at {p}")
             if is_run_dir(p):
-                runs.append(p)
+                rs.add(p)
             elif p.is_dir() and ((p / "sweep.json").is_file() or
                                  any(is_run_dir(c) for c in p.iterdir())):
-                roots.append(p)
+                rs.roots.append(p)
+                rs.discover()
             else:
                 raise UserError(f"{p} is neither a run directory (config.toml, metrics.jsonl) "
                                 "nor a sweep's folder (sweep.json)")
-        rs = cls(roots)
-        for p in runs:
-            rs.add(p)
-        rs.discover()
-        if not rs.runs and not any((r / "sweep.json").is_file() for r in roots):
+        if not rs.runs and not any((r / "sweep.json").is_file() for r in rs.roots):
             raise UserError(f"no runs in {', '.join(map(str, paths))}")
         return rs
 
