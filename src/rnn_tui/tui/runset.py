@@ -57,7 +57,7 @@ class CompareRun:
 
     @property
     def key(self) -> str:
-        return str(self.path)
+        return str(self.path.resolve())
 
     @property
     def name(self) -> str:
@@ -132,7 +132,7 @@ class RunSet:
         return rs
 
     def add(self, path: Path) -> CompareRun | None:
-        key = str(path)
+        key = str(path.resolve())
         if any(r.key == key for r in self.runs):
             return None
         run = CompareRun(path, FileSource(path), PALETTE[len(self.runs) % len(PALETTE)])
@@ -169,10 +169,12 @@ class RunSet:
         out = []
         for t in trials:
             if isinstance(t, dict) and t.get("dir"):
-                rd = t.get("run_dir")
-                p = Path(rd) if rd and Path(rd).is_dir() else root / t["dir"]
+                rd = t.get("run_dir")  # where the trial wrote it (elsewhere: storage_path)
+                p = root / t["dir"]
+                if not p.is_dir() and rd and Path(rd).is_dir():
+                    p = Path(rd)
                 out.append(p)
-                statuses[str(p)] = str(t.get("status") or "")
+                statuses[str(p.resolve())] = str(t.get("status") or "")
         try:
             out += sorted(c for c in root.iterdir() if c.is_dir() and c not in out)
         except OSError:

@@ -38,18 +38,24 @@ class OverlayChart(PlotextPlot):
         p = self.plt
         p.clear_data()
         p.clear_figure()
-        drawn = 0
+        drawn = []
         for run in self.runs.visible:
             xs, ys = self.points(run)
             if xs:
                 p.plot(xs, ys, label=legend(run), marker="braille" if len(xs) > 1 else "dot",
                        color=run.colour)
-                drawn += 1
+                drawn.append(ys)
         p.title(self.title if drawn else f"{self.title} — {self.empty}")
         p.xlabel(self.xlabel)
+        limits = self.ylim(drawn)
+        if limits is not None:
+            p.ylim(*limits)
         return super().render()
 
     xlabel = "step"
+
+    def ylim(self, drawn: list[list[float]]) -> tuple[float, float] | None:
+        return None
 
     def points(self, run: CompareRun) -> tuple[list[float], list[float]]:  # pragma: no cover
         raise NotImplementedError
@@ -64,11 +70,22 @@ class ValLossChart(OverlayChart):
 
 
 class TrainLossChart(OverlayChart):
-    title = "training loss"
+    title = "training loss (the first steep fall cut off)"
 
     def points(self, run):
         s = run.state.loss
         return _finite(s.xs, s.ys)
+
+    def ylim(self, drawn):
+        """Leave out the top of the steep start, where every run's loss falls from the same
+        log(vocabulary): the axis ends at the 90th percentile of all the points shown (but
+        shows every run's latest value), so the differences later on fill the chart."""
+        if not drawn:
+            return None
+        pool = sorted(y for ys in drawn for y in ys)
+        high = max(pool[int(0.9 * (len(pool) - 1))], max(ys[-1] for ys in drawn))
+        low = pool[0]
+        return (low, high + 0.02 * (high - low)) if high > low else None
 
 
 class FlowChart(OverlayChart):
