@@ -40,6 +40,8 @@ def fmt(v: Any, spec: str) -> str:
 def fmt_rate(v: Any) -> str:
     if v is None:
         return "–"
+    if v >= 1e6:
+        return f"{v / 1e6:.2f}M"
     return f"{v / 1000:.1f}k" if v >= 1000 else f"{v:.0f}"
 
 

@@ -116,6 +116,8 @@ def _num(v, spec: str) -> str:
 def _rate(v) -> str:
     if v is None:
         return "–"
+    if v >= 1e6:
+        return f"{v / 1e6:.2f}M"
     return f"{v / 1000:.1f}k" if v >= 1000 else f"{v:.0f}"
 
 
