@@ -280,6 +280,10 @@ def run_sweep(args) -> int:
     require_ray(load=False)
     spec: SweepSpec = spec_from_args(args)
     name = args.name or time.strftime("sweep-%Y%m%d-%H%M%S")
+    import re
+
+    if not re.fullmatch(r"[\w.-]+", name):
+        raise UserError(f"sweep name {name!r} may only use letters, digits, '.', '_' and '-'")
     if (Path(args.runs_dir) / name).exists():
         raise UserError(f"{Path(args.runs_dir) / name} already exists; pick another --name")
     trials = spec.trials()
