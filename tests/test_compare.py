@@ -96,8 +96,13 @@ def test_compare_snapshot(sweep, size, tmp_path, monkeypatch):
     async def go():
         app = compare_app(["runs/grid"])
         async with app.run_test(size=size) as pilot:
+            for _ in range(50):  # a loaded machine: wait for the rows, then a settled frame
+                await pilot.pause(0.1)
+                if isinstance(app.screen, CompareScreen) and \
+                        app.screen.query_one(RunTable).row_count == 3:
+                    break
             await pilot.pause(0.5)
-            assert isinstance(app.screen, CompareScreen)
+            await pilot.wait_for_scheduled_animations()
             return app.export_screenshot()
 
     svg = asyncio.run(go())
