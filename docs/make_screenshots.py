@@ -4,7 +4,8 @@
 
 Trains the app's default character model live for a while, then a series model on the airline
 passengers data (from ../shared/series when present, else the built-in sales series), and
-streams text on the generate screen from the character run's checkpoint.
+streams text on the generate screen from the character run's checkpoint. ``--compare SWEEP``
+makes the compare screen's picture from a sweep's folder instead.
 """
 
 from __future__ import annotations
@@ -58,11 +59,28 @@ async def generate(run_dir: Path) -> None:
         print("wrote", OUT / "generate.svg")
 
 
+async def compare(sweep: Path) -> None:
+    from rnn_tui.tui.compare_app import CompareApp
+    from rnn_tui.tui.runset import RunSet
+
+    app = CompareApp(RunSet.from_paths([sweep]), theme="rnn-dark", remember_theme=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause(2.0)
+        (OUT / "compare.svg").write_text(app.export_screenshot(title="rnn-tui compare"))
+        print("wrote", OUT / "compare.svg")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=60.0)
+    ap.add_argument("--compare", metavar="SWEEP", type=Path,
+                    help="only the compare screen, over a finished sweep's folder (e.g. the "
+                    "README's rnn/lstm/gru sweep)")
     args = ap.parse_args()
     OUT.mkdir(exist_ok=True)
+    if args.compare:
+        asyncio.run(compare(args.compare))
+        return
     configure_threads()
     with tempfile.TemporaryDirectory() as d:
         runs = Path(d)

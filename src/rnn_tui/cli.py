@@ -1,5 +1,5 @@
 """Command line: ``rnn-tui`` (the app), ``train``, ``sample``, ``forecast``, ``evaluate``,
-``watch``, ``export``, ``import``, ``recipes``, ``corpora``, ``serve``.
+``watch``, ``sweep``, ``compare``, ``export``, ``import``, ``recipes``, ``corpora``, ``serve``.
 
 Heavy modules (NumPy, Numba, Textual) are imported inside the commands so ``--help`` is instant.
 Every :class:`~rnn_tui.errors.UserError` becomes one line on stderr and exit status 2.
@@ -213,6 +213,55 @@ def build_parser() -> argparse.ArgumentParser:
         if sec == "train":  # settings a later `train --resume` uses
             i.add_argument(flag, dest=key, type=str, metavar=typ.__name__.upper(), help=hlp)
 
+    sw = command("sweep", help="train many runs (a grid or random search over any train "
+                 "option) on Ray Tune; each trial is an ordinary run directory",
+                 description="Run a grid of `train` settings as a Ray Tune experiment: one "
+                 "trial per core on this machine, or on a Ray cluster with --address. Every "
+                 "option is written as on `train`; a comma list is a grid axis (--cell "
+                 "rnn,lstm,gru), LO..HI..STEP a grid of numbers (--hidden 64..256..64; "
+                 "..xF steps by a factor), LO:HI[:log] a range for random search (--lr "
+                 "1e-3:1e-2:log, with --samples N). Each trial is a run directory in "
+                 "RUNS_DIR/NAME/ (open it with watch, sample, evaluate; all of them with "
+                 "`rnn-tui compare RUNS_DIR/NAME`); sweep.json there records the grid and every "
+                 "trial's status. The last line printed is `best=<run dir> val_loss=<x>`.",
+                 epilog='Needs the [sweep] extra: pip install "rnn-tui[sweep]". --config FILE '
+                 "may hold a [sweep] table (keys: option names with lists or range strings, "
+                 "and samples, scheduler, sweep_seed, max_concurrent, grace_period, address, "
+                 "storage_path).")
+    sw.add_argument("--config", metavar="FILE", help="TOML with [data] [model] [train] and "
+                    "[sweep]; flags override it")
+    sw.add_argument("--name", help="the sweep's folder name (default: sweep-DATE-TIME)")
+    sw.add_argument("--runs-dir", default="runs", help="where the sweep's folder goes (./runs)")
+    sw.add_argument("--samples", type=int, metavar="N", help="random search: draws from the "
+                    "LO:HI ranges (the grid is repeated N times)")
+    sw.add_argument("--sweep-seed", type=int, metavar="N", help="seed of the random draws (0)")
+    sw.add_argument("--scheduler", choices=("asha", "none"), help="asha (default): stop "
+                    "trials whose validation loss falls behind at each evaluation; none: run "
+                    "every trial to its end")
+    sw.add_argument("--grace-period", type=int, metavar="N", help="evaluations every trial "
+                    "gets before ASHA may stop it (2)")
+    sw.add_argument("--max-concurrent", type=int, metavar="N", help="trials at once "
+                    "(default: one per CPU of the Ray cluster)")
+    sw.add_argument("--address", metavar="HOST:PORT", help="run on the Ray cluster there "
+                    "(`ray start --head`); default RAY_ADDRESS, else a local Ray on this "
+                    "machine. A head with token authentication needs its ~/.ray/auth_token "
+                    "here (or RAY_AUTH_TOKEN_PATH / RAY_AUTH_TOKEN)")
+    sw.add_argument("--storage-path", metavar="PATH_OR_URI", help="Ray Tune's storage_path "
+                    "(default: the sweep's folder); on several machines, a shared path or a URI")
+    for flag, _sec, key, typ, hlp in TRAIN_FLAGS:
+        sw.add_argument(flag, dest=key, type=str, metavar=typ.__name__.upper(), help=hlp)
+
+    cmp = command("compare", help="the dashboard for several runs at once (a sweep's folder "
+                  "stands for all its trials)",
+                  description="Overlay the loss curves and the gradient flow of several runs, "
+                  "with a table of their final numbers. Each run is named by the settings in "
+                  "which it differs from the others. Runs still training are followed live, "
+                  "so `rnn-tui compare RUNS/NAME` during a sweep is the sweep's dashboard.")
+    cmp.add_argument("runs", nargs="+", metavar="RUN_OR_SWEEP",
+                     help="run directories and sweep folders")
+    app_options(cmp)
+
+
     from rnn_tui.data.corpora import data_dir
 
     c = command("corpora", help="list the corpora (built-in and yours) and the built-in series",
@@ -318,6 +367,10 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_import(args)
         if args.command == "serve":
             return cmd_serve(args)
+        if args.command == "sweep":
+            return cmd_sweep(args)
+        if args.command == "compare":
+            return cmd_compare(args)
         return cmd_app(args)
     except UserError as err:
         print(f"rnn-tui: error: {err}", file=sys.stderr)
@@ -539,6 +592,24 @@ def _check_corpus(task: str, corpus: str) -> None:
     if corpus not in names and not Path(corpus).expanduser().is_file():
         raise UserError(f"--corpus {corpus!r} is neither a built-in one ({', '.join(names)}) "
                         "nor a file")
+
+
+def cmd_sweep(args) -> int:
+    from rnn_tui.sweep.engine import run_sweep
+
+    return run_sweep(args)
+
+
+def cmd_compare(args) -> int:
+    _app_env(args)
+    from rnn_tui.tui.runset import RunSet
+
+    runs = RunSet.from_paths(args.runs)
+    from rnn_tui.tui.compare_app import CompareApp
+
+    app = CompareApp(runs, theme=args.theme, low_bandwidth=args.low_bandwidth)
+    app.run()
+    return app.return_code or 0
 
 
 def build_config(args, defaults: dict | None = None):

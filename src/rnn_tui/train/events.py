@@ -56,6 +56,9 @@ class RunStarted(Event):
     compute: str = ""  # e.g. "mkl, 2 threads": the BLAS behind the kernels and the threads used
     views: list[str] = field(default_factory=list)  # the task's own panels (text, forecast, …)
     notes: list[str] = field(default_factory=list)  # what the task chose or changed, for the user
+    # where it ran, when something other than `rnn-tui train` ran it: a sweep trial has
+    # {"engine": "ray", "node": host, "node_ip", "node_id", "trial_id", …}; empty otherwise
+    provenance: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass

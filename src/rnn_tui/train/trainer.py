@@ -76,6 +76,7 @@ class Trainer:
         self.saved_step: int | None = None  # the step of the last checkpoint.npz written
         self.thread: threading.Thread | None = None
         self.finished = threading.Event()
+        self.provenance: dict = {}  # for run_started: the engine, node and trial that ran it
         self._t0 = time.perf_counter()
 
     # ------------------------------------------------------------------ control (any thread)
@@ -175,7 +176,8 @@ class Trainer:
             vocab_size=int(info_.get("vocab_size", 0)), notes=list(info_.get("notes", [])),
             parameters=int(task.net.params.data.size), total_steps=t.steps or None,
             time_budget_s=t.time_budget or None, resumed=self.step > 0,
-            compute=_compute_description(), views=list(task.views)))
+            compute=_compute_description(), views=list(task.views),
+            provenance=dict(self.provenance)))
         if self.on_nonfinite != "stop":
             self._keep_good()
         acc_loss = acc_tokens = acc_steps = 0

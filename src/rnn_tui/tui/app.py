@@ -28,6 +28,7 @@ class RnnTuiApp(App):
         Binding("question_mark,f1", "help", "Help", key_display="?"),
         Binding("t", "next_theme", "Theme"),
         Binding("o", "open_run", "Open run", show=False),
+        Binding("C", "compare", "Compare runs", show=False),
         Binding("q", "quit", "Quit"),
         Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
     ]
@@ -46,6 +47,7 @@ class RnnTuiApp(App):
         self.requested_theme = theme
         self.remember_theme = remember_theme
         self.quitting = False
+        self.session_runs: list[Path] = []  # run directories trained earlier in this session
         self._theme_ready = False
         self.broken_themes: dict[str, str] = {}  # name -> why its file did not load
         themes = load_themes(self.broken_themes)
@@ -56,9 +58,13 @@ class RnnTuiApp(App):
     # ------------------------------------------------------------------ set-up
     def on_mount(self) -> None:
         self.start_theme()
-        self.push_screen(DashboardScreen(self.source, self.low_bandwidth))
+        self.push_screen(self.first_screen())
         if isinstance(self.source, LiveSource):
             self.source.start()
+
+    def first_screen(self):
+        """The screen the app opens on (``rnn-tui compare`` opens on another)."""
+        return DashboardScreen(self.source, self.low_bandwidth)
 
     def start_theme(self) -> None:
         """The requested theme, else the remembered one, else the default; one that cannot be
@@ -129,6 +135,25 @@ class RnnTuiApp(App):
     def on_setup_screen_start(self, message: SetupScreen.Start) -> None:
         self.pop_screen()
         self.switch_run(message.cfg)
+        if message.compare:
+            self.notify(f"starting the same run as {message.cfg.model.cell}; press C to "
+                        "compare it with the previous one", timeout=6)
+
+    def action_compare(self) -> None:
+        """This session's runs side by side (the compare screen over their run
+        directories; the one training now is followed live)."""
+        from rnn_tui.tui.runset import RunSet
+        from rnn_tui.tui.screens.compare import CompareScreen
+
+        dirs = [p for p in dict.fromkeys([*self.session_runs, self.source.run_dir])
+                if p is not None and Path(p).is_dir()]
+        if len(dirs) < 2:
+            self.notify("one run so far: press n and start the same run as another cell "
+                        "(the 'compare' buttons), then C", timeout=5)
+            return
+        if isinstance(self.screen, CompareScreen):
+            return
+        self.push_screen(CompareScreen(RunSet.from_paths(dirs), self.low_bandwidth))
 
     @work(thread=True, exclusive=True, group="run")
     def switch_run(self, cfg) -> None:
@@ -137,6 +162,8 @@ class RnnTuiApp(App):
             self.call_from_thread(self.notify, "saving the current run…", timeout=2)
             old.stop("stopped")
             old.join(60)
+        if old.run_dir is not None:
+            self.session_runs.append(Path(old.run_dir))
         new = LiveSource(cfg, self.runs_dir)
         self.cfg = cfg
         self.source = new
@@ -205,4 +232,5 @@ class RnnTuiApp(App):
         yield SystemCommand("Generate text from a run", "key: g", self.action_generate)
         yield SystemCommand("New run (setup)", "key: n", self.action_setup)
         yield SystemCommand("Watch a run (open)", "key: o", self.action_open_run)
+        yield SystemCommand("Compare this session's runs", "key: C", self.action_compare)
         yield SystemCommand("Help: keys and views", "key: ?", self.action_help)

@@ -25,6 +25,7 @@ INT_FIELDS = {  # id -> (section, key, minimum, label)
     "seq": ("train", "seq", 1, "sequence length (BPTT)"),
     "batch": ("train", "batch", 1, "batch"),
 }
+COMPARE_CELLS = ("rnn", "lstm", "gru")  # the "same run as …" buttons
 FLOAT_FIELDS = {
     "lr": ("train", "lr", "learning rate"),
     "clip": ("train", "clip", "clip gradient norm (0=off)"),
@@ -70,9 +71,10 @@ class SetupScreen(Screen):
                 Binding("ctrl+s", "start", "Start")]
 
     class Start(Message):
-        def __init__(self, cfg: RunConfig):
+        def __init__(self, cfg: RunConfig, compare: bool = False):
             super().__init__()
             self.cfg = cfg
+            self.compare = compare  # "same run as …": the app offers to compare the two
 
     def __init__(self, cfg: RunConfig, allow_files: bool = True, **kw):
         """``allow_files`` False (a confined app): no file paths typed here, built-in corpora
@@ -118,6 +120,12 @@ class SetupScreen(Screen):
             with Horizontal(classes="form-row"):
                 yield Button("Start", id="start", variant="primary", compact=True)
                 yield Button("Cancel", id="cancel", compact=True)
+            with Horizontal(classes="form-row", id="same-run-row"):
+                yield Label("compare: same run as", classes="form-label")
+                for cell in COMPARE_CELLS:
+                    yield Button(cell, id=f"same-{cell}", compact=True)
+            yield Label("starts these settings again with that cell; C then shows the runs "
+                        "side by side", classes="hint")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -150,8 +158,11 @@ class SetupScreen(Screen):
                 self.query_one("#cell", Select).value = cell
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
-        if event.button.id == "start":
+        bid = event.button.id or ""
+        if bid == "start":
             self.action_start()
+        elif bid.startswith("same-"):
+            self.action_start(cell=bid.removeprefix("same-"))
         else:
             self.app.pop_screen()
 
@@ -175,7 +186,8 @@ class SetupScreen(Screen):
             setattr(getattr(cfg, sec), key, float(self.query_one(f"#{fid}", Input).value))
         return cfg.validate()
 
-    def action_start(self) -> None:
+    def action_start(self, cell: str | None = None) -> None:
+        """Start the form's run; with ``cell``, the same run with that cell instead."""
         err = self.query_one("#setup-error", Label)
         try:
             cfg = self.collect()
@@ -183,4 +195,6 @@ class SetupScreen(Screen):
             err.update(str(e))
             return
         err.update("")
-        self.post_message(self.Start(cfg))
+        if cell is not None:
+            cfg.model.cell = cell
+        self.post_message(self.Start(cfg, compare=cell is not None))
