@@ -206,24 +206,59 @@ def forecast_mean(history: np.ndarray, horizon: int) -> np.ndarray:
     return np.full(horizon, float(np.mean(history)))
 
 
-def detect_period(values: np.ndarray, max_period: int | None = None) -> int:
-    """The seasonal period: the lag (>= 2) of the highest local peak of the autocorrelation of
-    the detrended series (1 when there is no peak). Neighbouring lags are always highly
-    correlated, so only peaks count, not the largest value."""
+def _acf(v: np.ndarray, max_lag: int) -> np.ndarray:
+    """Sample autocorrelation r_0..r_max_lag (biased: every lag divided by the full sum of
+    squares, so long lags are shrunk)."""
+    v = v - v.mean()
+    n = len(v)
+    size = 1 << int(np.ceil(np.log2(2 * n)))
+    f = np.fft.rfft(v, size)
+    r = np.fft.irfft(f * np.conj(f), size)[: max_lag + 1]
+    return r / r[0] if r[0] > 0 else np.zeros(max_lag + 1)
+
+
+def detect_period(values: np.ndarray, max_period: int | None = None,
+                  alpha: float = 0.05) -> int:
+    r"""The seasonal period, or 1 when there is none worth the name.
+
+    Candidates are the lags :math:`p \ge 2` (at most ``max_period``, default a third of the
+    series, so at least three cycles are seen) where the autocorrelation of the linearly
+    detrended series has a positive local peak. A candidate must pass a significance test that
+    holds up in noise, trends and random walks: the series is differenced at half the lag,
+    :math:`d_t = y_t - y_{t - \lfloor p/2 \rfloor}` (a seasonal pattern survives that, a trend
+    or a wandering level does not; a multiple of the true period cancels the pattern), and the
+    autocorrelation of :math:`d` at lag :math:`p` must exceed Bartlett's band
+    :math:`z \sqrt{(1 + 2\sum_{j<p} r_d(j)^2)/n}`, with :math:`z` the normal quantile for
+    ``alpha`` shared (Bonferroni) among the candidates. Of those that pass, the one with the
+    largest statistic wins; a multiple of it whose autocorrelation is clearly higher (a pattern
+    of period 4 whose halves look alike) replaces it."""
+    from scipy.stats import norm
+
     v = np.asarray(values, dtype=np.float64)
     n = len(v)
     max_period = min(max_period or n // 3, n // 2)
-    if n < 6 or max_period < 2:
+    if n < 8 or max_period < 2 or not np.all(np.isfinite(v)):
         return 1
     t = np.arange(n)
-    v = v - np.polyval(np.polyfit(t, v, 1), t)
-    v = v - v.mean()
-    denom = float(np.dot(v, v)) or 1.0
-    acf = np.array([1.0] + [float(np.dot(v[:-k], v[k:])) / denom for k in range(1, max_period + 2)])
-    best, best_r = 1, 0.0
-    for lag in range(2, max_period + 1):
-        if acf[lag] > acf[lag - 1] and acf[lag] >= acf[lag + 1] and acf[lag] > best_r:
-            best, best_r = lag, acf[lag]
+    r = _acf(v - np.polyval(np.polyfit(t, v, 1), t), max_period + 1)
+    cands = [k for k in range(2, max_period + 1)
+             if r[k] > 0 and r[k] > r[k - 1] and r[k] >= r[k + 1]]
+    if not cands:
+        return 1
+    best, best_z = 1, float(norm.ppf(1 - alpha / len(cands)))
+    for p in cands:
+        d = v[p // 2 :] - v[: -(p // 2)]
+        m = len(d)
+        if m <= p + 2:
+            continue
+        rd = _acf(d, p)
+        z = rd[p] / np.sqrt((1 + 2 * np.sum(rd[1:p] ** 2)) / m)
+        if z > best_z:
+            best, best_z = p, z
+    if best > 1:
+        more = [k for k in cands if k > best and k % best == 0 and r[k] > r[best] + 1 / np.sqrt(n)]
+        if more:
+            best = max(more, key=lambda k: r[k])
     return best
 
 
