@@ -95,7 +95,8 @@ class GradChart(Chart):
 
 
 class ForecastChart(Chart):
-    """History, held-out truth, one-step predictions and the recursive multi-step forecast."""
+    """History, held-out truth, one-step predictions, the model's multi-step forecast and the
+    Holt-Winters baseline's."""
 
     def draw(self, p) -> None:
         f = self.state.forecast
@@ -113,6 +114,13 @@ class ForecastChart(Chart):
         if f.prediction:
             p.plot(xs[:len(f.prediction)], f.prediction, label="one-step", marker="braille",
                    color="cyan")
+        baselines = getattr(f, "baselines", None) or {}
+        errors = f.errors or {}
+        hw = min((k for k in ("holt_winters_add", "holt_winters_mul", "holt") if baselines.get(k)),
+                 key=lambda k: errors.get(k, {}).get("mae", math.inf), default=None)
+        if hw:
+            p.plot(xs[:len(baselines[hw])], baselines[hw], label="Holt-Winters" if hw != "holt"
+                   else "Holt", marker="braille", color="magenta")
         if f.forecast:
             p.plot(xs[:len(f.forecast)], f.forecast, label="forecast", marker="braille",
                    color="orange")

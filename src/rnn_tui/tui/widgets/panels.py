@@ -89,9 +89,23 @@ class NeuronView(Static):
 
 
 class ErrorTable(Static):
-    """The model's errors beside the baselines' on the held-out part."""
+    """The model's errors beside the baselines' on the held-out part, most telling first (the
+    model, Holt-Winters, seasonal naive, the model's parts, ...); as many rows as fit."""
+
+    ORDER = ("model", "holt_winters_add", "holt_winters_mul", "holt", "seasonal_naive",
+             "model_es", "model_es_rnn", "model_one_step", "naive", "last_value", "mean")
+    LABELS = {"model_es": "model: smoothing", "model_es_rnn": "model: smoothing+RNN",
+              "holt_winters_add": "Holt-Winters add", "holt_winters_mul": "Holt-Winters mul",
+              "holt": "Holt (no season)", "model_one_step": "model, one step"}
+
+    _state: RunState | None = None
+
+    def on_resize(self) -> None:
+        if self._state is not None:  # as many rows as now fit
+            self.show(self._state)
 
     def show(self, state: RunState) -> None:
+        self._state = state
         f = state.forecast
         if f is None or not f.errors:
             self.update(Text("errors appear after the first evaluation", "dim"), layout=False)
@@ -99,9 +113,13 @@ class ErrorTable(Static):
         t = Table(box=None, expand=True, padding=(0, 1))
         for col in ("method", "MAE", "RMSE", "MASE"):
             t.add_column(col, justify="left" if col == "method" else "right")
+        rank = {k: i for i, k in enumerate(self.ORDER)}
+        names = sorted(f.errors, key=lambda k: rank.get(k, len(rank)))
+        room = self.size.height - 1 if self.size.height > 1 else len(names)
         best = min(m["mae"] for m in f.errors.values())
-        for name, m in f.errors.items():
+        for name in names[:room]:
+            m = f.errors[name]
             style = "bold" if m["mae"] == best else ""
-            t.add_row(name.replace("_", " "), f"{m['mae']:.3f}", f"{m['rmse']:.3f}",
-                      f"{m['mase']:.3f}", style=style)
+            t.add_row(self.LABELS.get(name, name.replace("_", " ")), f"{m['mae']:.3f}",
+                      f"{m['rmse']:.3f}", f"{m['mase']:.3f}", style=style)
         self.update(t, layout=False)
