@@ -179,6 +179,7 @@ class ExpSmoothing:
     def fit(self, y: np.ndarray) -> ExpSmoothing:
         """Choose the smoothing parameters that minimise the one-step squared error on ``y``."""
         from scipy.optimize import minimize
+        from threadpoolctl import threadpool_limits
 
         y = np.ascontiguousarray(y, dtype=np.float64)
         if len(y) < self.min_length():
@@ -202,10 +203,11 @@ class ExpSmoothing:
         bounds = [(1e-3, 1 - 1e-3), (0.0, 1.0), (0.0, 1.0),
                   (0.8, 0.995) if (self.trend and self.damped) else (1.0, 1.0)]
         best_x, best_f = starts[0][1], starts[0][0]
-        for _, x0 in starts:
-            r = minimize(sse, np.array(x0), method="L-BFGS-B", bounds=bounds)
-            if np.isfinite(r.fun) and r.fun < best_f:
-                best_x, best_f = r.x, float(r.fun)
+        with threadpool_limits(1, user_api="blas"):  # tiny vectors: threads only spin
+            for _, x0 in starts:
+                r = minimize(sse, np.array(x0), method="L-BFGS-B", bounds=bounds)
+                if np.isfinite(r.fun) and r.fun < best_f:
+                    best_x, best_f = r.x, float(r.fun)
         self.params = self._unpack(best_x)
         self.sse = float(best_f)
         return self

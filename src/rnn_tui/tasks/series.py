@@ -83,12 +83,13 @@ class SeriesTask(Task):
         self.steps_done = 0
         self.phase = 1
         self.switch_step = t.steps // 2 if t.steps else PHASE1_STEPS
-        self.model = None  # ESRNNForecaster, built on first use (choosing it fits models)
+        self.model = None  # ESRNNForecaster (choosing it fits models)
         self.choice = None  # SmoothingChoice
         self.validation: dict[str, float] = {}
         self.legacy = None  # LegacyForecaster when a format-1 checkpoint was restored
         self._windows = None
         self._baselines = None
+        self._ensure_model()  # a second or so of fitting, before the run's clock starts
 
     @classmethod
     def from_config(cls, cfg: RunConfig) -> SeriesTask:
