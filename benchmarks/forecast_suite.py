@@ -95,6 +95,8 @@ def main(argv=None) -> int:
                "seasonal_naive_mae": errs["seasonal_naive"]["mae"],
                "seasonal_naive_mase": errs["seasonal_naive"]["mase"],
                "hw": hw, "hw_mae": errs[hw]["mae"], "hw_mase": errs[hw]["mase"],
+               "hw_mul_mae": errs.get("holt_winters_mul", {}).get("mae"),
+               "hw_mul_mase": errs.get("holt_winters_mul", {}).get("mase"),
                "hw_best": hw_best, "hw_best_mae": errs[hw_best]["mae"],
                "seconds_median": statistics.median(r[2] for r in runs)}
         rows.append(row)
@@ -110,20 +112,24 @@ def main(argv=None) -> int:
 
 
 def print_table(rows, seeds) -> None:
-    head = (f"{'series':<28} {'hold':>4} {'per':>3} | {'model MAE':>10} {'MASE':>6} | "
-            f"{'s.naive MAE':>11} {'MASE':>6} | {'Holt-Winters':>16} {'MAE':>9} {'MASE':>6} | "
-            f"{'ES alone':>9} {'ES+RNN':>9} | {'s/run':>5}")
+    head = (f"{'series':<26} {'hold':>4} {'per':>3} | {'model MAE':>9} {'MASE':>6} | "
+            f"{'s.naive MAE':>11} {'MASE':>6} | {'HW add/Holt':>11} {'MASE':>6} | "
+            f"{'HW mul':>9} {'MASE':>6} | {'ES alone':>8} {'ES+RNN':>8} | {'s/run':>5}")
     print(f"median over seeds {','.join(map(str, seeds))}; lower is better")
     print(head)
     print("-" * len(head))
     for r in rows:
-        hw = r["hw"].replace("holt_winters_", "HW ").replace("holt", "Holt")
-        print(f"{r['series'][:28]:<28} {r['holdout']:>4} {r['period']:>3} | "
-              f"{r['model_mae']:>10.4g} {r['model_mase']:>6.3f} | "
+        mark = "" if r["hw"] != "holt" else "*"
+        mul = (f"{r['hw_mul_mae']:>9.4g} {r['hw_mul_mase']:>6.3f}" if r["hw_mul_mae"] is not None
+               else f"{'-':>9} {'-':>6}")
+        print(f"{r['series'][:26]:<26} {r['holdout']:>4} {r['period']:>3} | "
+              f"{r['model_mae']:>9.4g} {r['model_mase']:>6.3f} | "
               f"{r['seasonal_naive_mae']:>11.4g} {r['seasonal_naive_mase']:>6.3f} | "
-              f"{hw:>16} {r['hw_mae']:>9.4g} {r['hw_mase']:>6.3f} | "
-              f"{r['model_es_mae']:>9.4g} {r['model_es_rnn_mae']:>9.4g} | "
+              f"{r['hw_mae']:>10.4g}{mark or ' '} {r['hw_mase']:>6.3f} | {mul} | "
+              f"{r['model_es_mae']:>8.4g} {r['model_es_rnn_mae']:>8.4g} | "
               f"{r['seconds_median']:>5.0f}")
+    if any(r["hw"] == "holt" for r in rows):
+        print("* Holt's linear trend: too short for two seasons plus two, or no period")
     wins = sum(r["model_mae"] < r["seasonal_naive_mae"] for r in rows)
     hw_wins = sum(r["model_mae"] < r["hw_mae"] for r in rows)
     print(f"model beats seasonal naive on {wins}/{len(rows)}, Holt-Winters (or Holt) on "
