@@ -120,6 +120,17 @@ def test_detect_period_finds_a_63_sample_sine():
     assert S.detect_period(v) == 63
 
 
+def test_detect_period_finds_a_smooth_annual_cycle_in_ten_years_of_days():
+    """Ten cycles of a smooth cycle in red noise are too few for the autocorrelation test; the
+    out-of-sample seasonal profile finds it."""
+    from scipy.signal import lfilter
+
+    rng = np.random.default_rng(42)
+    t = np.arange(3650)
+    v = 11 + 4 * np.cos(2 * np.pi * t / 365.25) + lfilter([1], [1, -0.6], rng.normal(0, 2.2, 3650))
+    assert abs(S.detect_period(v) - 365) <= 5
+
+
 def test_detect_period_finds_weekly_and_monthly_seasons():
     rng = np.random.default_rng(5)
     t = np.arange(365)
