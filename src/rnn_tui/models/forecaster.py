@@ -139,13 +139,14 @@ def choose_smoothing(train: np.ndarray, period: int, horizon: int, n_fit: int,
 
 # ---------------------------------------------------------------------- the network's loss
 def masked_mse(net: Network, x: np.ndarray, target: tuple[np.ndarray, np.ndarray],
-               state) -> StepResult:
+               state, rng: np.random.Generator | None = None) -> StepResult:
     """Forward, loss and backward for a many-to-one network whose head gives H values, scored
     only where ``mask`` is 1 (the last origins of a series have fewer future points than H).
-    ``target`` is (values (B, H), mask (B, H)); gradients land in ``net.params.grad``."""
+    ``target`` is (values (B, H), mask (B, H)); gradients land in ``net.params.grad``; ``rng``
+    drives dropout between layers."""
     y, mask = target
     net.params.zero_grad()
-    fwd = net.forward(x, state)
+    fwd = net.forward(x, state, rng)
     rows = fwd.y[-1]
     out = net.head(rows)
     count = max(float(mask.sum()), 1.0)

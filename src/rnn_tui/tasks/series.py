@@ -163,7 +163,8 @@ class SeriesTask(Task):
             else:
                 info = train_step(net, x, (Y[idx].astype(net.dtype), M[idx].astype(net.dtype)),
                                   net.initial_state(batch), opt, self.cfg.train.clip,
-                                  loss_fn=lambda x_, y_, s_, net=net: masked_mse(net, x_, y_, s_))
+                                  loss_fn=lambda x_, y_, s_, net=net, rng=rng:
+                                  masked_mse(net, x_, y_, s_, rng))
             if first is None:
                 first = info
         self.steps_done += 1
