@@ -67,8 +67,16 @@ def series_run() -> list[ev.Event]:
         step=1500, history=hist, truth=truth, prediction=[v + 5 for v in truth],
         forecast=[v + 9 * math.sin(i) for i, v in enumerate(truth)],
         errors={"model": {"mae": 12.0, "rmse": 14.0, "mase": 0.6},
-                "naive": {"mae": 40.0, "rmse": 48.0, "mase": 2.0},
-                "seasonal_naive": {"mae": 24.0, "rmse": 27.0, "mase": 1.2}}))
+                "model_es": {"mae": 15.0, "rmse": 18.0, "mase": 0.75},
+                "model_es_rnn": {"mae": 11.0, "rmse": 13.5, "mase": 0.55},
+                "seasonal_naive": {"mae": 24.0, "rmse": 27.0, "mase": 1.2},
+                "holt_winters_add": {"mae": 16.0, "rmse": 19.0, "mase": 0.8},
+                "holt_winters_mul": {"mae": 17.5, "rmse": 20.0, "mase": 0.87},
+                "last_value": {"mae": 40.0, "rmse": 48.0, "mase": 2.0},
+                "mean": {"mae": 60.0, "rmse": 66.0, "mase": 3.0},
+                "model_one_step": {"mae": 8.0, "rmse": 9.5, "mase": 0.4}},
+        baselines={"holt_winters_add": [v - 12 + 4 * math.cos(i) for i, v in enumerate(truth)],
+                   "holt_winters_mul": [v + 15 for v in truth]}))
     return out
 
 

@@ -97,3 +97,47 @@ def test_load_series_builtin_and_unknown():
     assert len(S.load_series("sine").values) == 1000
     with pytest.raises(UserError, match="unknown series"):
         S.load_series("wobble")
+
+
+@pytest.mark.parametrize("n", [40, 100, 365, 1000])
+def test_detect_period_finds_none_in_white_noise(n):
+    for seed in range(5):
+        assert S.detect_period(np.random.default_rng(seed).normal(size=n)) == 1
+
+
+def test_detect_period_finds_none_in_random_walks_and_trends():
+    rng = np.random.default_rng(11)
+    for _ in range(5):
+        assert S.detect_period(np.cumsum(rng.normal(size=300))) == 1
+    t = np.arange(200.0)
+    assert S.detect_period(3 * t + rng.normal(0, 5, 200)) == 1
+
+
+def test_detect_period_finds_a_63_sample_sine():
+    """Longer than the old cap of 60 lags."""
+    t = np.arange(400)
+    v = np.sin(2 * np.pi * t / 63) + np.random.default_rng(0).normal(0, 0.1, 400)
+    assert S.detect_period(v) == 63
+
+
+def test_detect_period_finds_a_smooth_annual_cycle_in_ten_years_of_days():
+    """Ten cycles of a smooth cycle in red noise are too few for the autocorrelation test; the
+    out-of-sample seasonal profile finds it."""
+    from scipy.signal import lfilter
+
+    rng = np.random.default_rng(42)
+    t = np.arange(3650)
+    v = 11 + 4 * np.cos(2 * np.pi * t / 365.25) + lfilter([1], [1, -0.6], rng.normal(0, 2.2, 3650))
+    assert abs(S.detect_period(v) - 365) <= 5
+
+
+def test_detect_period_finds_weekly_and_monthly_seasons():
+    rng = np.random.default_rng(5)
+    t = np.arange(365)
+    week = np.array([0.0, 0, 0, 1, 2, 5, 4])[t % 7]
+    assert S.detect_period(week + rng.normal(0, 1, 365) + 0.01 * t) == 7
+    assert S.detect_period(S.daily_sales(730, seed=3).values) == 7
+    air = S.load_csv(SERIES_DIR / "airline-passengers.csv").values
+    assert S.detect_period(air[:120]) == 12
+    quarterly = 100 + np.arange(60.0) + np.tile([6.0, -3, 1, -4], 15) + rng.normal(0, 1, 60)
+    assert S.detect_period(quarterly) == 4

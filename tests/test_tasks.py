@@ -4,6 +4,7 @@ model beats the unigram baseline and samples words."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from rnn_tui.cli import main
 from rnn_tui.config import SERIES_DEFAULTS, RunConfig
@@ -148,3 +149,97 @@ def test_gate_snapshot_sends_what_the_cells_computed():
     fwd = net.forward(x, net.initial_state(2), lengths=np.array([4, 2]))
     real = np.concatenate([fwd.layers[0].gates[:4, 0], fwd.layers[0].gates[:2, 1]])[:, :4]
     np.testing.assert_allclose(snap.saturation[0][0][1], (real > 0.9).mean(0), atol=5e-4)
+
+
+
+def _series_task(values, holdout, period=0, steps=60, lookback=0, seed=0, name="s"):
+    from rnn_tui.data.series import Series
+
+    cfg = RunConfig()
+    cfg.update(SERIES_DEFAULTS)
+    cfg.update({"data": {"task": "series", "holdout": holdout, "period": period,
+                         "lookback": lookback},
+                "train": {"steps": steps, "time_budget": 0, "eval_every": steps,
+                          "seed": seed}})
+    return SeriesTask(cfg.validate(), Series(name, np.asarray(values, float), name)), cfg
+
+
+def test_lookback_is_chosen_to_fit_a_36_point_series():
+    """Shampoo sales: 36 months, 12 held out, period 12. A fixed lookback of 24 cannot fit;
+    the automatic one does, and the run forecasts."""
+    from conftest import SERIES_DIR
+    from rnn_tui.data.series import load_csv
+    from rnn_tui.errors import UserError
+
+    values = load_csv(SERIES_DIR / "shampoo.csv").values
+    assert len(values) == 36
+    task, cfg = _series_task(values, 12, 12, steps=40)
+    assert 2 <= task.lookback <= (task.n_fit - 1) // 3
+    Trainer(task, cfg, None, []).run()
+    errs, fc, one = task.errors()
+    assert fc.shape == (12,) and np.all(np.isfinite(fc)) and np.all(np.isfinite(one))
+    assert {"model", "model_es", "model_es_rnn", "seasonal_naive", "holt"} <= set(errs)
+    with pytest.raises(UserError, match="lookback"):
+        _series_task(values, 12, 12, lookback=24)
+
+
+def test_forecaster_beats_seasonal_naive_on_an_unseen_seasonal_series():
+    """A monthly series of a shape the forecaster was never tuned on: multiplicative season of
+    a random profile on a damped, curving trend, lognormal noise, 12 years."""
+    rng = np.random.default_rng(2024)
+    t = np.arange(144)
+    profile = np.exp(rng.normal(0, 0.15, 12))
+    level = 300 + 40 * np.sqrt(t) + 15 * np.sin(2 * np.pi * t / 55)
+    values = level * profile[t % 12] * np.exp(rng.normal(0, 0.04, len(t)))
+    task, cfg = _series_task(values, 24, 0, steps=400)
+    assert task.period == 12  # detected on the training part
+    Trainer(task, cfg, None, []).run()
+    errs, fc, _ = task.errors()
+    assert errs["model"]["mae"] < errs["seasonal_naive"]["mae"], errs
+    assert np.all(np.isfinite(fc))
+
+
+def test_noise_falls_back_to_its_level():
+    """Pure noise, a claimed weekly period: the honest forecast is the mean, and the model
+    must not do worse than last value or the seasonal naive forecast."""
+    values = 50 + np.random.default_rng(7).normal(0, 4, 300)
+    task, cfg = _series_task(values, 28, 7, steps=60)
+    Trainer(task, cfg, None, []).run()
+    errs, _, _ = task.errors()
+    assert errs["model"]["mae"] < min(errs["seasonal_naive"]["mae"], errs["last_value"]["mae"])
+    assert errs["model"]["mae"] < 1.2 * errs["mean"]["mae"]
+
+
+def test_nothing_is_decided_on_the_held_out_part():
+    """Two series equal up to the held-out part (which differs wildly) train to the same
+    forecast: the automatic choices and the networks see the training part only."""
+    rng = np.random.default_rng(1)
+    t = np.arange(120)
+    base = 100 + t + 10 * np.sin(2 * np.pi * t / 12) + rng.normal(0, 2, 120)
+    other = base.copy()
+    other[-24:] = rng.uniform(1, 1000, 24)
+    fcs = []
+    for values in (base, other):
+        task, cfg = _series_task(values, 24, 0, steps=30)
+        Trainer(task, cfg, None, []).run()
+        fcs.append(task.errors()[1])
+        assert task.period == 12
+    np.testing.assert_array_equal(fcs[0], fcs[1])
+
+
+def test_series_checkpoint_round_trip(tmp_path, capsys):
+    from conftest import SERIES_DIR
+
+    csv = str(SERIES_DIR / "airline-passengers.csv")
+    args = ["train", "--task", "series", "--corpus", csv, "--holdout", "24", "--period", "12",
+            "--hidden", "8", "--steps", "40", "--eval-every", "20", "--time-budget", "0",
+            "--runs-dir", str(tmp_path), "--name", "s", "--quiet"]
+    assert main(args) == 0
+    capsys.readouterr()
+    assert main(["forecast", str(tmp_path / "s"), "--no-chart", "--checkpoint", "latest"]) == 0
+    out = capsys.readouterr().out
+    assert "holt winters mul" in out and "model es rnn" in out
+    last = out.strip().splitlines()[-1]
+    assert last.startswith("model_mae=") and "seasonal_naive_mae=71.2500" in last
+    # resuming continues in phase 2 with the same combination
+    assert main(args[:-5] + ["--resume", str(tmp_path / "s"), "--steps", "50", "--quiet"]) == 0

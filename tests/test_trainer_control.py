@@ -119,7 +119,7 @@ def test_a_seeded_run_with_a_step_count_is_repeatable():
         cfg = RunConfig()
         cfg.update(SERIES_DEFAULTS)
         cfg.data.task, cfg.data.corpus = "series", "sales"
-        cfg.train.steps, cfg.train.time_budget, cfg.train.eval_every = 120, 2.0, 1000
+        cfg.train.steps, cfg.train.time_budget, cfg.train.eval_every = 120, 60.0, 1000
         task = SeriesTask.from_config(cfg.validate())
         step = task.step
 

@@ -30,7 +30,8 @@ TRAIN_FLAGS: list[tuple[str, str, str, type, str]] = [
     ("--val-fraction", "data", "val_fraction", float, "share of the text held out (0.1)"),
     ("--min-count", "data", "min_count", int, "word task: rarer words become <unk> (2)"),
     ("--max-vocab", "data", "max_vocab", int, "word task: vocabulary cap (10000)"),
-    ("--lookback", "data", "lookback", int, "series: past steps the model reads (24)"),
+    ("--lookback", "data", "lookback", int,
+     "series: past steps the model reads, 0 = chosen to fit the series (0)"),
     ("--horizon", "data", "horizon", int, "series: steps forecast ahead (12)"),
     ("--holdout", "data", "holdout", int, "series: final points held out (24)"),
     ("--period", "data", "period", int, "series: seasonal period, 0 = detect (0)"),
@@ -885,16 +886,24 @@ def cmd_forecast(args) -> int:
     errs, fc, one = task.errors()
     truth = task.holdout
     con = Console()
+    con.print(f"[bold]model[/]: {task.describe()}")
+    base = task.baselines()
+    hw_name = next((k for k in ("holt_winters_add", "holt_winters_mul", "holt") if k in base),
+                   None)
     t = Table(title=f"{task.series.name}: last {len(truth)} points held out "
               f"(period {task.period})")
-    for col in ("step", "truth", "forecast", "one-step", "seasonal naive"):
+    cols = ["step", "truth", "forecast", "one-step", "seasonal naive"]
+    if hw_name:
+        cols.append(hw_name.replace("_", " "))
+    for col in cols:
         t.add_column(col, justify="right")
-    from rnn_tui.data import series as S
-
-    sn = S.forecast_seasonal_naive(task.train_values, len(truth), task.period)
+    sn = base["seasonal_naive"]
     n0 = len(task.train_values)
     for i in range(len(truth)):
-        t.add_row(str(n0 + i), f"{truth[i]:.2f}", f"{fc[i]:.2f}", f"{one[i]:.2f}", f"{sn[i]:.2f}")
+        row = [str(n0 + i), f"{truth[i]:.2f}", f"{fc[i]:.2f}", f"{one[i]:.2f}", f"{sn[i]:.2f}"]
+        if hw_name:
+            row.append(f"{base[hw_name][i]:.2f}")
+        t.add_row(*row)
     con.print(t)
     e = Table(title="errors on the held-out part (lower is better)")
     for col in ("method", "MAE", "RMSE", "MASE"):
@@ -907,7 +916,7 @@ def cmd_forecast(args) -> int:
     horizon = args.horizon or cfg.data.horizon
     if horizon:
         full = task.series.values
-        future = task.model.forecast(full, horizon)
+        future = task.forecaster.forecast(full, horizon)
         con.print(f"next {horizon} after the data: " + ", ".join(f"{v:.2f}" for v in future))
     if not args.no_chart:
         import plotext as plt
@@ -922,6 +931,8 @@ def cmd_forecast(args) -> int:
         plt.plot(xs1, list(truth), label="truth")
         plt.plot(xs1, list(fc), label="forecast")
         plt.plot(xs1, list(sn), label="seasonal naive")
+        if hw_name:
+            plt.plot(xs1, list(base[hw_name]), label=hw_name.replace("_", " "))
         if future is not None:
             n1 = len(task.series.values)
             plt.plot(list(range(n1, n1 + len(future))), list(future), label="future")

@@ -40,8 +40,8 @@ class DataConfig:
     lowercase: bool = True  # word task
     min_count: int = 2  # word task
     max_vocab: int = 10000  # word task
-    lookback: int = 24  # series task: window of the past the model reads
-    horizon: int = 12  # series task: steps forecast recursively
+    lookback: int = 0  # series task: window of the past the model reads (0 = chosen to fit)
+    horizon: int = 12  # series task: steps forecast past the end of the data
     holdout: int = 24  # series task: final points held out for validation
     period: int = 0  # series task: seasonal period (0 = detect)
     windows: int = 0  # char / word: > 0 = every window of this many tokens predicts the next
@@ -178,7 +178,7 @@ class RunConfig:
                         ("train.eval_every", t.eval_every), ("train.eval_tokens", t.eval_tokens),
                         ("train.checkpoint_every", t.checkpoint_every),
                         ("train.sample_every", t.sample_every),
-                        ("data.lookback", d.lookback), ("data.horizon", d.horizon)):
+                        ("data.horizon", d.horizon)):
             if v < 1:
                 raise UserError(f"{name} must be at least 1, got {v}")
         for name, v in (("model.embed", m.embed), ("train.steps", t.steps),
@@ -187,6 +187,7 @@ class RunConfig:
                         ("data.max_len", d.max_len), ("data.windows", d.windows),
                         ("train.top_k", t.top_k),
                         ("data.holdout", d.holdout), ("data.period", d.period),
+                        ("data.lookback", d.lookback),
                         ("data.min_count", d.min_count)):
             if v < 0:
                 raise UserError(f"{name} must not be negative, got {v}")

@@ -122,6 +122,14 @@ def _batcher_problem(b) -> str:
 def _forecaster_problem(f) -> str:
     if not isinstance(f, dict):
         return "has forecaster settings that are not a table"
+    if f.get("version", 1) != 1:  # smoothing + an ensemble of networks (models/forecaster.py)
+        if not (_int(f.get("version"), 2, 99) and _int(f.get("lookback"), 1) and
+                _int(f.get("horizon"), 1) and isinstance(f.get("log"), bool) and
+                isinstance(f.get("es"), dict) and _num(f.get("scale", 1.0)) and
+                f.get("scale", 1.0) > 0 and isinstance(f.get("combine", "avg"), str) and
+                _int(f.get("members", 1), 1, 16)):
+            return "has forecaster settings of the wrong types"
+        return ""
     sc = f.get("scaler")
     if not (_int(f.get("lookback"), 1) and _int(f.get("lag"), 1) and isinstance(f.get("log"), bool)
             and isinstance(sc, dict) and _num(sc.get("mean")) and _num(sc.get("std"))
@@ -140,6 +148,10 @@ _META_CHECKS = {
     "period": lambda v: "" if _int(v, 1) else "has a seasonal period that is not a whole number",
     "steps_done": lambda v: "" if _int(v) else "has a step count that is not a whole number",
     "series": lambda v: "" if isinstance(v, str) else "names its series with a non-string",
+    "rngs": lambda v: "" if isinstance(v, list) and not any(_rng_problem(x) for x in v) else
+    "has random-generator states that are not",
+    "optimizers": lambda v: "" if isinstance(v, list) and all(isinstance(x, dict) for x in v)
+    else "has optimizer states that are not tables",
 }
 
 

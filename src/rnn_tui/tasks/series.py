@@ -1,5 +1,20 @@
-"""Time-series forecasting as a task: windows of the past predict the next value (many-to-one
-regression), evaluated on a held-out tail beside honest baselines."""
+"""Time-series forecasting as a task: exponential smoothing plus recurrent networks on what it
+leaves (:class:`~rnn_tui.models.forecaster.ESRNNForecaster`), evaluated on a held-out tail
+beside honest baselines (seasonal naive, Holt-Winters, last value, mean).
+
+Nothing here looks at the held-out tail to decide anything. The training part itself is split:
+its last points (:func:`~rnn_tui.models.forecaster.validation_length`) are the validation
+split. Training runs in two phases of the run's steps:
+
+1. the smoothing model is chosen and fitted on the part before the validation split, and the
+   networks learn from windows whose targets lie there; at the end of the phase the forecasts
+   from every origin in the validation split decide how smoothing and networks combine;
+2. the smoothing model is refitted on the whole training part and the networks go on learning
+   from all of it.
+
+The validation loss is the networks' loss on the validation split: out of sample in phase 1,
+and (being part of the training data) in sample in phase 2.
+"""
 
 from __future__ import annotations
 
@@ -12,55 +27,75 @@ from rnn_tui.core import make_optimizer
 from rnn_tui.core.network import NetSpec, Network
 from rnn_tui.errors import UserError
 from rnn_tui.models.training import train_step
-from rnn_tui.tasks.common import check_compatible, float_type, hidden_snapshot
+from rnn_tui.tasks.common import (
+    check_compatible,
+    float_type,
+    hidden_snapshot,
+    network_from_meta,
+)
 from rnn_tui.train import events as ev
 from rnn_tui.train.task import VIEW_FORECAST, Task
 
+MEMBERS = 3  # networks averaged (seeds seed, seed+1, ...)
+PHASE1_STEPS = 750  # when the run has no step count
+
 
 class SeriesTask(Task):
-    """Forecast a series: random windows of the (transformed) training part, many-to-one
-    regression (MSE); multi-step forecasts feed predictions back."""
+    """Forecast a series: see the module's docstring."""
 
     kind = "series"
     views = (VIEW_FORECAST,)
     loss_name = "MSE, scaled"
 
     def __init__(self, cfg: RunConfig, series):
-        from rnn_tui.data.series import StandardScaler, detect_period, make_windows
-        from rnn_tui.models.forecaster import Forecaster
+        from rnn_tui.data.series import detect_period
+        from rnn_tui.models.forecaster import auto_lookback, validation_length
 
         self.cfg = cfg
         d, m, t = cfg.data, cfg.model, cfg.train
         self.series = series
-        values = series.values
-        if len(values) < d.holdout + d.lookback + 2:
-            raise UserError(
-                f"the series has {len(values)} points; it needs more than holdout + lookback "
-                f"({d.holdout} + {d.lookback}); use a smaller --holdout or --lookback")
+        values = np.asarray(series.values, dtype=np.float64)
+        if d.holdout >= len(values) - 4:
+            raise UserError(f"the series has {len(values)} points; holding out {d.holdout} "
+                            "leaves too few to learn from; use a smaller --holdout")
         self.train_values = values[: len(values) - d.holdout] if d.holdout else values
         self.holdout = values[len(values) - d.holdout :] if d.holdout else values[-1:]
-        self.period = d.period or detect_period(self.train_values,
-                                                min(60, len(self.train_values) // 3))
-        # the log transform must hold for every value the run touches (the held-out part too)
-        lag, log = Forecaster.transform_params(values, self.period)
-        if len(self.train_values) - lag < d.lookback + 1:
+        n = len(self.train_values)
+        self.period = d.period or detect_period(self.train_values)
+        self.H = max(d.holdout, d.horizon, 1)  # the networks forecast this many steps at once
+        self.n_fit = n - validation_length(n, self.H)  # phase 1 learns from train[:n_fit]
+        self.lookback = d.lookback or auto_lookback(self.period, self.n_fit)
+        if self.n_fit - self.lookback < 2:
+            hint = ("use a smaller --lookback (or leave it unset to have one chosen)"
+                    if d.lookback else "use a smaller --holdout")
             raise UserError(
-                f"the training part has {len(self.train_values)} points, too few for lookback "
-                f"{d.lookback} after differencing at lag {lag}; use a smaller --lookback")
-        u = np.log(self.train_values) if log else self.train_values
-        scaler = StandardScaler().fit(u[lag:] - u[:-lag])
-        spec = NetSpec(cell=m.cell, input_mode="real", input_size=1, hidden=m.hidden,
-                       layers=m.layers, output_size=1, dropout=m.dropout)
-        self.net = Network(spec, dtype=float_type(cfg), seed=t.seed,
-                           recurrent_scale=m.recurrent_scale)
-        self.model = Forecaster(self.net, d.lookback, lag, log, scaler)
-        z = self.model.to_z(self.train_values)
-        self.X, self.Y = make_windows(z, d.lookback, 1)
-        self.opt = make_optimizer(t.optimizer, self.net.params.data.size, self.net.dtype, t.lr)
-        self.rng = np.random.default_rng(t.seed)
-        self.batch = min(t.batch, len(self.X))
-        self.tokens_per_step = self.batch * d.lookback
+                f"the training part has {n} points ({self.n_fit} before the validation split), "
+                f"too few for a window of {self.lookback}; {hint}")
+        # log only where every value is positive, held-out ones included: the one-step
+        # predictions read them (this looks at their sign, nothing else)
+        self.log_ok = bool(np.all(values > 0))
+        spec = NetSpec(cell=m.cell, input_mode="real", input_size=2, hidden=m.hidden,
+                       layers=m.layers, output_size=self.H, dropout=m.dropout)
+        self.nets = [Network(spec, dtype=float_type(cfg), seed=t.seed + k,
+                             recurrent_scale=m.recurrent_scale) for k in range(MEMBERS)]
+        for net in self.nets:  # start near "no correction": smoothing alone
+            net.params["head.W"][:] *= 0.1
+        self.opts = [make_optimizer(t.optimizer, net.params.data.size, net.dtype, t.lr)
+                     for net in self.nets]
+        self.rngs = [np.random.default_rng(t.seed + k) for k in range(MEMBERS)]
+        self.net, self.opt, self.rng = self.nets[0], self.opts[0], self.rngs[0]
+        self.batch = t.batch
+        self.tokens_per_step = MEMBERS * t.batch * self.lookback
         self.steps_done = 0
+        self.phase = 1
+        self.switch_step = t.steps // 2 if t.steps else PHASE1_STEPS
+        self.model = None  # ESRNNForecaster (choosing it fits models)
+        self.choice = None  # SmoothingChoice
+        self.validation: dict[str, float] = {}
+        self.legacy = None  # LegacyForecaster when a format-1 checkpoint was restored
+        self._windows = None
+        self._baselines = None
+        self._ensure_model()  # a second or so of fitting, before the run's clock starts
 
     @classmethod
     def from_config(cls, cfg: RunConfig) -> SeriesTask:
@@ -69,48 +104,149 @@ class SeriesTask(Task):
         return cls(cfg, load_series(cfg.data.corpus, cfg.data.column or None,
                                     cfg.data.encoding))
 
+    # ------------------------------------------------------------------ the model
+    def _ensure_model(self):
+        """Choose and fit the smoothing model on the part before the validation split."""
+        if self.model is None and self.legacy is None:
+            from rnn_tui.models.forecaster import ESRNNForecaster, choose_smoothing
+
+            self.choice = choose_smoothing(self.train_values, self.period, self.H, self.n_fit,
+                                           self.log_ok)
+            self.model = ESRNNForecaster(self.nets, self.lookback, self.H, self.choice.log,
+                                         self.choice.model)
+            self.model.fit_smoothing(self.train_values[: self.n_fit])
+        return self.legacy or self.model
+
+    @property
+    def forecaster(self):
+        """The model that forecasts (built on first use)."""
+        return self._ensure_model()
+
+    def _training_windows(self):
+        if self._windows is None:
+            model = self._ensure_model()
+            if self.legacy is not None:
+                from rnn_tui.data.series import make_windows
+
+                X, Y = make_windows(model.to_z(self.train_values), model.lookback, 1)
+                self._windows = (X[:, :, None], Y, None)
+            else:
+                n_avail = self.n_fit if self.phase == 1 else len(self.train_values)
+                self._windows = model.training_windows(self.train_values, n_avail)
+        return self._windows
+
+    def _switch_to_phase2(self) -> None:
+        """Choose the combination on the validation split, refit the smoothing on the whole
+        training part, and learn from all of it."""
+        model = self._ensure_model()
+        self.validation = model.validation_errors(self.train_values, self.n_fit)
+        order = ["avg", "es+rnn", "es"]  # ties: the average
+        model.combine = min(order, key=lambda k: (self.validation[k], order.index(k)))
+        model.fit_smoothing(self.train_values)
+        self.phase = 2
+        self._windows = None
+
     @property
     def epoch(self) -> int:
-        return self.steps_done * self.batch // max(len(self.X), 1)
+        X = self._windows[0] if self._windows is not None else None
+        return self.steps_done * self.batch // max(len(X) if X is not None else 1, 1)
 
     def step(self):
-        idx = self.rng.integers(0, len(self.X), self.batch)
-        x = np.ascontiguousarray(self.X[idx].T[:, :, None], dtype=self.net.dtype)
-        y = self.Y[idx].astype(self.net.dtype)
-        info = train_step(self.net, x, y, self.net.initial_state(self.batch), self.opt,
-                          self.cfg.train.clip, loss="mse", last_only=True)
+        from rnn_tui.models.forecaster import masked_mse
+
+        if self.legacy is None and self.phase == 1 and self.steps_done >= self.switch_step:
+            self._switch_to_phase2()
+        X, Y, M = self._training_windows()
+        batch = min(self.batch, len(X))
+        first = None
+        for net, opt, rng in zip(self.nets, self.opts, self.rngs, strict=True):
+            opt.lr = self.opt.lr  # the trainer sets the first optimizer's rate
+            idx = rng.integers(0, len(X), batch)
+            x = np.ascontiguousarray(X[idx].transpose(1, 0, 2), dtype=net.dtype)
+            if M is None:  # legacy: one value ahead
+                info = train_step(net, x, Y[idx].astype(net.dtype), net.initial_state(batch),
+                                  opt, self.cfg.train.clip, loss="mse", last_only=True)
+            else:
+                info = train_step(net, x, (Y[idx].astype(net.dtype), M[idx].astype(net.dtype)),
+                                  net.initial_state(batch), opt, self.cfg.train.clip,
+                                  loss_fn=lambda x_, y_, s_, net=net, rng=rng:
+                                  masked_mse(net, x_, y_, s_, rng))
+            if first is None:
+                first = info
         self.steps_done += 1
-        return info, x.shape[0] * x.shape[1]
+        return first, len(self.nets) * batch * X.shape[1]
+
+    # ------------------------------------------------------------------ evaluation
+    def baselines(self) -> dict[str, np.ndarray]:
+        """The baselines' forecasts of the held-out part (fitted on the training part only)."""
+        if self._baselines is None:
+            from rnn_tui.data import series as S
+            from rnn_tui.models.ets import holt, holt_winters
+
+            h, tr = len(self.holdout), self.train_values
+            b = {"seasonal_naive": S.forecast_seasonal_naive(tr, h, self.period)}
+            hw_add = holt_winters(tr, h, self.period, "add")
+            if hw_add is None:
+                b["holt"] = holt(tr, h)
+            else:
+                b["holt_winters_add"] = hw_add
+                hw_mul = holt_winters(tr, h, self.period, "mul")
+                if hw_mul is not None:
+                    b["holt_winters_mul"] = hw_mul
+            b["last_value"] = S.forecast_last_value(tr, h)
+            b["mean"] = S.forecast_mean(tr, h)
+            self._baselines = b
+        return self._baselines
 
     def errors(self) -> tuple[dict[str, dict[str, float]], np.ndarray, np.ndarray]:
+        """Errors on the held-out part of the model, its parts and the baselines; the model's
+        multi-step forecast and its one-step predictions."""
         from rnn_tui.data import series as S
 
-        h = len(self.holdout)
-        tr = self.train_values
-        fc = self.model.forecast(tr, h)
-        one = self.model.one_step(tr, self.holdout)
-        cands = {
-            "model": fc,
-            "seasonal_naive": S.forecast_seasonal_naive(tr, h, self.period),
-            "last_value": S.forecast_last_value(tr, h),
-            "mean": S.forecast_mean(tr, h),
-        }
-        errs = {name: {"mae": S.mae(self.holdout, f), "rmse": S.rmse(self.holdout, f),
-                       "mase": S.mase(self.holdout, f, tr, self.period)}
-                for name, f in cands.items()}
-        errs["model_one_step"] = {"mae": S.mae(self.holdout, one),
-                                  "rmse": S.rmse(self.holdout, one),
-                                  "mase": S.mase(self.holdout, one, tr, self.period)}
+        model = self._ensure_model()
+        h, tr, truth = len(self.holdout), self.train_values, self.holdout
+        parts = model.components(tr, h)
+        fc = parts["model"]
+        one = model.one_step(tr, truth)
+        cands = {"model": fc}
+        if self.legacy is None:
+            cands["model_es"] = parts["es"]
+            cands["model_es_rnn"] = parts["es+rnn"]
+        cands.update(self.baselines())
+
+        def row(f):
+            return {"mae": S.mae(truth, f), "rmse": S.rmse(truth, f),
+                    "mase": S.mase(truth, f, tr, self.period)}
+
+        errs = {name: row(f) for name, f in cands.items()}
+        errs["model_one_step"] = row(one)
         return errs, fc, one
 
+    def describe(self) -> str:
+        """What the model is, in one line (after the automatic choices)."""
+        if self.legacy is not None:
+            return (f"format-1 model: lookback {self.legacy.lookback}, differencing at lag "
+                    f"{self.legacy.lag}{', log' if self.legacy.log else ''}")
+        from rnn_tui.models.forecaster import COMBINATION_NAMES, describe
+
+        model = self._ensure_model()
+        combine = (COMBINATION_NAMES[model.combine] if self.phase == 2
+                   else "combination chosen halfway")
+        return (f"smoothing: {describe(model.log, model.es)}; {len(self.nets)} GRU x lookback "
+                f"{self.lookback} -> {self.H} steps; forecast: {combine}")
+
     def evaluate(self) -> tuple[float, dict[str, float]]:
-        """Validation loss: MSE of one-step predictions on the held-out part, in scaled units."""
+        """Validation loss (the networks' scaled MSE on the validation split, see the module's
+        docstring) and the held-out errors of the model and the seasonal naive forecast."""
         errs, _fc, one = self.errors()
-        z_true = self.model.to_z(np.concatenate([self.train_values, self.holdout]))[
-            -len(self.holdout):]
-        z_pred = self.model.to_z(np.concatenate([self.train_values, one]))[-len(one):]
-        val = float(np.mean((z_true - z_pred) ** 2))
-        self._last_errors = errs
+        if self.legacy is not None:
+            lg = self.legacy
+            z_true = lg.to_z(np.concatenate([self.train_values, self.holdout]))[
+                -len(self.holdout):]
+            z_pred = lg.to_z(np.concatenate([self.train_values, one]))[-len(one):]
+            val = float(np.mean((z_true - z_pred) ** 2))
+        else:
+            val = self.model.validation_loss(self.train_values, self.n_fit)
         metrics = {"model_mae": errs["model"]["mae"],
                    "seasonal_naive_mae": errs["seasonal_naive"]["mae"]}
         return val, metrics
@@ -118,29 +254,91 @@ class SeriesTask(Task):
     def eval_events(self) -> list[ev.Event]:
         errs, fc, one = self.errors()
         r = lambda a: [round(float(v), 4) for v in a]  # noqa: E731
+        base = self.baselines()
+        hw = {k: r(base[k]) for k in ("holt_winters_add", "holt_winters_mul", "holt")
+              if k in base}
         return [ev.ForecastUpdate(history=r(self.train_values[-120:]), truth=r(self.holdout),
-                                 prediction=r(one), forecast=r(fc), errors=errs)]
+                                  prediction=r(one), forecast=r(fc), errors=errs,
+                                  baselines=hw)]
 
     def hidden_snapshot(self, max_steps: int = 48) -> ev.HiddenSnapshot | None:
-        x = self.X[-1][-max_steps:]
-        return hidden_snapshot(self.net, np.ascontiguousarray(x[:, None, None],
-                                                              dtype=self.net.dtype),
-                               [f"{v:+.1f}" for v in x])
+        X = self._training_windows()[0]
+        x = X[-1][-max_steps:]
+        return hidden_snapshot(self.net, np.ascontiguousarray(x[:, None, :], dtype=self.net.dtype),
+                               [f"{v:+.1f}" for v in x[:, 0]])
 
+    # ------------------------------------------------------------------ checkpoints
     def checkpoint(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-        opt_meta, opt_arrays = self.opt.state_dict()
-        arrays = {"params": self.net.params.data}
-        arrays.update({f"opt.{k}": v for k, v in opt_arrays.items()})
+        model = self._ensure_model()
+        arrays: dict[str, np.ndarray] = {}
+        opt_meta = []
+        for k, (net, opt) in enumerate(zip(self.nets, self.opts, strict=True)):
+            om, oa = opt.state_dict()
+            opt_meta.append(om)
+            arrays["params" if k == 0 else f"params.{k}"] = net.params.data
+            arrays.update({(f"opt.{n}" if k == 0 else f"opt{k}.{n}"): v for n, v in oa.items()})
+        forecaster = model.meta()
+        if self.legacy is None:
+            forecaster.update(phase=self.phase, switch_step=self.switch_step, n_fit=self.n_fit,
+                              validation=self.validation,
+                              choice_scores=self.choice.scores if self.choice else [])
         meta = {"task": "series", "spec": self.net.spec.to_dict(), "dtype": self.net.dtype.name,
-                "forecaster": self.model.meta(), "period": self.period,
-                "optimizer": opt_meta, "rng": self.rng.bit_generator.state,
+                "forecaster": forecaster, "period": self.period,
+                "optimizer": opt_meta[0], "optimizers": opt_meta[1:],
+                "rng": self.rng.bit_generator.state,
+                "rngs": [g.bit_generator.state for g in self.rngs[1:]],
                 "steps_done": self.steps_done, "series": self.series.source}
         return arrays, meta
 
     def restore(self, arrays, meta) -> None:
+        fc = meta.get("forecaster") or {}
+        if int(fc.get("version", 1)) < 2:
+            self._restore_legacy(arrays, meta)
+            return
+        from rnn_tui.models.forecaster import ESRNNForecaster
+
         check_compatible(self.net, None, arrays, meta)
-        self.net.params.load_flat(arrays["params"])
-        self.opt.load_state_dict(meta["optimizer"], {
+        members = int(fc.get("members", 1))
+        if members != len(self.nets) or any(f"params.{k}" not in arrays
+                                            for k in range(1, members)):
+            raise UserError(f"checkpoint holds {members} networks, this version uses "
+                            f"{len(self.nets)}; start a new run")
+        for k, (net, opt) in enumerate(zip(self.nets, self.opts, strict=True)):
+            net.params.load_flat(arrays["params" if k == 0 else f"params.{k}"])
+            prefix = "opt." if k == 0 else f"opt{k}."
+            om = meta["optimizer"] if k == 0 else meta["optimizers"][k - 1]
+            opt.load_state_dict(om, {n[len(prefix):]: v for n, v in arrays.items()
+                                     if n.startswith(prefix)})
+        self.rngs[0].bit_generator.state = meta["rng"]
+        for g, st in zip(self.rngs[1:], meta.get("rngs", []), strict=False):
+            g.bit_generator.state = st
+        self.steps_done = int(meta.get("steps_done", 0))
+        self.period = int(meta.get("period", self.period))
+        self.phase = int(fc.get("phase", 1))
+        self.switch_step = int(fc.get("switch_step", self.switch_step))
+        self.n_fit = int(fc.get("n_fit", self.n_fit))
+        self.validation = dict(fc.get("validation", {}))
+        self.model = ESRNNForecaster.from_meta(self.nets, fc)
+        self.lookback = self.model.lookback
+        self.tokens_per_step = len(self.nets) * self.batch * self.lookback
+        self._windows = None
+
+    def _restore_legacy(self, arrays, meta) -> None:
+        """A format-1 run: one network predicting one step ahead of the differenced series."""
+        from rnn_tui.models.forecaster import LegacyForecaster
+
+        net = network_from_meta(arrays, meta)
+        opt = make_optimizer(self.cfg.train.optimizer, net.params.data.size, net.dtype,
+                             self.cfg.train.lr)
+        opt.load_state_dict(meta["optimizer"], {
             k[4:]: v for k, v in arrays.items() if k.startswith("opt.")})
+        self.nets, self.opts, self.rngs = [net], [opt], [self.rng]
+        self.net, self.opt = net, opt
         self.rng.bit_generator.state = meta["rng"]
         self.steps_done = int(meta.get("steps_done", 0))
+        self.period = int(meta.get("period", self.period))
+        self.legacy = LegacyForecaster.from_meta(net, meta["forecaster"])
+        self.model = None
+        self.lookback = self.legacy.lookback
+        self.tokens_per_step = self.batch * self.lookback
+        self._windows = None

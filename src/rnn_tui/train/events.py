@@ -147,8 +147,9 @@ class ForecastUpdate(Event):
     history: list[float] = field(default_factory=list)
     truth: list[float] = field(default_factory=list)
     prediction: list[float] = field(default_factory=list)  # one-step-ahead on validation
-    forecast: list[float] = field(default_factory=list)  # recursive multi-step
+    forecast: list[float] = field(default_factory=list)  # the model's multi-step forecast
     errors: dict[str, dict[str, float]] = field(default_factory=dict)  # model/baseline -> metrics
+    baselines: dict[str, list[float]] = field(default_factory=dict)  # e.g. Holt-Winters forecasts
 
 
 @dataclass

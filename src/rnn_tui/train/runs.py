@@ -139,7 +139,9 @@ def save_checkpoint(path: Path, arrays: dict[str, np.ndarray], meta: dict[str, A
 # The members a checkpoint may hold, and their dtypes: nothing else is read.
 _FLOATS = ("float32", "float64")
 # "order": the window model's order of training windows for the epoch under way
-_MEMBER = re.compile(r"meta|params|state_h|state_c|order|opt\.[a-z_][a-z0-9_]{0,31}", re.ASCII)
+# "params.K" / "optK.*": the K-th member of an ensemble (the series forecaster averages three)
+_MEMBER = re.compile(r"meta|params(\.[1-9][0-9]?)?|state_h|state_c|order|"
+                     r"opt([1-9][0-9]?)?\.[a-z_][a-z0-9_]{0,31}", re.ASCII)
 _MAX_META = 64 << 20
 
 
@@ -254,7 +256,7 @@ def _read_members(path: Path, avail: int | None) -> dict[str, np.ndarray]:
             if key is None or not _MEMBER.fullmatch(key):
                 raise UserError(f"{path} holds an unexpected member {name[:60]!r}; a checkpoint "
                                 "holds only .npy arrays named meta, params, state_h, state_c, "
-                                "order and opt.*")
+                                "order and opt.* (or params.K and optK.* of an ensemble)")
             if key in out:
                 raise UserError(f"{path} holds the member {name!r} twice; it is corrupt")
             if info.flag_bits & 0x1:
@@ -298,6 +300,12 @@ def _check_arrays(arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> str:
     if dtype != params.dtype.name:
         return f"params is {params.dtype.name} but the metadata says {dtype!r}"
     for k, v in arrays.items():
+        member = re.fullmatch(r"params\.(\d+)|opt(\d+)\..*", k)
+        if member:  # an ensemble member: like params, and its optimizer state like it
+            own = arrays.get(f"params.{member.group(1) or member.group(2)}")
+            if own is None or own.ndim != 1 or own.dtype != params.dtype or \
+                    v.shape != own.shape or v.dtype != params.dtype:
+                return f"{k} has shape {v.shape} ({v.dtype.name}); expected a vector like params"
         if k.startswith("opt.") and (v.shape != params.shape or v.dtype != params.dtype):
             return f"optimizer state {k[4:]!r} has shape {v.shape} ({v.dtype.name}); " \
                 f"expected {params.shape} ({params.dtype.name}) like params"

@@ -81,9 +81,23 @@ def forecast_lines(f) -> list[tuple[str, list[float], list[float]]]:
         return []
     n0 = len(f.history)
     lines = []
-    for label, start, values in (("history", 0, f.history), ("truth", n0, f.truth),
-                                 ("one-step", n0, f.prediction), ("forecast", n0, f.forecast)):
-        if label in ("one-step", "forecast"):
+    series = [("history", 0, f.history), ("truth", n0, f.truth),
+              ("one-step", n0, f.prediction)]
+    baselines = getattr(f, "baselines", None) or {}
+    errors = f.errors if isinstance(f.errors, dict) else {}
+
+    def mae(k):
+        m = errors.get(k)
+        v = m.get("mae") if isinstance(m, dict) else None
+        return v if _ok(v) else math.inf
+
+    hw = min((k for k in ("holt_winters_add", "holt_winters_mul", "holt")
+              if isinstance(baselines.get(k), list) and baselines[k]), key=mae, default=None)
+    if hw:  # the best Holt-Winters beside the model, the forecast a model must beat
+        series.append(("Holt-Winters" if hw != "holt" else "Holt", n0, baselines[hw]))
+    series.append(("forecast", n0, f.forecast))
+    for label, start, values in series:
+        if label != "history" and label != "truth":
             values = values[: len(f.truth)]
         xs, ys = _finite(range(start, start + len(values)), values)
         if xs:
@@ -160,7 +174,8 @@ class GradChart(Chart):
 
 
 class ForecastChart(Chart):
-    """History, held-out truth, one-step predictions and the recursive multi-step forecast."""
+    """History, held-out truth, one-step predictions, the model's multi-step forecast and the
+    Holt-Winters baseline's."""
 
     def draw(self, p) -> None:
         f = self.state.forecast
@@ -169,6 +184,6 @@ class ForecastChart(Chart):
             p.title("forecast — waiting for the first evaluation…")
             return
         colours = {"history": "gray", "truth": "green", "one-step": "cyan",
-                   "forecast": "orange"}
+                   "forecast": "orange", "Holt-Winters": "magenta", "Holt": "magenta"}
         for label, xs, ys in forecast_lines(f):
             p.plot(xs, ys, label=label, marker="braille", color=colours[label])

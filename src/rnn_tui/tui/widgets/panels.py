@@ -125,26 +125,44 @@ class NeuronView(Static):
         self.update(neuron_text(state, layer, unit, cell), layout=False)
 
 
-def error_rows(errors) -> list[tuple[str, str, str, str, bool]]:
-    """(method, MAE, RMSE, MASE, best?) for the error table, from whatever the event holds:
-    a missing or non-finite measure shows as ``–`` / ``nan`` / ``inf``."""
+def error_rows(errors, order=(), labels=None) -> list[tuple[str, str, str, str, bool]]:
+    """(method, MAE, RMSE, MASE, best?) for the error table, from whatever the event holds,
+    in ``order`` (others after), named by ``labels``: a missing or non-finite measure shows as
+    ``–`` / ``nan`` / ``inf``."""
     rows = []
     if not isinstance(errors, dict):
         return rows
+    labels = labels or {}
     maes = {name: m.get("mae") if isinstance(m, dict) else None for name, m in errors.items()}
     good = finite(maes.values())
     best = min(good) if good else None
-    for name, m in errors.items():
-        m = m if isinstance(m, dict) else {}
-        rows.append((str(name).replace("_", " "), fmt_num(m.get("mae")), fmt_num(m.get("rmse")),
-                     fmt_num(m.get("mase")), best is not None and maes[name] == best))
+    rank = {k: i for i, k in enumerate(order)}
+    for name in sorted(errors, key=lambda k: rank.get(k, len(rank))):
+        m = errors[name] if isinstance(errors[name], dict) else {}
+        rows.append((labels.get(name, str(name).replace("_", " ")), fmt_num(m.get("mae")),
+                     fmt_num(m.get("rmse")), fmt_num(m.get("mase")),
+                     best is not None and maes[name] == best))
     return rows
 
 
 class ErrorTable(Static):
-    """The model's errors beside the baselines' on the held-out part."""
+    """The model's errors beside the baselines' on the held-out part, most telling first (the
+    model, Holt-Winters, seasonal naive, the model's parts, ...); as many rows as fit."""
+
+    ORDER = ("model", "holt_winters_add", "holt_winters_mul", "holt", "seasonal_naive",
+             "model_es", "model_es_rnn", "model_one_step", "naive", "last_value", "mean")
+    LABELS = {"model_es": "model: smoothing", "model_es_rnn": "model: smoothing+RNN",
+              "holt_winters_add": "Holt-Winters add", "holt_winters_mul": "Holt-Winters mul",
+              "holt": "Holt (no season)", "model_one_step": "model, one step"}
+
+    _state: RunState | None = None
+
+    def on_resize(self) -> None:
+        if self._state is not None:  # as many rows as now fit
+            self.show(self._state)
 
     def show(self, state: RunState) -> None:
+        self._state = state
         f = state.forecast
         if f is None or not f.errors:
             self.update(Text("errors appear after the first evaluation", "dim"), layout=False)
@@ -152,7 +170,9 @@ class ErrorTable(Static):
         t = Table(box=None, expand=True, padding=(0, 1))
         for col in ("method", "MAE", "RMSE", "MASE"):
             t.add_column(col, justify="left" if col == "method" else "right")
-        for name, mae, rmse, mase, best in error_rows(f.errors):
+        rows = error_rows(f.errors, self.ORDER, self.LABELS)
+        room = self.size.height - 1 if self.size.height > 1 else len(rows)
+        for name, mae, rmse, mase, best in rows[:room]:
             t.add_row(name, mae, rmse, mase, style="bold" if best else "")
         self.update(t, layout=False)
 
