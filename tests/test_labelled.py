@@ -218,9 +218,13 @@ def test_recipes_list_names_first_and_each_is_a_valid_config(capsys):
         assert main(["recipes", name]) == 0
         text = capsys.readouterr().out
         assert "teaches:" in text and "the app shows:" in text
+    worked = [r for r in RECIPES.values() if r.origin]
+    assert len(worked) >= 5  # one per worked example of SEED_EXAMPLES.md
+    assert {r.origin.split(":")[0] for r in worked} == {
+        f"SEED_EXAMPLES.md {k}" for k in range(1, 6)}
 
 
-@pytest.mark.parametrize("name", ["char-window", "pos-toy"])
+@pytest.mark.parametrize("name", ["char-window", "pos-toy", "sales-simplernn"])
 def test_a_recipe_trains_headless_and_watch_finds_its_run(tmp_path, name):
     r = cli("train", "--recipe", name, "--time-budget", "20", "--runs-dir", str(tmp_path),
             "--quiet")

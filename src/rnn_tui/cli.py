@@ -35,6 +35,10 @@ TRAIN_FLAGS: list[tuple[str, str, str, type, str]] = [
     ("--horizon", "data", "horizon", int, "series: steps forecast ahead (12)"),
     ("--holdout", "data", "holdout", int, "series: final points held out (24)"),
     ("--period", "data", "period", int, "series: seasonal period, 0 = detect (0)"),
+    ("--scaling", "data", "scaling", str,
+     "series: auto (exponential smoothing + RNNs on what it leaves) | raw | minmax | divide "
+     "(by --scale): the tutorials' plain window model, windows of --lookback -> next (auto)"),
+    ("--scale", "data", "scale", float, "series, --scaling divide: divide values by this (100)"),
     ("--windows", "data", "windows", int,
      "char/word: every window of N tokens predicts the next (many-to-one, no state carried), "
      "as the tutorials do; 0 = one stream, stateful (0)"),

@@ -38,7 +38,52 @@ class Recipe:
         return "\n".join(lines)
 
 
+_PLAIN_TRAIN = {"optimizer": "adam", "lr": 1e-3, "warmup": 0, "lr_schedule": "constant",
+                "clip": 0.0, "steps": 0, "time_budget": 0.0, "patience": 0}
+
 RECIPES: dict[str, Recipe] = {r.name: r for r in [
+    Recipe(
+        "sales-simplernn",
+        "500 days of random 'sales', SimpleRNN(32) on windows of 7 (the Keras daily-sales "
+        "example)",
+        "many-to-one regression on windows of the past, scaling (divide by 100 and back), and "
+        "the honest lesson of this data: it is white noise, so nothing beats the mean",
+        "the forecast beside the mean, seasonal-naive and Holt baselines on the last 50 days: "
+        "the network's error ends up at the mean's, and its forecast flattens to the mean",
+        {"data": {"task": "series", "corpus": "random_integers:n=500,low=20,high=100,seed=42",
+                  "scaling": "divide", "scale": 100.0, "lookback": 7, "horizon": 1,
+                  "holdout": 50, "period": 0},
+         "model": {"cell": "rnn", "hidden": 32, "layers": 1},
+         "train": {**_PLAIN_TRAIN, "batch": 16, "epochs": 20, "eval_every": 25,
+                   "checkpoint_every": 100}},
+        origin="SEED_EXAMPLES.md 1: np.random.seed(42); randint(20, 100, 500); windows of 7, "
+               "/100, SimpleRNN 32 tanh + Dense(1), Adam, MSE, 20 epochs, batch 16"),
+    Recipe(
+        "sine-lstm",
+        "a noisy sine, LSTM(50) on windows of 10, a 20-step forecast fed back in (the Keras "
+        "sine example)",
+        "many-to-one regression on raw values, and a multi-step forecast made by feeding each "
+        "prediction back as input (one-to-many from a window)",
+        "the one-step predictions tracking the truth while the 20-step forecast drifts, the "
+        "LSTM's gates over a window (key G), and the errors beside seasonal naive and "
+        "Holt-Winters",
+        {"data": {"task": "series",
+                  "corpus": "sine:n=1000,period=62.83185307179586,noise=0.2,seed=0",
+                  "scaling": "raw", "lookback": 10, "horizon": 20, "holdout": 20, "period": 0},
+         "model": {"cell": "lstm", "hidden": 50, "layers": 1},
+         "train": {**_PLAIN_TRAIN, "batch": 32, "epochs": 100, "eval_every": 100,
+                   "checkpoint_every": 500}},
+        origin="SEED_EXAMPLES.md 2: t = 0..99.9 by 0.1, y = sin t + N(0, 0.2), windows of 10, "
+               "LSTM 50 + Dense(1), Adam, MSE, 100 epochs, raw values, 20 steps fed back"),
+    Recipe(
+        "sales-forecast",
+        "a shop's daily sales (weekly season, trend, noise): exponential smoothing with "
+        "recurrent networks on what it leaves",
+        "forecasting with a seasonal period, and what a forecaster must beat: seasonal naive "
+        "and Holt-Winters, judged on a held-out tail",
+        "the forecast, the one-step predictions and the baselines on the held-out weeks, and "
+        "which part of the model (smoothing, networks) earns its place",
+        {"data": {"task": "series", "corpus": "sales", "holdout": 56, "scaling": "auto"}}),
     Recipe(
         "char-window",
         "characters of one sentence, SimpleRNN on windows of 10 (the Keras text example)",
@@ -90,13 +135,14 @@ RECIPES: dict[str, Recipe] = {r.name: r for r in [
                "hidden activation, W_oh 2x128 and a softmax over 2 classes"),
     Recipe(
         "pos-ewt",
-        "part-of-speech tagging on the English Web Treebank, bidirectional LSTM",
+        "part-of-speech tagging on the English Web Treebank, bidirectional GRU",
         "many-to-many tagging on real text; unknown words, and how a word's suffix and shape "
         "let the model tag words it never saw",
         "a held-out sentence tagged as it trains (mistakes in red, unknown words underlined), "
         "accuracy on known and unknown words beside the most-frequent-tag baseline",
         {"data": {"task": "tag", "corpus": "pos", "word_features": "suffix"},
-         "model": {"cell": "lstm", "hidden": 128, "embed": 64, "bidirectional": True},
+         "model": {"cell": "gru", "hidden": 128, "embed": 64, "bidirectional": True,
+                   "dropout": 0.3},
          "train": {"batch": 32, "lr": 3e-3, "time_budget": 120.0, "eval_every": 100,
                    "patience": 10}}),
     Recipe(
@@ -107,7 +153,8 @@ RECIPES: dict[str, Recipe] = {r.name: r for r in [
         "accuracy curves beside the majority and Naive Bayes baselines, the confusion matrix "
         "and scored held-out sentences",
         {"data": {"task": "classify", "corpus": "sentiment", "min_count": 1},
-         "model": {"cell": "gru", "hidden": 64, "embed": 64, "bidirectional": True},
+         "model": {"cell": "gru", "hidden": 64, "embed": 64, "bidirectional": True,
+                   "dropout": 0.5},
          "train": {"batch": 32, "lr": 2e-3, "time_budget": 120.0, "eval_every": 50,
                    "patience": 10}}),
     Recipe(

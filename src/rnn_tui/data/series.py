@@ -310,7 +310,7 @@ def _column_index(column: str | int, header: list[str], path: Path) -> int:
 
 
 # ------------------------------------------------------------------ generators
-def noisy_sine(n: int = 1000, period: float = 50, noise: float = 0.1, seed: int = 0) -> Series:
+def noisy_sine(n: int = 1000, period: float = 50.0, noise: float = 0.1, seed: int = 0) -> Series:
     rng = np.random.default_rng(seed)
     t = np.arange(n)
     v = np.sin(2 * np.pi * t / period) + rng.normal(0, noise, n)
@@ -342,13 +342,63 @@ def mackey_glass(n: int = 1500, tau: int = 17, seed: int = 0) -> Series:
     return Series("mackey_glass", v, f"synthetic: Mackey-Glass, tau={tau}")
 
 
-BUILTIN_SERIES = {"sine": noisy_sine, "sales": daily_sales, "mackey_glass": mackey_glass}
+def random_integers(n: int = 500, low: int = 20, high: int = 100, seed: int = 42) -> Series:
+    """Integers drawn uniformly from [low, high) by NumPy's legacy global generator seeded as
+    given (``np.random.seed(seed); np.random.randint(low, high, size=n)``): white noise, the
+    "daily sales" of the introductory SimpleRNN example."""
+    v = np.random.RandomState(int(seed)).randint(int(low), int(high), size=int(n))
+    return Series("random_integers", v.astype(np.float64),
+                  f"synthetic: uniform integers in [{low}, {high}), legacy seed {seed}")
+
+
+BUILTIN_SERIES = {"sine": noisy_sine, "sales": daily_sales, "mackey_glass": mackey_glass,
+                  "random_integers": random_integers}
+MAX_GENERATED = 1_000_000  # points a generator may be asked for
+
+
+def generator_call(spec: str) -> Series | None:
+    """A built-in series by name, or with settings: ``NAME:key=value,key=value`` (e.g.
+    ``sine:n=1000,period=62.832,noise=0.2``); None when ``spec`` names no generator."""
+    import inspect
+
+    name, _, args = spec.partition(":")
+    gen = BUILTIN_SERIES.get(name)
+    if gen is None:
+        return None
+    params = inspect.signature(gen).parameters
+    kwargs = {}
+    for part in filter(None, (a.strip() for a in args.split(","))):
+        key, eq, raw = part.partition("=")
+        key = key.strip()
+        if not eq or key not in params:
+            raise UserError(f"series {name}: settings are key=value from "
+                            f"{', '.join(params)}; got {part!r}")
+        want = type(params[key].default)
+        try:
+            value = want(float(raw)) if want is int and float(raw).is_integer() else want(raw)
+        except (TypeError, ValueError):
+            kind = "a whole number" if want is int else "a number"
+            raise UserError(f"series {name}: {key} must be {kind}, got "
+                            f"{raw.strip()!r}") from None
+        if isinstance(value, float) and not np.isfinite(value):
+            raise UserError(f"series {name}: {key} must be finite, got {raw.strip()!r}")
+        kwargs[key] = value
+    if not 8 <= kwargs.get("n", 8) <= MAX_GENERATED:
+        raise UserError(f"series {name}: n must be from 8 to {MAX_GENERATED:,}")
+    try:
+        series = gen(**kwargs)
+    except (ValueError, OverflowError) as err:
+        raise UserError(f"series {name}: these settings do not make a series ({err})") from None
+    if not np.all(np.isfinite(series.values)):
+        raise UserError(f"series {name}: these settings give non-finite values")
+    return series
 
 
 def load_series(name_or_path: str, column: str | int | None = None,
                 encoding: str = "utf-8") -> Series:
-    if name_or_path in BUILTIN_SERIES:
-        return BUILTIN_SERIES[name_or_path]()
+    generated = generator_call(name_or_path)
+    if generated is not None:
+        return generated
     p = Path(name_or_path)
     if not path_exists(p) and p.suffix == "":
         raise UserError(f"unknown series {name_or_path!r}; give a CSV file or one of "

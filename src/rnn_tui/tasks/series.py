@@ -40,12 +40,36 @@ MEMBERS = 3  # networks averaged (seeds seed, seed+1, ...)
 PHASE1_STEPS = 750  # when the run has no step count
 
 
+def series_baselines(train: np.ndarray, h: int, period: int) -> dict[str, np.ndarray]:
+    """The honest baselines' forecasts of the h points after ``train``, fitted on it alone:
+    seasonal naive, Holt-Winters (additive, multiplicative where every value is positive; Holt
+    where there are too few seasons), the last value and the mean."""
+    from rnn_tui.data import series as S
+    from rnn_tui.models.ets import holt, holt_winters
+
+    b = {"seasonal_naive": S.forecast_seasonal_naive(train, h, period)}
+    hw_add = holt_winters(train, h, period, "add")
+    if hw_add is None:
+        b["holt"] = holt(train, h)
+    else:
+        b["holt_winters_add"] = hw_add
+        hw_mul = holt_winters(train, h, period, "mul")
+        if hw_mul is not None:
+            b["holt_winters_mul"] = hw_mul
+    b["last_value"] = S.forecast_last_value(train, h)
+    b["mean"] = S.forecast_mean(train, h)
+    return b
+
+
 class SeriesTask(Task):
     """Forecast a series: see the module's docstring."""
 
     kind = "series"
     views = (VIEW_FORECAST,)
     loss_name = "MSE, scaled"
+    overfitting_message = (
+        "validation loss rising: the networks are fitting the noise of the training part "
+        "(best {best:.4f} at step {step:,}; best.npz keeps those weights)")
 
     def __init__(self, cfg: RunConfig, series):
         from rnn_tui.data.series import detect_period
@@ -98,11 +122,17 @@ class SeriesTask(Task):
         self._ensure_model()  # a second or so of fitting, before the run's clock starts
 
     @classmethod
-    def from_config(cls, cfg: RunConfig) -> SeriesTask:
+    def from_config(cls, cfg: RunConfig) -> Task:
+        """The forecaster, or with ``data.scaling`` set (raw, minmax, divide) the tutorials'
+        plain window model (:mod:`rnn_tui.tasks.window_series`)."""
         from rnn_tui.data.series import load_series
 
-        return cls(cfg, load_series(cfg.data.corpus, cfg.data.column or None,
-                                    cfg.data.encoding))
+        series = load_series(cfg.data.corpus, cfg.data.column or None, cfg.data.encoding)
+        if cfg.data.scaling != "auto":
+            from rnn_tui.tasks.window_series import WindowSeriesTask
+
+            return WindowSeriesTask(cfg, series)
+        return cls(cfg, series)
 
     # ------------------------------------------------------------------ the model
     def _ensure_model(self):
@@ -180,22 +210,8 @@ class SeriesTask(Task):
     def baselines(self) -> dict[str, np.ndarray]:
         """The baselines' forecasts of the held-out part (fitted on the training part only)."""
         if self._baselines is None:
-            from rnn_tui.data import series as S
-            from rnn_tui.models.ets import holt, holt_winters
-
-            h, tr = len(self.holdout), self.train_values
-            b = {"seasonal_naive": S.forecast_seasonal_naive(tr, h, self.period)}
-            hw_add = holt_winters(tr, h, self.period, "add")
-            if hw_add is None:
-                b["holt"] = holt(tr, h)
-            else:
-                b["holt_winters_add"] = hw_add
-                hw_mul = holt_winters(tr, h, self.period, "mul")
-                if hw_mul is not None:
-                    b["holt_winters_mul"] = hw_mul
-            b["last_value"] = S.forecast_last_value(tr, h)
-            b["mean"] = S.forecast_mean(tr, h)
-            self._baselines = b
+            self._baselines = series_baselines(self.train_values, len(self.holdout),
+                                               self.period)
         return self._baselines
 
     def errors(self) -> tuple[dict[str, dict[str, float]], np.ndarray, np.ndarray]:

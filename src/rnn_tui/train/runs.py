@@ -274,7 +274,7 @@ def _read_members(path: Path, avail: int | None) -> dict[str, np.ndarray]:
                 raise UserError(f"{path} holds an object array {key!r} (pickled Python "
                                 "objects); checkpoints are plain arrays only, refusing to "
                                 "load it")
-            want = ("uint8",) if key == "meta" else _FLOATS
+            want = {"meta": ("uint8",), "order": ("int64",)}.get(key, _FLOATS)
             if dtype.name not in want or dtype.byteorder == ">" or fortran:
                 raise UserError(f"{path}: {key!r} has dtype {dtype.str}"
                                 f"{' (Fortran order)' if fortran else ''}; a checkpoint holds "
