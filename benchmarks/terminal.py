@@ -6,7 +6,11 @@ over SSH) and counts what it writes, after the first full paint, over a window o
 then the same run with ``--low-bandwidth``; then ``rnn-tui train`` with the same settings.
 Tokens/s are the medians of the runs' own step events in ``metrics.jsonl``.
 
-    python benchmarks/terminal.py [--seconds 40] [--json FILE]
+    python benchmarks/terminal.py [--seconds 40] [--keys G] [--json FILE]
+
+``--keys G`` presses G once training shows (the gates view open while it measures); any keys
+of the dashboard work (``p`` the next-token view, ``e`` the embeddings, ``d`` the gradients
+over training).
 """
 
 from __future__ import annotations
@@ -40,13 +44,16 @@ def median_tok_s(run_dir: Path, after_s: float) -> float:
     return statistics.median(vals) if vals else 0.0
 
 
-def in_app(tmp: Path, name: str, seconds: float, extra: list[str]) -> dict:
+def in_app(tmp: Path, name: str, seconds: float, extra: list[str], keys: str = "") -> dict:
     env = {"RNN_TUI_CONFIG_DIR": str(tmp / "cfg")}
     app = PtyApp([*RUN, "--runs-dir", str(tmp), "--name", name, "--theme", "rnn-dark", *extra],
                  120, 40, env=env)
     try:
         if not app.wait_for(lambda t: "tok/s" in t, 180):
             raise SystemExit(f"the app did not start training:\n{app.text()}")
+        for key in keys:
+            app.send(key)
+            time.sleep(0.5)
         time.sleep(5)  # past the first full paint and warm-up
         b0, t0 = app.bytes_read, time.monotonic()
         time.sleep(seconds)
@@ -71,12 +78,14 @@ def headless(tmp: Path, name: str, seconds: float, threads: str | None) -> float
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=40.0, help="measuring window (40)")
+    ap.add_argument("--keys", default="", help="dashboard keys pressed before measuring (G: "
+                    "the gates view)")
     ap.add_argument("--json", metavar="FILE")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
-        default = in_app(tmp, "app", args.seconds, [])
-        low = in_app(tmp, "app-low", args.seconds, ["--low-bandwidth"])
+        default = in_app(tmp, "app", args.seconds, [], args.keys)
+        low = in_app(tmp, "app-low", args.seconds, ["--low-bandwidth"], args.keys)
         # the same run headless, with the default threads (as the app) and with one thread
         auto = headless(tmp, "headless-auto", args.seconds, None)
         same = headless(tmp, "headless-1", args.seconds, "1")
@@ -91,7 +100,8 @@ def main() -> None:
         ("tokens/s headless, 1 BLAS thread", f"{same:,.0f}", "(for reference)"),
     ]
     w = max(len(r[0]) for r in rows)
-    print("rnn-tui in a 120x40 pseudo-terminal, 256 colours, default model (GRU-256, pydoc)")
+    print("rnn-tui in a 120x40 pseudo-terminal, 256 colours, default model (GRU-256, pydoc)"
+          + (f", keys {args.keys!r} pressed" if args.keys else ""))
     for name, val, target in rows:
         print(f"  {name:<{w}}  {val:>12}  {target}")
     if args.json:
@@ -99,7 +109,7 @@ def main() -> None:
             "bytes_per_s_default": default["bytes_per_s"], "bytes_per_s_low": low["bytes_per_s"],
             "app_tok_s": default["tok_s"], "app_low_tok_s": low["tok_s"],
             "headless_tok_s_1thread": same, "headless_tok_s_default": auto,
-            "seconds": args.seconds}, indent=2))
+            "seconds": args.seconds, "keys": args.keys}, indent=2))
 
 
 if __name__ == "__main__":

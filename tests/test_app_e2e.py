@@ -85,3 +85,24 @@ def test_low_bandwidth_mode_uses_16_colours(tmp_path, app_env):
     raw = bytes(app.raw)
     assert b"\x1b[3" in raw  # it does use colour ...
     assert not re.search(rb"[34]8;[25];", raw)  # ... but no 256-colour or true-colour codes
+
+
+@pytest.mark.parametrize("task,args,words", [
+    ("classify", ["--corpus", "sentiment", "--hidden", "16", "--embed", "8",
+                  "--eval-every", "20"], ("Classification", "true \\ pred", "majority")),
+    ("tag", ["--corpus", "pos", "--hidden", "16", "--embed", "8", "--eval-every", "20"],
+     ("Tagging", "baseline", "accuracy")),
+    ("series", ["--corpus", "sales", "--hidden", "8", "--eval-every", "20", "--steps", "400"],
+     ("Forecast", "seasonal naive", "Holt")),
+])
+def test_each_task_dashboard_in_a_real_terminal(tmp_path, app_env, task, args, words):
+    app = PtyApp(["--task", task, *args, "--time-budget", "0", "--runs-dir",
+                  str(tmp_path / "runs"), "--name", task], env=app_env)
+    try:
+        assert app.wait_for(lambda t: all(w in t for w in words), 180), app.text()
+        assert "Generated text" not in app.text()  # the task's own panel in its place
+        app.send("q")
+        assert app.wait(120) == 0
+    finally:
+        app.kill()
+    assert (tmp_path / "runs" / task / "checkpoint.npz").is_file()

@@ -149,7 +149,7 @@ class DashboardScreen(Screen):
 
     # below this many rows a labelled task's panel drops its accuracy chart (the tables
     # beneath say the accuracy in one line); maximised (v) it comes back
-    CHART_MIN_ROWS = 18
+    CHART_MIN_ROWS = 14
 
     def on_resize(self) -> None:
         self._redraw_now("status")

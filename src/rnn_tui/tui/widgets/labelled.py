@@ -63,7 +63,7 @@ class ConfusionView(Static):
             cells = [Text(str(v), style="bold green" if j == i else ("red" if v else "dim"))
                      for j, v in enumerate(row[: len(shown)])]
             t.add_row(_short(lab), *cells, f"{u.precision[i]:.2f}", f"{u.recall[i]:.2f}")
-        self.update(t, layout=False)
+        self.update(t)  # width: auto, so a layout (once per evaluation)
 
 
 class ExampleStream(Static):
