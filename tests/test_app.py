@@ -429,6 +429,7 @@ def tiny_config(**train) -> RunConfig:
     cfg.train.eval_every, cfg.train.eval_tokens = 50, 2000
     cfg.train.sample_every, cfg.train.checkpoint_every = 100_000, 100_000
     cfg.train.sample_len = 40
+    cfg.train.patience = 0  # runs until the test stops it
     for k, v in train.items():
         setattr(cfg.train, k, v)
     return cfg.validate()

@@ -12,7 +12,8 @@ from pty_app import PtyApp
 
 TINY = ["--corpus", "arithmetic", "--hidden", "32", "--embed", "16", "--seq", "32",
         "--batch", "8", "--sample-every", "40", "--eval-every", "60", "--eval-tokens", "3000",
-        "--time-budget", "0", "--steps", "1000000", "--sample-len", "60"]
+        "--time-budget", "0", "--steps", "1000000", "--sample-len", "60",
+        "--patience", "0"]
 
 
 def status_loss(text: str) -> float | None:

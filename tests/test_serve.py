@@ -34,7 +34,7 @@ from rnn_tui.paths import safe_name, safe_run_path
 SRC = str(Path(__file__).resolve().parents[1] / "src")
 TINY = ["--corpus", "arithmetic", "--hidden", "16", "--embed", "8", "--batch", "4", "--seq", "16",
         "--eval-every", "50", "--eval-tokens", "2000", "--sample-every", "50",
-        "--sample-len", "40"]
+        "--sample-len", "40", "--patience", "0"]
 START = 180  # seconds for an app to draw its dashboard (the first start compiles the kernels)
 
 

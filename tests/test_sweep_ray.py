@@ -27,7 +27,7 @@ pytestmark = pytest.mark.ray
 
 TINY = ["--task", "char", "--corpus", "arithmetic", "--hidden", "16", "--embed", "8",
         "--batch", "4", "--seq", "16", "--eval-every", "10", "--eval-tokens", "500",
-        "--sample-every", "1000"]
+        "--sample-every", "1000", "--patience", "0"]
 
 
 def sweep_cmd(*args: str) -> list[str]:

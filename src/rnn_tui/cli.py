@@ -72,7 +72,8 @@ TRAIN_FLAGS: list[tuple[str, str, str, type, str]] = [
     ("--clip", "train", "clip", float, "clip the global gradient norm, 0 = off (5)"),
     ("--steps", "train", "steps", int, "stop after this many steps, 0 = no limit (0)"),
     ("--patience", "train", "patience", int,
-     "stop after this many evaluations without a new best validation loss, 0 = never"),
+     "stop after this many evaluations without a new best validation loss, 0 = never (5; the "
+     "app 10)"),
     ("--time-budget", "train", "time_budget", float, "stop after this many seconds (300)"),
     ("--epochs", "train", "epochs", int, "stop after this many passes over the data, 0 = no limit"),
     ("--eval-every", "train", "eval_every", int, "steps between evaluations (250)"),

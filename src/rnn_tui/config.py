@@ -79,7 +79,9 @@ class TrainConfig:
     warmup: int = 50  # steps of linear warm-up
     clip: float = 5.0  # global-norm clip (0 = off)
     steps: int = 0  # 0 = until the time budget runs out
-    patience: int = 0  # stop after this many evaluations without a new best (0 = never)
+    # stop after this many evaluations without a new best (0 = never): a run that has begun to
+    # memorise its corpus ends, its best weights kept in best.npz
+    patience: int = 5
     epochs: int = 0  # stop after this many passes over the training data (0 = no limit)
     time_budget: float = 300.0  # seconds (0 = no limit)
     eval_every: int = 250
@@ -98,13 +100,13 @@ class TrainConfig:
 # moves fast enough to see, frequent evaluations and samples.
 APP_DEFAULTS = {"model": {"hidden": 256},
                 "train": {"time_budget": 600.0, "eval_every": 100, "eval_tokens": 20_000,
-                          "sample_every": 100, "checkpoint_every": 500}}
+                          "sample_every": 100, "checkpoint_every": 500, "patience": 10}}
 
 # Series runs: a small GRU on real-valued input, a fixed number of steps.
 SERIES_DEFAULTS = {"data": {"corpus": "sales"},
                    "model": {"cell": "gru", "hidden": 32, "embed": 0},
                    "train": {"lr": 0.005, "steps": 1500, "time_budget": 120.0, "eval_every": 250,
-                             "checkpoint_every": 500, "clip": 1.0}}
+                             "checkpoint_every": 500, "clip": 1.0, "patience": 0}}
 
 
 # Sentence tasks: a bidirectional network over whole sentences, a short default run that keeps

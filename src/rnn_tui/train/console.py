@@ -73,6 +73,9 @@ class ConsoleSink:
             at = f" at step {e.best_step}" if e.best_val_loss is not None and e.best_step else ""
             c.print(f"finished ({e.reason}) after {e.step} steps, {fmt_num(e.elapsed_s, '.1f')}s;"
                     f" best val_loss {best}{at}")
+            if e.reason == "early stopping":
+                c.print("stopped early: the held-out score stopped improving (--patience); "
+                        "best.npz keeps the best weights, which sample and evaluate use")
 
     def _stop(self) -> None:
         if self.progress is not None:
