@@ -243,3 +243,27 @@ def test_series_checkpoint_round_trip(tmp_path, capsys):
     assert last.startswith("model_mae=") and "seasonal_naive_mae=71.2500" in last
     # resuming continues in phase 2 with the same combination
     assert main(args[:-5] + ["--resume", str(tmp_path / "s"), "--steps", "50", "--quiet"]) == 0
+
+
+def test_the_plain_window_forecaster_on_white_noise_ends_at_the_mean(tmp_path, capsys):
+    """The tutorials' window model (--scaling divide) on the daily-sales example's white noise:
+    it trains, forecasts, resumes, and its error comes out next to the mean's, the honest
+    answer for noise (and the baselines say so beside it)."""
+    args = ["train", "--task", "series", "--corpus", "random_integers:n=500,seed=42",
+            "--scaling", "divide", "--scale", "100", "--lookback", "7", "--holdout", "50",
+            "--cell", "rnn", "--hidden", "32", "--epochs", "20", "--batch", "16", "--steps", "0",
+            "--lr", "0.001", "--warmup", "0", "--lr-schedule", "constant", "--clip", "0",
+            "--patience", "0", "--time-budget", "0", "--eval-every", "100",
+            "--runs-dir", str(tmp_path), "--name", "w", "--quiet"]
+    assert main(args) == 0
+    capsys.readouterr()
+    assert main(["forecast", str(tmp_path / "w"), "--no-chart"]) == 0
+    out = capsys.readouterr().out
+    assert "plain window model" in out and "mean" in out
+    model = float(out.strip().splitlines()[-1].split()[0].split("=")[1])
+    from rnn_tui.data.series import load_series
+
+    v = load_series("random_integers:n=500,seed=42").values
+    mean_mae = float(np.mean(np.abs(v[-50:] - v[:-50].mean())))
+    assert model < 1.15 * mean_mae  # no better than the mean, and not much worse
+    assert main([*args[:-5], "--resume", str(tmp_path / "w"), "--epochs", "21", "--quiet"]) == 0

@@ -61,6 +61,18 @@ def series_baselines(train: np.ndarray, h: int, period: int) -> dict[str, np.nda
     return b
 
 
+def forecast_event(task) -> ev.ForecastUpdate:
+    """What the forecast view shows of a series task (anything with ``errors()``,
+    ``baselines()``, ``train_values`` and ``holdout``): the recent history, the held-out truth,
+    the model's one-step predictions and forecast, the errors, and the Holt-Winters forecast."""
+    errs, fc, one = task.errors()
+    r = lambda a: [round(float(v), 4) for v in a]  # noqa: E731
+    base = task.baselines()
+    hw = {k: r(base[k]) for k in ("holt_winters_add", "holt_winters_mul", "holt") if k in base}
+    return ev.ForecastUpdate(history=r(task.train_values[-120:]), truth=r(task.holdout),
+                             prediction=r(one), forecast=r(fc), errors=errs, baselines=hw)
+
+
 class SeriesTask(Task):
     """Forecast a series: see the module's docstring."""
 
@@ -268,14 +280,7 @@ class SeriesTask(Task):
         return val, metrics
 
     def eval_events(self) -> list[ev.Event]:
-        errs, fc, one = self.errors()
-        r = lambda a: [round(float(v), 4) for v in a]  # noqa: E731
-        base = self.baselines()
-        hw = {k: r(base[k]) for k in ("holt_winters_add", "holt_winters_mul", "holt")
-              if k in base}
-        return [ev.ForecastUpdate(history=r(self.train_values[-120:]), truth=r(self.holdout),
-                                  prediction=r(one), forecast=r(fc), errors=errs,
-                                  baselines=hw)]
+        return [forecast_event(self)]
 
     def hidden_snapshot(self, max_steps: int = 48) -> ev.HiddenSnapshot | None:
         X = self._training_windows()[0]

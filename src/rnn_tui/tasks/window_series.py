@@ -194,14 +194,9 @@ class WindowSeriesTask(Task):
                      "seasonal_naive_mae": errs["seasonal_naive"]["mae"]}
 
     def eval_events(self) -> list[ev.Event]:
-        errs, fc, one = self.errors()
-        r = lambda a: [round(float(v), 4) for v in a]  # noqa: E731
-        base = self.baselines()
-        hw = {k: r(base[k]) for k in ("holt_winters_add", "holt_winters_mul", "holt")
-              if k in base}
-        return [ev.ForecastUpdate(history=r(self.train_values[-120:]), truth=r(self.holdout),
-                                  prediction=r(one), forecast=r(fc), errors=errs,
-                                  baselines=hw)]
+        from rnn_tui.tasks.series import forecast_event
+
+        return [forecast_event(self)]
 
     def hidden_snapshot(self, max_steps: int = 48) -> ev.HiddenSnapshot | None:
         x = self.X[-1][-max_steps:]
