@@ -967,6 +967,8 @@ def cmd_corpora(args) -> int:
         table.add_column(col)
     for info in list_corpora():
         size = f"{info.size:,}" if info.size else ("not fetched" if not info.available else "?")
+        if info.task:
+            size = f"--task {info.task}" if info.available else "missing"
         table.add_row(info.name, size, "yours" if info.origin == "user" else "built-in",
                       info.description)
     Console().print(table)

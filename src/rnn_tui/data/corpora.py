@@ -21,8 +21,6 @@ import re
 import sys
 import sysconfig
 import tempfile
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
@@ -54,6 +52,7 @@ class CorpusInfo:
     size: int | None
     available: bool
     origin: str = "built-in"  # or "user"
+    task: str = ""  # labelled data: the task that reads it (classify, tag)
 
 
 def data_dir() -> Path:
@@ -148,9 +147,9 @@ def list_corpora() -> list[CorpusInfo]:
             p = data_dir() / entry["file"]
             available = p.exists()
             size = p.stat().st_size if available else None
-        elif kind in DATA_KINDS:
+        elif kind in DATA_KINDS:  # sentences, not characters: the task says what they are
             try:
-                size = len(entry["path"].read_bytes())
+                available = entry["path"].is_file()
             except OSError:
                 available = False
         elif kind == "pydoc":
@@ -158,7 +157,8 @@ def list_corpora() -> list[CorpusInfo]:
         elif kind == "stdlib":
             size = len(_stdlib_text())
         out.append(CorpusInfo(name, entry.get("description", ""), size, available,
-                              entry.get("origin", "built-in")))
+                              entry.get("origin", "built-in"),
+                              {"labelled": "classify", "tagged": "tag"}.get(kind, "")))
     return out
 
 
@@ -350,6 +350,9 @@ def _stdlib_text(limit: int = STDLIB_LIMIT) -> str:
 
 def fetch(url: str, sha256: str, filename: str, opener=None) -> Path:
     """Download ``url`` once into the user's data directory, checked against ``sha256``."""
+    import urllib.error
+    import urllib.request  # here, not at the top: --help stays quick
+
     from rnn_tui.safeio import CORPUS_LIMIT, describe_os_error, read_user_file
 
     dest = data_dir() / filename
