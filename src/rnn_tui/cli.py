@@ -215,9 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="share of the text held out for evaluation (0.1)")
     i.add_argument("--name", help="run name (default: TASK-DATE-TIME)")
     i.add_argument("--runs-dir", default="runs", help="where run directories go (./runs)")
-    for flag, sec, key, typ, hlp in TRAIN_FLAGS:
-        if sec == "train":  # settings a later `train --resume` uses
-            i.add_argument(flag, dest=key, type=str, metavar=typ.__name__.upper(), help=hlp)
+    add_train_flags(i, sections=("train",))  # settings a later `train --resume` uses
 
     sw = command("sweep", help="train many runs (a grid or random search over any train "
                  "option) on Ray Tune; each trial is an ordinary run directory",
@@ -254,8 +252,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "here (or RAY_AUTH_TOKEN_PATH / RAY_AUTH_TOKEN)")
     sw.add_argument("--storage-path", metavar="PATH_OR_URI", help="Ray Tune's storage_path "
                     "(default: the sweep's folder); on several machines, a shared path or a URI")
-    for flag, _sec, key, typ, hlp in TRAIN_FLAGS:
-        sw.add_argument(flag, dest=key, type=str, metavar=typ.__name__.upper(), help=hlp)
+    add_train_flags(sw, switches=False)  # a sweep gives every setting values (--x true,false)
 
     cmp = command("compare", help="the dashboard for several runs at once (a sweep's folder "
                   "stands for all its trials)",
@@ -311,11 +308,14 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def add_train_flags(p) -> None:
-    """Every model and training setting as a flag; values stay strings until the config
-    coerces and checks them (so a bad value gets the config's message)."""
-    for flag, _sec, key, typ, hlp in TRAIN_FLAGS:
-        if typ is bool:
+def add_train_flags(p, switches: bool = True, sections=("data", "model", "train")) -> None:
+    """Every model and training setting (of ``sections``) as a flag; values stay strings until
+    the config coerces and checks them (so a bad value gets the config's message). With
+    ``switches``, a bool setting is a flag without a value."""
+    for flag, sec, key, typ, hlp in TRAIN_FLAGS:
+        if sec not in sections:
+            continue
+        if typ is bool and switches:
             p.add_argument(flag, dest=key, action="store_const", const="true", help=hlp)
         else:
             p.add_argument(flag, dest=key, type=str, metavar=typ.__name__.upper(), help=hlp)
