@@ -52,10 +52,12 @@ def test_mkl_is_used_exactly_when_it_is_installed():
 
 @pytest.mark.parametrize("dtype,tol", [(np.float32, 2e-5), (np.float64, 1e-12)])
 @pytest.mark.parametrize("trans", [False, True])
-@pytest.mark.parametrize("m", [1, 16, 33])
-def test_recurrent_product_matches_numpy(dtype, tol, trans, m):
+@pytest.mark.parametrize("m,R", [(1, 96), (16, 96), (33, 96), (2, 100), (7, 100), (33, 100)])
+def test_recurrent_product_matches_numpy(dtype, tol, trans, m, R):
+    """R = 100: ragged panels (4H = 400 and H = 100 columns are no multiple of the panel
+    width, 24 float32 or 12 float64); m = 2, 7, 33: ragged blocks of rows (4 a tile)."""
     rng = np.random.default_rng(m)
-    R, S = 96, 4 * 96
+    S = 4 * R
     W = rng.normal(0, 0.1, (R, S)).astype(dtype)
     A = rng.normal(0, 1, (m, R if not trans else S)).astype(dtype)
     want = A @ (W.T if trans else W)
@@ -64,6 +66,27 @@ def test_recurrent_product_matches_numpy(dtype, tol, trans, m):
         got = _rec_products(blas_handle(), A, W, TRANSPOSED if trans else PLAIN, C0, beta, 3)
         for C in got:  # the prepared weights are reused, as over the T steps of a sequence
             np.testing.assert_allclose(C, want + beta * C0, atol=tol * 10, rtol=tol)
+
+
+@njit
+def _prepared_size(blas, W, trans, m):
+    return rec_prepare(blas, W, trans, m).size
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_recurrent_product_is_packed_into_panels(dtype):
+    """Without MKL, op(W) is packed once into the micro-kernel's panels (the last one padded
+    with zeros) plus one spare tile; a batch-1 product stays a plain BLAS call."""
+    from rnn_tui.core.ukernel import MR, NR32, NR64
+
+    if blas_name() == "mkl":
+        pytest.skip("MKL packs into its own layout")
+    nr = NR64 if dtype == np.float64 else NR32
+    W = np.ones((100, 400), dtype=dtype)
+    for trans, n, k in ((PLAIN, 400, 100), (TRANSPOSED, 100, 400)):
+        panels = -(-n // nr)
+        assert _prepared_size(blas_handle(), W, trans, 16) == panels * k * nr + MR * nr
+        assert _prepared_size(blas_handle(), W, trans, 1) == 0
 
 
 def test_internal_kernels_refuse_a_call_from_python():

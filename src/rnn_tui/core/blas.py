@@ -37,6 +37,7 @@ from numba import types
 from numba.core.extending import intrinsic
 
 from rnn_tui.core._jit import kernel
+from rnn_tui.core.ukernel import MR, NR32, NR64, tile
 
 # CBLAS enum values. NumPy integers, not Python ints: Numba types a Python int constant passed to
 # a kernel as a literal and compiles one specialisation per value (and per omitted default);
@@ -319,6 +320,7 @@ def _ol_isinstance_f64(x):
 
 # Below this many multiply-adds, packing W for a sequence does not pay (batch-1 steps).
 PACK_MIN = 1 << 16
+TILE_MIN_ROWS = 2  # (the micro-kernel computes MR rows whatever m is)
 
 
 @kernel
@@ -347,30 +349,48 @@ def mm(blas, A, B, C, ta, tb, beta):
 def rec_prepare(blas, W, trans, m):
     """Prepare ``W`` (R x S) for :func:`rec_mm` with ``m`` rows on the left, T times in a row.
 
-    With MKL, op(W) (W, or W^T when ``trans``) is packed into MKL's internal layout once, so the
-    T products skip re-packing it; otherwise a transposed product gets a contiguous copy of W^T
-    (OpenBLAS ran ``A @ W^T`` at about half the speed of ``A @ Wt`` here). Returns the buffer
-    (empty when W is used as it is)."""
+    op(W) (W, or W^T when ``trans``) is packed once: with MKL into MKL's internal layout
+    (``cblas_?gemm_pack``), otherwise into the panels of :mod:`rnn_tui.core.ukernel` (``NR``
+    columns each, ``K`` rows of ``NR`` contiguous numbers, the last panel padded with zeros),
+    followed by room for one ``MR x NR`` tile. Returns the buffer (empty when the product is
+    too small for packing to pay: W is then used as it is)."""
     R, S = W.shape
     n, k = (R, S) if trans else (S, R)
-    if m * n * k <= PACK_MIN:
+    if m * n * k <= PACK_MIN or (blas[0] != 3 and m < TILE_MIN_ROWS):
         return np.empty(0, dtype=W.dtype)
+    one = W.dtype.type(1.0)
+    f64 = isinstance_f64(one)
     if blas[0] == 3:
-        one = W.dtype.type(1.0)
-        f64 = isinstance_f64(one)
         size = _mkl_pack_size(blas[4] if f64 else blas[3], _B_MATRIX, m, n, k)
         buf = np.empty(size // W.itemsize + 16, dtype=W.dtype)
         _mkl_pack(blas[6] if f64 else blas[5], TRANS if trans else NO_TRANS, m, n, k, one,
                   W.ctypes.data, S, buf.ctypes.data)
         return buf
-    if trans:
-        Wt = np.empty(R * S, dtype=W.dtype)
-        for r in range(R):
-            row = W[r]
-            for s in range(S):
-                Wt[s * R + r] = row[s]
-        return Wt
-    return np.empty(0, dtype=W.dtype)
+    nr = NR64 if f64 else NR32
+    P = (n + nr - 1) // nr
+    buf = np.empty(P * k * nr + MR * nr, dtype=W.dtype)
+    for p in range(P):
+        col = p * nr
+        nc = min(nr, n - col)
+        panel = buf[p * k * nr : (p + 1) * k * nr]
+        if trans:  # panel[kk, j] = W[col + j, kk]
+            for j in range(nc):
+                src = W[col + j]
+                for kk in range(k):
+                    panel[kk * nr + j] = src[kk]
+            for kk in range(k):
+                dst = panel[kk * nr : (kk + 1) * nr]
+                for j in range(nc, nr):
+                    dst[j] = 0.0
+        else:  # panel[kk, j] = W[kk, col + j]
+            for kk in range(k):
+                src = W[kk, col : col + nc]
+                dst = panel[kk * nr : (kk + 1) * nr]
+                for j in range(nc):
+                    dst[j] = src[j]
+                for j in range(nc, nr):
+                    dst[j] = 0.0
+    return buf
 
 
 @kernel(internal=True)
@@ -391,9 +411,38 @@ def rec_mm(blas, A, W, prep, trans, C, beta):
     k = A.shape[1]
     if prep.size == 0:
         mm(blas, A, W, C, NO_TRANS, TRANS if trans else NO_TRANS, beta)
-    elif blas[0] == 3:
-        bt = C.dtype.type(beta)
-        _mkl_compute(blas[8] if isinstance_f64(bt) else blas[7], m, n, k, A.ctypes.data,
+        return
+    bt = C.dtype.type(beta)
+    f64 = isinstance_f64(bt)
+    if blas[0] == 3:
+        _mkl_compute(blas[8] if f64 else blas[7], m, n, k, A.ctypes.data,
                      A.shape[1], prep.ctypes.data, bt, C.ctypes.data, C.shape[1])
-    else:
-        mm(blas, A, prep[: k * n].reshape((k, n)), C, NO_TRANS, NO_TRANS, beta)
+        return
+    # the panels of rec_prepare, one tile of C at a time; a panel (K x NR) stays in L1/L2
+    # while every block of MR rows of A passes over it, so W is read once per product
+    nr = NR64 if f64 else NR32
+    P = (n + nr - 1) // nr
+    isz = C.itemsize
+    lda, ldc = A.shape[1], C.shape[1]
+    a0, c0, b0 = A.ctypes.data, C.ctypes.data, prep.ctypes.data
+    spare = prep[P * k * nr : P * k * nr + MR * nr]  # a whole tile, for the ragged last panel
+    zero = C.dtype.type(0.0)
+    for p in range(P):
+        col = p * nr
+        nc = min(nr, n - col)
+        bp = b0 + p * k * nr * isz
+        for i0 in range(0, m, MR):
+            mr = min(MR, m - i0)
+            if nc == nr:
+                tile(k, mr, a0 + i0 * lda * isz, lda, bp, c0 + (i0 * ldc + col) * isz, ldc, bt)
+            else:
+                tile(k, mr, a0 + i0 * lda * isz, lda, bp, spare.ctypes.data, nr, zero)
+                for i in range(mr):
+                    dst = C[i0 + i, col : col + nc]
+                    src = spare[i * nr : i * nr + nc]
+                    if bt == 0:
+                        for j in range(nc):
+                            dst[j] = src[j]
+                    else:
+                        for j in range(nc):
+                            dst[j] = src[j] + bt * dst[j]
