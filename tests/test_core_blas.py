@@ -20,7 +20,7 @@ from rnn_tui.core.blas import PLAIN, TRANSPOSED, blas_handle, blas_name, mm, rec
 def _rec_products(blas, A, W, trans, C0, beta, times):
     """``times`` products with one prepared W, as over the steps of a sequence (the two are
     internal kernels: only kernels call them)."""
-    prep = rec_prepare(blas, W, trans, A.shape[0])
+    prep = rec_prepare(blas, W, trans, A.shape[0], times)
     out = np.empty((times,) + C0.shape, dtype=C0.dtype)
     for i in range(times):
         out[i] = C0
@@ -69,14 +69,14 @@ def test_recurrent_product_matches_numpy(dtype, tol, trans, m, R):
 
 
 @njit
-def _prepared_size(blas, W, trans, m):
-    return rec_prepare(blas, W, trans, m).size
+def _prepared_size(blas, W, trans, m, uses):
+    return rec_prepare(blas, W, trans, m, uses).size
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_recurrent_product_is_packed_into_panels(dtype):
     """Without MKL, op(W) is packed once into the micro-kernel's panels (the last one padded
-    with zeros) plus one spare tile; a batch-1 product stays a plain BLAS call."""
+    with zeros) plus one spare tile, also at batch 1; for a single use it is not packed."""
     from rnn_tui.core.ukernel import MR, NR32, NR64
 
     if blas_name() == "mkl":
@@ -85,15 +85,16 @@ def test_recurrent_product_is_packed_into_panels(dtype):
     W = np.ones((100, 400), dtype=dtype)
     for trans, n, k in ((PLAIN, 400, 100), (TRANSPOSED, 100, 400)):
         panels = -(-n // nr)
-        assert _prepared_size(blas_handle(), W, trans, 16) == panels * k * nr + MR * nr
-        assert _prepared_size(blas_handle(), W, trans, 1) == 0
+        for m in (1, 16):
+            assert _prepared_size(blas_handle(), W, trans, m, 2) == panels * k * nr + MR * nr
+        assert _prepared_size(blas_handle(), W, trans, 16, 1) == 0
 
 
 def test_internal_kernels_refuse_a_call_from_python():
     """Internal kernels have no Python wrapper; calling one must raise, not crash."""
     W = np.ones((4, 4))
     with pytest.raises(TypeError, match="internal kernel"):
-        rec_prepare(blas_handle(), W, PLAIN, 1)
+        rec_prepare(blas_handle(), W, PLAIN, 1, 2)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

@@ -318,9 +318,13 @@ def _ol_isinstance_f64(x):
     return lambda x: is64
 
 
-# Below this many multiply-adds, packing W for a sequence does not pay (batch-1 steps).
+# MKL: below this many multiply-adds a step, packing W for a sequence does not pay (batch-1
+# steps). The micro-kernel's panels pay from two steps on, also at batch 1 (one Zen 4 core,
+# T = 25, packing included, us a step: LSTM H128 6.7 against OpenBLAS's 19.7, H256 27 against
+# 89, min-char-rnn's 100 x 100 1.3 against 2.3; OpenBLAS packs W again at every call), except
+# for tiny weights.
 PACK_MIN = 1 << 16
-TILE_MIN_ROWS = 2  # (the micro-kernel computes MR rows whatever m is)
+PANEL_MIN = 1 << 12
 
 
 @kernel
@@ -346,8 +350,9 @@ def mm(blas, A, B, C, ta, tb, beta):
 
 
 @kernel(internal=True)
-def rec_prepare(blas, W, trans, m):
-    """Prepare ``W`` (R x S) for :func:`rec_mm` with ``m`` rows on the left, T times in a row.
+def rec_prepare(blas, W, trans, m, uses):
+    """Prepare ``W`` (R x S) for :func:`rec_mm` with ``m`` rows on the left, ``uses`` times in a
+    row (the T steps of a sequence).
 
     op(W) (W, or W^T when ``trans``) is packed once: with MKL into MKL's internal layout
     (``cblas_?gemm_pack``), otherwise into the panels of :mod:`rnn_tui.core.ukernel` (``NR``
@@ -356,7 +361,7 @@ def rec_prepare(blas, W, trans, m):
     too small for packing to pay: W is then used as it is)."""
     R, S = W.shape
     n, k = (R, S) if trans else (S, R)
-    if m * n * k <= PACK_MIN or (blas[0] != 3 and m < TILE_MIN_ROWS):
+    if uses < 2 or (m * n * k <= PACK_MIN if blas[0] == 3 else n * k < PANEL_MIN):
         return np.empty(0, dtype=W.dtype)
     one = W.dtype.type(1.0)
     f64 = isinstance_f64(one)
