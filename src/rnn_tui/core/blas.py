@@ -37,7 +37,7 @@ from numba import types
 from numba.core.extending import intrinsic
 
 from rnn_tui.core._jit import kernel
-from rnn_tui.core.ukernel import MR, NR32, NR64, tile
+from rnn_tui.core.ukernel import MR, NR32, NR64, tile, vec1, vec4
 
 # CBLAS enum values. NumPy integers, not Python ints: Numba types a Python int constant passed to
 # a kernel as a literal and compiles one specialisation per value (and per omitted default);
@@ -378,15 +378,17 @@ def rec_prepare(blas, W, trans, m, uses):
         col = p * nr
         nc = min(nr, n - col)
         panel = buf[p * k * nr : (p + 1) * k * nr]
-        if trans:  # panel[kk, j] = W[col + j, kk]
-            for j in range(nc):
-                src = W[col + j]
-                for kk in range(k):
-                    panel[kk * nr + j] = src[kk]
-            for kk in range(k):
-                dst = panel[kk * nr : (kk + 1) * nr]
-                for j in range(nc, nr):
-                    dst[j] = 0.0
+        if trans:  # panel[kk, j] = W[col + j, kk], in blocks of 64 kk that stay in L1
+            for kb in range(0, k, 64):
+                q = min(64, k - kb)
+                blk = panel[kb * nr : (kb + q) * nr]
+                for j in range(nc):
+                    src = W[col + j, kb : kb + q]
+                    for kk in range(q):
+                        blk[kk * nr + j] = src[kk]
+                for kk in range(q):
+                    for j in range(nc, nr):
+                        blk[kk * nr + j] = 0.0
         else:  # panel[kk, j] = W[kk, col + j]
             for kk in range(k):
                 src = W[kk, col : col + nc]
@@ -432,22 +434,38 @@ def rec_mm(blas, A, W, prep, trans, C, beta):
     a0, c0, b0 = A.ctypes.data, C.ctypes.data, prep.ctypes.data
     spare = prep[P * k * nr : P * k * nr + MR * nr]  # a whole tile, for the ragged last panel
     zero = C.dtype.type(0.0)
-    for p in range(P):
-        col = p * nr
-        nc = min(nr, n - col)
-        bp = b0 + p * k * nr * isz
+    ldb = k * nr
+    full = n // nr
+    if m == 1:  # one row: four panels at a time, no rows computed in vain
+        p = 0
+        while p + 4 <= full:
+            vec4(k, 1, a0, lda, b0 + p * ldb * isz, ldb, c0 + p * nr * isz, ldc, bt)
+            p += 4
+        while p < full:
+            vec1(k, 1, a0, lda, b0 + p * ldb * isz, ldb, c0 + p * nr * isz, ldc, bt)
+            p += 1
+    else:
+        for p in range(full):
+            bp = b0 + p * ldb * isz
+            for i0 in range(0, m, MR):
+                tile(k, min(MR, m - i0), a0 + i0 * lda * isz, lda, bp, ldb,
+                     c0 + (i0 * ldc + p * nr) * isz, ldc, bt)
+    if full < P:  # the ragged last panel: into the spare tile, then the columns that exist
+        col = full * nr
+        nc = n - col
+        bp = b0 + full * ldb * isz
         for i0 in range(0, m, MR):
             mr = min(MR, m - i0)
-            if nc == nr:
-                tile(k, mr, a0 + i0 * lda * isz, lda, bp, c0 + (i0 * ldc + col) * isz, ldc, bt)
+            if m == 1:
+                vec1(k, 1, a0, lda, bp, ldb, spare.ctypes.data, nr, zero)
             else:
-                tile(k, mr, a0 + i0 * lda * isz, lda, bp, spare.ctypes.data, nr, zero)
-                for i in range(mr):
-                    dst = C[i0 + i, col : col + nc]
-                    src = spare[i * nr : i * nr + nc]
-                    if bt == 0:
-                        for j in range(nc):
-                            dst[j] = src[j]
-                    else:
-                        for j in range(nc):
-                            dst[j] = src[j] + bt * dst[j]
+                tile(k, mr, a0 + i0 * lda * isz, lda, bp, ldb, spare.ctypes.data, nr, zero)
+            for i in range(mr):
+                dst = C[i0 + i, col : col + nc]
+                src = spare[i * nr : i * nr + nc]
+                if bt == 0:
+                    for j in range(nc):
+                        dst[j] = src[j]
+                else:
+                    for j in range(nc):
+                        dst[j] = src[j] + bt * dst[j]

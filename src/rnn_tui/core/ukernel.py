@@ -44,11 +44,14 @@ def _fmuladd(mod, vt, bits, lanes):
     return fn
 
 
-def _define_tile(mod, bits):
-    """``void tile(i64 K, i64 mr, T* a, i64 lda, T* b, T* c, i64 ldc, T beta)``:
-    C[r, :NR] = sum_k a[r*lda + k] b[k*NR : k*NR + NR] (+ beta C[r, :NR]) for rows r < mr
-    (rows mr..MR-1 repeat row 0's arithmetic and are not stored). K >= 1."""
-    name = f"rnn_tui_tile_f{bits}_{MR}x{NV}"
+def _define_tile(mod, bits, rows, panels):
+    """``void tile(i64 K, i64 mr, T* a, i64 lda, T* b, i64 ldb, T* c, i64 ldc, T beta)``:
+    for rows r < mr and panels q < ``panels``,
+    C[r, q*NR : (q+1)*NR] = sum_k a[r*lda + k] b[q*ldb + k*NR : ... + NR] (+ beta C[...]),
+    i.e. ``rows`` rows of A times ``panels`` consecutive panels (``ldb`` numbers apart), with
+    ``rows * panels * NV`` accumulators. Rows mr..rows-1 repeat row 0's arithmetic and are not
+    stored. K >= 1."""
+    name = f"rnn_tui_tile_f{bits}_{rows}x{panels}x{NV}"
     if name in mod.globals:
         return mod.globals[name]
     ft = ir.DoubleType() if bits == 64 else ir.FloatType()
@@ -57,47 +60,52 @@ def _define_tile(mod, bits):
     i32, i64 = ir.IntType(32), ir.IntType(64)
     p, vt = ir.PointerType(ft), ir.VectorType(ft, lanes)
     pv = ir.PointerType(vt)
-    fn = ir.Function(mod, ir.FunctionType(ir.VoidType(), [i64, i64, p, i64, p, p, i64, ft]),
+    fn = ir.Function(mod, ir.FunctionType(ir.VoidType(), [i64, i64, p, i64, p, i64, p, i64, ft]),
                      name)
     fn.linkage = "internal"
-    for a in (2, 4, 5):
+    for a in (2, 4, 6):
         fn.args[a].add_attribute("noalias")
-    K, mr, a, lda, b, c, ldc, beta = fn.args
+    K, mr, a, lda, b, ldb, c, ldc, beta = fn.args
     fma = _fmuladd(mod, vt, bits, lanes)
     entry, loop, done = (fn.append_basic_block(n) for n in ("entry", "loop", "done"))
     bld = ir.IRBuilder(entry)
     undef = ir.Constant(vt, ir.Undefined)
     splat0 = ir.Constant(ir.VectorType(i32, lanes), [0] * lanes)
+    align = bits // 8
 
     def splat(s):
         return bld.shuffle_vector(bld.insert_element(undef, s, ir.Constant(i32, 0)), undef,
                                   splat0)
 
-    rows = []
-    for r in range(MR):  # rows past mr read row 0 again: always in bounds
+    arows = []
+    for r in range(rows):  # rows past mr read row 0 again: always in bounds
         ok = bld.icmp_signed("<", ir.Constant(i64, r), mr)
-        rows.append(bld.gep(a, [bld.select(ok, bld.mul(lda, ir.Constant(i64, r)),
-                                           ir.Constant(i64, 0))]))
+        arows.append(bld.gep(a, [bld.select(ok, bld.mul(lda, ir.Constant(i64, r)),
+                                            ir.Constant(i64, 0))]))
+    bpans = [bld.gep(b, [bld.mul(ldb, ir.Constant(i64, q))]) for q in range(panels)]
     bld.branch(loop)
     bld.position_at_end(loop)
     k = bld.phi(i64)
     k.add_incoming(ir.Constant(i64, 0), entry)
     zero = ir.Constant(vt, [0.0] * lanes)
-    acc = [[bld.phi(vt) for _ in range(NV)] for _ in range(MR)]
+    acc = [[bld.phi(vt) for _ in range(panels * NV)] for _ in range(rows)]
     for row in acc:
         for ph in row:
             ph.add_incoming(zero, entry)
-    bk = bld.gep(b, [bld.mul(k, ir.Constant(i64, nr))])
-    bv = [bld.load(bld.bitcast(bld.gep(bk, [ir.Constant(i64, v * lanes)]), pv), align=bits // 8)
-          for v in range(NV)]
+    kk = bld.mul(k, ir.Constant(i64, nr))
+    bv = []
+    for q in range(panels):
+        bk = bld.gep(bpans[q], [kk])
+        bv += [bld.load(bld.bitcast(bld.gep(bk, [ir.Constant(i64, v * lanes)]), pv),
+                        align=align) for v in range(NV)]
     new = []
-    for r in range(MR):
-        s = splat(bld.load(bld.gep(rows[r], [k]), align=bits // 8))
-        new.append([bld.call(fma, [s, bv[v], acc[r][v]]) for v in range(NV)])
+    for r in range(rows):
+        s = splat(bld.load(bld.gep(arows[r], [k]), align=align))
+        new.append([bld.call(fma, [s, bv[v], acc[r][v]]) for v in range(panels * NV)])
     k1 = bld.add(k, ir.Constant(i64, 1))
     k.add_incoming(k1, loop)
-    for r in range(MR):
-        for v in range(NV):
+    for r in range(rows):
+        for v in range(panels * NV):
             acc[r][v].add_incoming(new[r][v], loop)
     bld.cbranch(bld.icmp_signed("<", k1, K), loop, done)
     # epilogue: store the rows r < mr, adding beta C when beta != 0
@@ -108,42 +116,53 @@ def _define_tile(mod, bits):
     for blk, with_beta in ((plain, False), (scaled, True)):
         bld.position_at_end(blk)
         bvec = splat(beta) if with_beta else None
-        for r in range(MR):
-            store = fn.append_basic_block(f"store{r}{'b' if with_beta else ''}")
-            nxt = fn.append_basic_block(f"next{r}{'b' if with_beta else ''}")
+        for r in range(rows):
+            tag = f"{r}{'b' if with_beta else ''}"
+            store = fn.append_basic_block(f"store{tag}")
+            nxt = fn.append_basic_block(f"next{tag}")
             bld.cbranch(bld.icmp_signed("<", ir.Constant(i64, r), mr), store, nxt)
             bld.position_at_end(store)
             crow = bld.gep(c, [bld.mul(ldc, ir.Constant(i64, r))])
-            for v in range(NV):
+            for v in range(panels * NV):
                 cp = bld.bitcast(bld.gep(crow, [ir.Constant(i64, v * lanes)]), pv)
                 val = new[r][v]
                 if with_beta:
-                    val = bld.call(fma, [bvec, bld.load(cp, align=bits // 8), val])
-                bld.store(val, cp, align=bits // 8)
+                    val = bld.call(fma, [bvec, bld.load(cp, align=align), val])
+                bld.store(val, cp, align=align)
             bld.branch(nxt)
             bld.position_at_end(nxt)
         bld.ret_void()
     return fn
 
 
-@intrinsic
-def tile(typingctx, K, mr, a, lda, b, c, ldc, beta):
-    """One ``MR x NR`` tile (see :func:`_define_tile`); pointers arrive as integers and
-    ``beta``'s float type chooses float32 (NR = 24) or float64 (NR = 12)."""
-    sig = types.void(K, mr, a, lda, b, c, ldc, beta)
+def _tile_intrinsic(rows, panels):
+    def impl(typingctx, K, mr, a, lda, b, ldb, c, ldc, beta):
+        sig = types.void(K, mr, a, lda, b, ldb, c, ldc, beta)
 
-    def codegen(context, builder, signature, args):
-        bits = signature.args[7].bitwidth
-        fn = _define_tile(builder.module, bits)
-        i64 = ir.IntType(64)
-        p = ir.PointerType(ir.DoubleType() if bits == 64 else ir.FloatType())
+        def codegen(context, builder, signature, args):
+            bits = signature.args[8].bitwidth
+            fn = _define_tile(builder.module, bits, rows, panels)
+            i64 = ir.IntType(64)
+            p = ir.PointerType(ir.DoubleType() if bits == 64 else ir.FloatType())
 
-        def i(v):
-            return v if v.type == i64 else builder.sext(v, i64)
+            def i(v):
+                return v if v.type == i64 else builder.sext(v, i64)
 
-        builder.call(fn, [i(args[0]), i(args[1]), builder.inttoptr(args[2], p), i(args[3]),
-                          builder.inttoptr(args[4], p), builder.inttoptr(args[5], p), i(args[6]),
-                          args[7]])
-        return context.get_dummy_value()
+            builder.call(fn, [i(args[0]), i(args[1]), builder.inttoptr(args[2], p), i(args[3]),
+                              builder.inttoptr(args[4], p), i(args[5]),
+                              builder.inttoptr(args[6], p), i(args[7]), args[8]])
+            return context.get_dummy_value()
 
-    return sig, codegen
+        return sig, codegen
+
+    impl.__name__ = impl.__qualname__ = f"tile_{rows}x{panels}"
+    return intrinsic(impl)
+
+
+# ``tile(K, mr, a, lda, b, ldb, c, ldc, beta)``: MR rows of A times one panel (training);
+# ``vec4``: one row times four panels, and ``vec1``: one row times one panel (a batch-1 step
+# and generation: twelve and three accumulators, no rows computed in vain). Pointers arrive as
+# integers, and ``beta``'s float type chooses float32 (NR = 24) or float64 (NR = 12).
+tile = _tile_intrinsic(MR, 1)
+vec4 = _tile_intrinsic(1, 4)
+vec1 = _tile_intrinsic(1, 1)
