@@ -76,8 +76,8 @@ def _prepared_size(blas, W, trans, m, uses):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_recurrent_product_is_packed_into_panels(dtype):
     """Without MKL, op(W) is packed once into the micro-kernel's panels (the last one padded
-    with zeros) plus one spare tile, also at batch 1; for a single use it is not packed."""
-    from rnn_tui.core.ukernel import MR, NR32, NR64
+    with zeros), also at batch 1; for a single use it is not packed."""
+    from rnn_tui.core.ukernel import NR32, NR64
 
     if blas_name() == "mkl":
         pytest.skip("MKL packs into its own layout")
@@ -86,7 +86,7 @@ def test_recurrent_product_is_packed_into_panels(dtype):
     for trans, n, k in ((PLAIN, 400, 100), (TRANSPOSED, 100, 400)):
         panels = -(-n // nr)
         for m in (1, 16):
-            assert _prepared_size(blas_handle(), W, trans, m, 2) == panels * k * nr + MR * nr
+            assert _prepared_size(blas_handle(), W, trans, m, 2) == panels * k * nr
         assert _prepared_size(blas_handle(), W, trans, 16, 1) == 0
 
 

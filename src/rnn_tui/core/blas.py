@@ -37,7 +37,7 @@ from numba import types
 from numba.core.extending import intrinsic
 
 from rnn_tui.core._jit import kernel
-from rnn_tui.core.ukernel import MR, NR32, NR64, tile, vec1, vec4
+from rnn_tui.core.ukernel import NR32, NR64, pack_panels, panel_gemm
 
 # CBLAS enum values. NumPy integers, not Python ints: Numba types a Python int constant passed to
 # a kernel as a literal and compiles one specialisation per value (and per omitted default);
@@ -356,9 +356,9 @@ def rec_prepare(blas, W, trans, m, uses):
 
     op(W) (W, or W^T when ``trans``) is packed once: with MKL into MKL's internal layout
     (``cblas_?gemm_pack``), otherwise into the panels of :mod:`rnn_tui.core.ukernel` (``NR``
-    columns each, ``K`` rows of ``NR`` contiguous numbers, the last panel padded with zeros),
-    followed by room for one ``MR x NR`` tile. Returns the buffer (empty when the product is
-    too small for packing to pay: W is then used as it is)."""
+    columns each, ``K`` rows of ``NR`` contiguous numbers, the last panel padded with zeros).
+    Returns the buffer (empty when the product is too small or W used once, so that packing
+    would not pay: W is then used as it is)."""
     R, S = W.shape
     n, k = (R, S) if trans else (S, R)
     if uses < 2 or (m * n * k <= PACK_MIN if blas[0] == 3 else n * k < PANEL_MIN):
@@ -372,31 +372,8 @@ def rec_prepare(blas, W, trans, m, uses):
                   W.ctypes.data, S, buf.ctypes.data)
         return buf
     nr = NR64 if f64 else NR32
-    P = (n + nr - 1) // nr
-    buf = np.empty(P * k * nr + MR * nr, dtype=W.dtype)
-    for p in range(P):
-        col = p * nr
-        nc = min(nr, n - col)
-        panel = buf[p * k * nr : (p + 1) * k * nr]
-        if trans:  # panel[kk, j] = W[col + j, kk], in blocks of 64 kk that stay in L1
-            for kb in range(0, k, 64):
-                q = min(64, k - kb)
-                blk = panel[kb * nr : (kb + q) * nr]
-                for j in range(nc):
-                    src = W[col + j, kb : kb + q]
-                    for kk in range(q):
-                        blk[kk * nr + j] = src[kk]
-                for kk in range(q):
-                    for j in range(nc, nr):
-                        blk[kk * nr + j] = 0.0
-        else:  # panel[kk, j] = W[kk, col + j]
-            for kk in range(k):
-                src = W[kk, col : col + nc]
-                dst = panel[kk * nr : (kk + 1) * nr]
-                for j in range(nc):
-                    dst[j] = src[j]
-                for j in range(nc, nr):
-                    dst[j] = 0.0
+    buf = np.zeros((n + nr - 1) // nr * k * nr, dtype=W.dtype)  # padding stays 0
+    pack_panels(W.ctypes.data, n, k, S if trans else 1, 1 if trans else S, buf.ctypes.data, one)
     return buf
 
 
@@ -425,47 +402,5 @@ def rec_mm(blas, A, W, prep, trans, C, beta):
         _mkl_compute(blas[8] if f64 else blas[7], m, n, k, A.ctypes.data,
                      A.shape[1], prep.ctypes.data, bt, C.ctypes.data, C.shape[1])
         return
-    # the panels of rec_prepare, one tile of C at a time; a panel (K x NR) stays in L1/L2
-    # while every block of MR rows of A passes over it, so W is read once per product
-    nr = NR64 if f64 else NR32
-    P = (n + nr - 1) // nr
-    isz = C.itemsize
-    lda, ldc = A.shape[1], C.shape[1]
-    a0, c0, b0 = A.ctypes.data, C.ctypes.data, prep.ctypes.data
-    spare = prep[P * k * nr : P * k * nr + MR * nr]  # a whole tile, for the ragged last panel
-    zero = C.dtype.type(0.0)
-    ldb = k * nr
-    full = n // nr
-    if m == 1:  # one row: four panels at a time, no rows computed in vain
-        p = 0
-        while p + 4 <= full:
-            vec4(k, 1, a0, lda, b0 + p * ldb * isz, ldb, c0 + p * nr * isz, ldc, bt)
-            p += 4
-        while p < full:
-            vec1(k, 1, a0, lda, b0 + p * ldb * isz, ldb, c0 + p * nr * isz, ldc, bt)
-            p += 1
-    else:
-        for p in range(full):
-            bp = b0 + p * ldb * isz
-            for i0 in range(0, m, MR):
-                tile(k, min(MR, m - i0), a0 + i0 * lda * isz, lda, bp, ldb,
-                     c0 + (i0 * ldc + p * nr) * isz, ldc, bt)
-    if full < P:  # the ragged last panel: into the spare tile, then the columns that exist
-        col = full * nr
-        nc = n - col
-        bp = b0 + full * ldb * isz
-        for i0 in range(0, m, MR):
-            mr = min(MR, m - i0)
-            if m == 1:
-                vec1(k, 1, a0, lda, bp, ldb, spare.ctypes.data, nr, zero)
-            else:
-                tile(k, mr, a0 + i0 * lda * isz, lda, bp, ldb, spare.ctypes.data, nr, zero)
-            for i in range(mr):
-                dst = C[i0 + i, col : col + nc]
-                src = spare[i * nr : i * nr + nc]
-                if bt == 0:
-                    for j in range(nc):
-                        dst[j] = src[j]
-                else:
-                    for j in range(nc):
-                        dst[j] = src[j] + bt * dst[j]
+    panel_gemm(m, n, k, A.ctypes.data, A.shape[1], prep.ctypes.data, C.ctypes.data,
+               C.shape[1], bt)
