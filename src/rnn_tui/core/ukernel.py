@@ -25,9 +25,10 @@ cache size. Numba compiles for the host and keys its cache by it.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 from llvmlite import ir
 from numba import types
-from numba.core import cgutils
 from numba.core.extending import intrinsic
 
 MR = 4  # rows of A (and C) per tile
@@ -63,13 +64,39 @@ def _min(bld, a, b):
     return bld.select(bld.icmp_signed("<", a, b), a, b)
 
 
-def _no_unroll(mod, branch):
-    """Keep LLVM from unrolling a loop whose body is already wide: unrolled copies are code
-    that is optimised and emitted again in every kernel that links this one."""
-    unroll = mod.add_metadata([ir.MetaDataString(mod, "llvm.loop.unroll.disable")])
-    loop_id = mod.add_metadata([None, unroll])
-    loop_id.operands = (loop_id, unroll)
+def _no_unroll(mod, branch, vectorize=True):
+    """Keep LLVM from unrolling (and, with ``vectorize=False``, vectorising) a loop: its
+    copies are code that is optimised and emitted again in every kernel that links this one
+    (cold compile time). The tile loops are wide already; the others are bookkeeping."""
+    hints = [mod.add_metadata([ir.MetaDataString(mod, "llvm.loop.unroll.disable")])]
+    if not vectorize:
+        hints.append(mod.add_metadata([ir.MetaDataString(mod, "llvm.loop.vectorize.enable"),
+                                       ir.Constant(ir.IntType(1), 0)]))
+    loop_id = mod.add_metadata([None, *hints])
+    loop_id.operands = (loop_id, *hints)
     branch.set_metadata("llvm.loop", loop_id)
+
+
+@contextmanager
+def _loop(bld, start, stop, step=1):
+    """``for i in range(start, stop, step)`` (step > 0) in IR, neither unrolled nor
+    vectorised; yields i."""
+    mod = bld.module
+    pre = bld.basic_block
+    cond = bld.append_basic_block("for.cond")
+    body = bld.append_basic_block("for.body")
+    end = bld.append_basic_block("for.end")
+    bld.branch(cond)
+    bld.position_at_end(cond)
+    i = bld.phi(_I64)
+    i.add_incoming(start, pre)
+    bld.cbranch(bld.icmp_signed("<", i, stop), body, end)
+    bld.position_at_end(body)
+    yield i
+    nxt = bld.add(i, _c(step))
+    i.add_incoming(nxt, bld.basic_block)
+    _no_unroll(mod, bld.branch(cond), vectorize=False)
+    bld.position_at_end(end)
 
 
 def _define_tile(mod, bits, rows, panels):
@@ -156,9 +183,9 @@ def _define_tile(mod, bits, rows, panels):
                 for v in range(panels * NV):
                     bld.store(new[r][v], bld.bitcast(bld.gep(t0, [_c(v * lanes)]), pv),
                               align=align)
-                with cgutils.for_range(bld, nc) as j:
-                    cp = bld.gep(crow, [j.index])
-                    x = bld.load(bld.gep(t0, [j.index]))
+                with _loop(bld, _c(0), nc) as j:
+                    cp = bld.gep(crow, [j])
+                    x = bld.load(bld.gep(t0, [j]))
                     withc = bld.fadd(x, bld.fmul(beta, bld.load(cp)))
                     bld.store(bld.select(bz, x, withc), cp)
         bld.branch(nxt)
@@ -191,16 +218,16 @@ def _define_gemm(mod, bits):
     bld.store(_c(0), first)
     with bld.if_then(bld.icmp_signed("==", m, _c(1))):
         groups = bld.sdiv(full, _c(4))
-        with cgutils.for_range(bld, groups) as g:
-            p0 = bld.mul(g.index, _c(4))
+        with _loop(bld, _c(0), groups) as g:
+            p0 = bld.mul(g, _c(4))
             bld.call(vec4, [k, _c(1), _c(4 * nr), a, lda, bld.gep(b, [bld.mul(p0, ldb)]), ldb,
                             bld.gep(c, [bld.mul(p0, _c(nr))]), ldc, beta])
         bld.store(bld.mul(groups, _c(4)), first)
-    with cgutils.for_range(bld, npan, start=bld.load(first)) as pp:
-        col = bld.mul(pp.index, _c(nr))
+    with _loop(bld, bld.load(first), npan) as pp:
+        col = bld.mul(pp, _c(nr))
         nc = _min(bld, _c(nr), bld.sub(n, col))
-        bp = bld.gep(b, [bld.mul(pp.index, ldb)])
-        with cgutils.for_range_slice(bld, _c(0), m, _c(MR)) as (i0, _count):
+        bp = bld.gep(b, [bld.mul(pp, ldb)])
+        with _loop(bld, _c(0), m, MR) as i0:
             bld.call(tile, [k, _min(bld, _c(MR), bld.sub(m, i0)), nc,
                             bld.gep(a, [bld.mul(i0, lda)]), lda, bp, ldb,
                             bld.gep(c, [bld.add(bld.mul(i0, ldc), col)]), ldc, beta])
@@ -224,27 +251,33 @@ def _define_pack(mod, bits):
     bld = ir.IRBuilder(fn.append_basic_block("entry"))
     npan = bld.sdiv(bld.add(n, _c(nr - 1)), _c(nr))
     rowwise = bld.icmp_signed("==", sj, _c(1))
-    with cgutils.for_range(bld, npan) as pp:
-        col = bld.mul(pp.index, _c(nr))
+    with _loop(bld, _c(0), npan) as pp:
+        col = bld.mul(pp, _c(nr))
         nc = _min(bld, _c(nr), bld.sub(n, col))
-        panel = bld.gep(buf, [bld.mul(pp.index, bld.mul(k, _c(nr)))])
+        panel = bld.gep(buf, [bld.mul(pp, bld.mul(k, _c(nr)))])
         base = bld.gep(w, [bld.mul(col, sj)])
         with bld.if_else(rowwise) as (plain, transposed):
             with plain:  # W's rows: contiguous runs of nc numbers, read and written in order
-                with cgutils.for_range(bld, k) as kk:
-                    src = bld.gep(base, [bld.mul(kk.index, sk)])
-                    dst = bld.gep(panel, [bld.mul(kk.index, _c(nr))])
-                    with cgutils.for_range(bld, nc) as j:
-                        bld.store(bld.load(bld.gep(src, [j.index])), bld.gep(dst, [j.index]))
+                with _loop(bld, _c(0), k) as kk:
+                    src = bld.gep(base, [bld.mul(kk, sk)])
+                    dst = bld.gep(panel, [bld.mul(kk, _c(nr))])
+                    with bld.if_else(bld.icmp_signed("==", nc, _c(nr))) as (whole, ragged):
+                        with whole:  # NV vectors, written out (the vectoriser costs compile time)
+                            for v in range(NV):
+                                off = [_c(v * lanes)]
+                                x = bld.load(bld.bitcast(bld.gep(src, off), pv), align=bits // 8)
+                                bld.store(x, bld.bitcast(bld.gep(dst, off), pv), align=bits // 8)
+                        with ragged:
+                            with _loop(bld, _c(0), nc) as j:
+                                bld.store(bld.load(bld.gep(src, [j])), bld.gep(dst, [j]))
             with transposed:  # W's columns: blocks of 64 rows, which stay in L1
-                with cgutils.for_range_slice(bld, _c(0), k, _c(64)) as (kb, _count):
+                with _loop(bld, _c(0), k, 64) as kb:
                     stop = _min(bld, bld.add(kb, _c(64)), k)
-                    with cgutils.for_range(bld, nc) as j:
-                        src = bld.gep(base, [bld.mul(j.index, sj)])
-                        with cgutils.for_range(bld, stop, start=kb) as kk:
-                            x = bld.load(bld.gep(src, [bld.mul(kk.index, sk)]))
-                            bld.store(x, bld.gep(panel, [bld.add(bld.mul(kk.index, _c(nr)),
-                                                                 j.index)]))
+                    with _loop(bld, _c(0), nc) as j:
+                        src = bld.gep(base, [bld.mul(j, sj)])
+                        with _loop(bld, kb, stop) as kk:
+                            x = bld.load(bld.gep(src, [bld.mul(kk, sk)]))
+                            bld.store(x, bld.gep(panel, [bld.add(bld.mul(kk, _c(nr)), j)]))
     bld.ret_void()
     return fn
 
