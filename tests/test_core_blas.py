@@ -20,7 +20,7 @@ from rnn_tui.core.blas import PLAIN, TRANSPOSED, blas_handle, blas_name, mm, rec
 def _rec_products(blas, A, W, trans, C0, beta, times):
     """``times`` products with one prepared W, as over the steps of a sequence (the two are
     internal kernels: only kernels call them)."""
-    prep = rec_prepare(blas, W, trans, A.shape[0])
+    prep = rec_prepare(blas, W, trans, A.shape[0], times)
     out = np.empty((times,) + C0.shape, dtype=C0.dtype)
     for i in range(times):
         out[i] = C0
@@ -52,10 +52,12 @@ def test_mkl_is_used_exactly_when_it_is_installed():
 
 @pytest.mark.parametrize("dtype,tol", [(np.float32, 2e-5), (np.float64, 1e-12)])
 @pytest.mark.parametrize("trans", [False, True])
-@pytest.mark.parametrize("m", [1, 16, 33])
-def test_recurrent_product_matches_numpy(dtype, tol, trans, m):
+@pytest.mark.parametrize("m,R", [(1, 96), (16, 96), (33, 96), (2, 100), (7, 100), (33, 100)])
+def test_recurrent_product_matches_numpy(dtype, tol, trans, m, R):
+    """R = 100: ragged panels (4H = 400 and H = 100 columns are no multiple of the panel
+    width, 24 float32 or 12 float64); m = 2, 7, 33: ragged blocks of rows (4 a tile)."""
     rng = np.random.default_rng(m)
-    R, S = 96, 4 * 96
+    S = 4 * R
     W = rng.normal(0, 0.1, (R, S)).astype(dtype)
     A = rng.normal(0, 1, (m, R if not trans else S)).astype(dtype)
     want = A @ (W.T if trans else W)
@@ -66,11 +68,33 @@ def test_recurrent_product_matches_numpy(dtype, tol, trans, m):
             np.testing.assert_allclose(C, want + beta * C0, atol=tol * 10, rtol=tol)
 
 
+@njit
+def _prepared_size(blas, W, trans, m, uses):
+    return rec_prepare(blas, W, trans, m, uses).size
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_recurrent_product_is_packed_into_panels(dtype):
+    """Without MKL, op(W) is packed once into the micro-kernel's panels (the last one padded
+    with zeros), also at batch 1; for a single use it is not packed."""
+    from rnn_tui.core.ukernel import NR32, NR64
+
+    if blas_name() == "mkl":
+        pytest.skip("MKL packs into its own layout")
+    nr = NR64 if dtype == np.float64 else NR32
+    W = np.ones((100, 400), dtype=dtype)
+    for trans, n, k in ((PLAIN, 400, 100), (TRANSPOSED, 100, 400)):
+        panels = -(-n // nr)
+        for m in (1, 16):
+            assert _prepared_size(blas_handle(), W, trans, m, 2) == panels * k * nr
+        assert _prepared_size(blas_handle(), W, trans, 16, 1) == 0
+
+
 def test_internal_kernels_refuse_a_call_from_python():
     """Internal kernels have no Python wrapper; calling one must raise, not crash."""
     W = np.ones((4, 4))
     with pytest.raises(TypeError, match="internal kernel"):
-        rec_prepare(blas_handle(), W, PLAIN, 1)
+        rec_prepare(blas_handle(), W, PLAIN, 1, 2)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

@@ -37,6 +37,7 @@ from numba import types
 from numba.core.extending import intrinsic
 
 from rnn_tui.core._jit import kernel
+from rnn_tui.core.ukernel import NR32, NR64, pack_panels, panel_gemm
 
 # CBLAS enum values. NumPy integers, not Python ints: Numba types a Python int constant passed to
 # a kernel as a literal and compiles one specialisation per value (and per omitted default);
@@ -317,8 +318,13 @@ def _ol_isinstance_f64(x):
     return lambda x: is64
 
 
-# Below this many multiply-adds, packing W for a sequence does not pay (batch-1 steps).
+# MKL: below this many multiply-adds a step, packing W for a sequence does not pay (batch-1
+# steps). The micro-kernel's panels pay from two steps on, also at batch 1 (one Zen 4 core,
+# T = 25, packing included, us a step: LSTM H128 6.7 against OpenBLAS's 19.7, H256 27 against
+# 89, min-char-rnn's 100 x 100 1.3 against 2.3; OpenBLAS packs W again at every call), except
+# for tiny weights.
 PACK_MIN = 1 << 16
+PANEL_MIN = 1 << 12
 
 
 @kernel
@@ -344,33 +350,31 @@ def mm(blas, A, B, C, ta, tb, beta):
 
 
 @kernel(internal=True)
-def rec_prepare(blas, W, trans, m):
-    """Prepare ``W`` (R x S) for :func:`rec_mm` with ``m`` rows on the left, T times in a row.
+def rec_prepare(blas, W, trans, m, uses):
+    """Prepare ``W`` (R x S) for :func:`rec_mm` with ``m`` rows on the left, ``uses`` times in a
+    row (the T steps of a sequence).
 
-    With MKL, op(W) (W, or W^T when ``trans``) is packed into MKL's internal layout once, so the
-    T products skip re-packing it; otherwise a transposed product gets a contiguous copy of W^T
-    (OpenBLAS ran ``A @ W^T`` at about half the speed of ``A @ Wt`` here). Returns the buffer
-    (empty when W is used as it is)."""
+    op(W) (W, or W^T when ``trans``) is packed once: with MKL into MKL's internal layout
+    (``cblas_?gemm_pack``), otherwise into the panels of :mod:`rnn_tui.core.ukernel` (``NR``
+    columns each, ``K`` rows of ``NR`` contiguous numbers, the last panel padded with zeros).
+    Returns the buffer (empty when the product is too small or W used once, so that packing
+    would not pay: W is then used as it is)."""
     R, S = W.shape
     n, k = (R, S) if trans else (S, R)
-    if m * n * k <= PACK_MIN:
+    if uses < 2 or (m * n * k <= PACK_MIN if blas[0] == 3 else n * k < PANEL_MIN):
         return np.empty(0, dtype=W.dtype)
+    one = W.dtype.type(1.0)
+    f64 = isinstance_f64(one)
     if blas[0] == 3:
-        one = W.dtype.type(1.0)
-        f64 = isinstance_f64(one)
         size = _mkl_pack_size(blas[4] if f64 else blas[3], _B_MATRIX, m, n, k)
         buf = np.empty(size // W.itemsize + 16, dtype=W.dtype)
         _mkl_pack(blas[6] if f64 else blas[5], TRANS if trans else NO_TRANS, m, n, k, one,
                   W.ctypes.data, S, buf.ctypes.data)
         return buf
-    if trans:
-        Wt = np.empty(R * S, dtype=W.dtype)
-        for r in range(R):
-            row = W[r]
-            for s in range(S):
-                Wt[s * R + r] = row[s]
-        return Wt
-    return np.empty(0, dtype=W.dtype)
+    nr = NR64 if f64 else NR32
+    buf = np.zeros((n + nr - 1) // nr * k * nr, dtype=W.dtype)  # padding stays 0
+    pack_panels(W.ctypes.data, n, k, S if trans else 1, 1 if trans else S, buf.ctypes.data, one)
+    return buf
 
 
 @kernel(internal=True)
@@ -391,9 +395,12 @@ def rec_mm(blas, A, W, prep, trans, C, beta):
     k = A.shape[1]
     if prep.size == 0:
         mm(blas, A, W, C, NO_TRANS, TRANS if trans else NO_TRANS, beta)
-    elif blas[0] == 3:
-        bt = C.dtype.type(beta)
-        _mkl_compute(blas[8] if isinstance_f64(bt) else blas[7], m, n, k, A.ctypes.data,
+        return
+    bt = C.dtype.type(beta)
+    f64 = isinstance_f64(bt)
+    if blas[0] == 3:
+        _mkl_compute(blas[8] if f64 else blas[7], m, n, k, A.ctypes.data,
                      A.shape[1], prep.ctypes.data, bt, C.ctypes.data, C.shape[1])
-    else:
-        mm(blas, A, prep[: k * n].reshape((k, n)), C, NO_TRANS, NO_TRANS, beta)
+        return
+    panel_gemm(m, n, k, A.ctypes.data, A.shape[1], prep.ctypes.data, C.ctypes.data,
+               C.shape[1], bt)

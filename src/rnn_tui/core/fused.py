@@ -209,7 +209,7 @@ class FusedLM:
             raise ValueError("the fused step needs token input, no dropout and float32")
         self.net = net
         L = spec.layers
-        self.T, self.B = T, B
+        self.T, self.B, self.workers = T, B, workers
         self.cell = CELL_CODES[spec.cell]
         self.emb_mode = 0 if spec.input_mode == "embedding" else 1
         if self.emb_mode == 0 and 2 * spec.input_size <= T * B // max(workers, 1):
@@ -246,7 +246,11 @@ class FusedLM:
     def _run(self, i, tokens, targets, h0, c0, hN, cN):
         ws, sl, grad = self.ws[i], self.slices[i], self.grads[i]
         grad.fill(0)
-        prev = set_threads_local(1) if self.parts > 1 else None
+        # one BLAS thread per worker, and one also when the batch is too small to split: the
+        # products of a batch-1 step are too small for two threads, which cost more in waking
+        # each other than they share (LSTM H128 B1 T25: 16k tok/s on one thread; on two, 2.5k
+        # with another process busy on the machine, 0.4k at worst)
+        prev = set_threads_local(1) if self.parts > 1 or self.workers > 1 else None
         try:
             return lm_forward_backward(
                 blas_handle(), self.cell, self.emb_mode, self.net.params.data, grad, self.offs,

@@ -39,7 +39,7 @@ def forward_sequence(blas, xg, W_hh, b_hn, h0, hs, gates, ghn):
     T, B, G = xg.shape
     copy_rows(h0, hs[0])
     pre = np.empty((B, G), dtype=xg.dtype)  # separate from gates: no aliasing, so it vectorises
-    wp = rec_prepare(blas, W_hh, PLAIN, B)
+    wp = rec_prepare(blas, W_hh, PLAIN, B, T)
     for t in range(T):
         rec_mm(blas, hs[t], W_hh, wp, PLAIN, pre, 0.0)
         _cell_rows(xg[t], pre, gates[t], hs[t], hs[t + 1], ghn[t], b_hn)
@@ -72,7 +72,7 @@ def backward_sequence(blas, dhs, dhT, W_hh, hs, gates, ghn, dGx, dGh, dh_norms):
     input and recurrent projections and ``dh_norms`` with ||dL/dh_t||. Returns dL/dh_0."""
     T, B, H = dhs.shape
     dh = dhT.copy()
-    wp = rec_prepare(blas, W_hh, TRANSPOSED, B)
+    wp = rec_prepare(blas, W_hh, TRANSPOSED, B, T)
     for t in range(T - 1, -1, -1):
         gt = gates[t]
         gx = dGx[t]

@@ -37,7 +37,7 @@ def forward_sequence(blas, gates, W_hh, h0, c0, hs, cs, tcs):
     T, B, G = gates.shape
     copy_rows(h0, hs[0])
     copy_rows(c0, cs[0])
-    wp = rec_prepare(blas, W_hh, PLAIN, B)
+    wp = rec_prepare(blas, W_hh, PLAIN, B, T)
     for t in range(T):
         gt = gates[t]
         rec_mm(blas, hs[t], W_hh, wp, PLAIN, gt, 1.0)
@@ -76,7 +76,7 @@ def backward_sequence(blas, dhs, dhT, dcT, W_hh, cs, gates, tcs, dA, dh_norms):
     T, B, H = dhs.shape
     dh = dhT.copy()
     dc = dcT.copy()
-    wp = rec_prepare(blas, W_hh, TRANSPOSED, B)
+    wp = rec_prepare(blas, W_hh, TRANSPOSED, B, T)
     for t in range(T - 1, -1, -1):
         gt = gates[t]
         da = dA[t]

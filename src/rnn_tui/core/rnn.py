@@ -42,7 +42,7 @@ def forward_sequence(blas, xg, W_hh, h0, act, hs):
     copy_rows(h0, hs[0])
     rec = np.empty((B, H), dtype=xg.dtype)
     zero = xg.dtype.type(0.0)
-    wp = rec_prepare(blas, W_hh, PLAIN, B)
+    wp = rec_prepare(blas, W_hh, PLAIN, B, T)
     for t in range(T):
         rec_mm(blas, hs[t], W_hh, wp, PLAIN, rec, 0.0)
         out = hs[t + 1]
@@ -66,7 +66,7 @@ def backward_sequence(blas, dhs, dhT, W_hh, hs, act, dA, dh_norms):
     (T,) with ||dL/dh_t||; returns dL/dh_0."""
     T, B, H = dhs.shape
     dh = dhT.copy()
-    wp = rec_prepare(blas, W_hh, TRANSPOSED, B)
+    wp = rec_prepare(blas, W_hh, TRANSPOSED, B, T)
     for t in range(T - 1, -1, -1):
         h = hs[t + 1]
         g = dhs[t]

@@ -19,7 +19,7 @@ import threading
 import numpy as np
 
 from rnn_tui.core._jit import kernel
-from rnn_tui.core.blas import NO_TRANS, blas_handle, mm
+from rnn_tui.core.blas import NO_TRANS, blas_handle, mm, set_threads_local
 from rnn_tui.core.cells import CELL_CODES, GRU, LSTM, RNN_RELU, RNN_SIGMOID
 from rnn_tui.core.mathfn import exp_nonpositive, sigmoid, tanh
 from rnn_tui.core.sync import STRIDE, barrier, yield_address
@@ -111,12 +111,13 @@ def _own_columns(W, G, u0, u1, out):
     H = W.shape[1] // G
     q = u1 - u0
     for r in range(R):
-        src = W[r]
-        dst = out[r]
         for g in range(G):
-            a = g * H + u0
+            # views from index 0, so that the copy vectorises (see _vecmat_units): indexing
+            # from a run-time start copied one number at a time, ~0.4 ms for GRU H512's half
+            src = W[r, g * H + u0 : g * H + u1]
+            dst = out[r, g * q : (g + 1) * q]
             for j in range(q):
-                dst[g * q + j] = src[a + j]
+                dst[j] = src[j]
 
 
 @kernel
@@ -133,8 +134,9 @@ def generate(part, nparts, sync, yield_fn, data, offs, table, cell, L, H, V, h, 
     [part*H/nparts, (part+1)*H/nparts) of every layer and the same share of the logits, so it
     reads only its columns of every weight matrix. ``hbuf`` (2, L, H) holds the states of the
     previous and the current token (index 0 = ``h`` on entry); ``logit`` (V,) and ``sync`` (see
-    :mod:`rnn_tui.core.sync`) are shared; ``scratch`` (nparts, 3*G*H + V + 2*PAD) gives each
-    thread its own row. The threads meet after every layer and after the
+    :mod:`rnn_tui.core.sync`) are shared; ``scratch`` (nparts, 3*G*H + V + 2*PAD, plus room
+    for a thread's columns of every matrix when split: :func:`scratch_width`) gives each thread
+    its own row. The threads meet after every layer and after the
     logits; each then draws the same token from the same numbers. Returns the last token."""
     G = 4 if cell == LSTM else (3 if cell == GRU else 1)
     GH = G * H
@@ -157,9 +159,14 @@ def generate(part, nparts, sync, yield_fn, data, offs, table, cell, L, H, V, h, 
     # g*nu): one contiguous stream to read per token, 20 % faster than the column blocks in
     # place (GRU H256: 4.3 against 5.3 us). Alone, the matrices are already in that order.
     split = nparts > 1
-    Whh_p = np.empty((L if split else 0, H, Gq), dtype=data.dtype)
-    Wih_p = np.empty((L if split else 0, H, Gq), dtype=data.dtype)
-    HW_p = np.empty((H, nv if split else 0), dtype=data.dtype)
+    # (in ``scratch``, past the vectors: the caller keeps that buffer from call to call, as
+    # fresh megabytes would page-fault at every call, ~0.4 ms of a 200-token GRU H512 call)
+    wo = 3 * GH + V + 2 * PAD
+    nw = L * H * Gq if split else 0
+    Whh_p = sc[wo : wo + nw].reshape((L if split else 0, H, Gq))
+    Wih_p = sc[wo + nw : wo + 2 * nw].reshape((L if split else 0, H, Gq))
+    HW_p = sc[wo + 2 * nw : wo + 2 * nw + (H * nv if split else 0)].reshape(
+        (H, nv if split else 0))
     if split:
         for layer in range(L):
             _own_columns(data[offs[layer, 1] : offs[layer, 1] + H * GH].reshape((H, GH)), G,
@@ -339,22 +346,17 @@ def generate_tokens(net, token: int, n: int, h: np.ndarray, c: np.ndarray | None
     cr = np.zeros((1, 1), dtype=f32) if c is None else np.asarray(c, dtype=f32)
     table = views["l0.W_ih"]
     if spec.input_mode == "embedding":
-        # through the kernels' BLAS: NumPy's ``@`` wakes OpenBLAS threads, which then spin on
-        # the cores the generating threads need
-        emb = np.ascontiguousarray(views["embed.W"])
-        prod = np.empty((emb.shape[0], table.shape[1]), dtype=f32)
-        mm(blas_handle(), emb, np.ascontiguousarray(table), prod, NO_TRANS, NO_TRANS, 0.0)
-        table = prod
+        table = _input_table(np.ascontiguousarray(views["embed.W"]),
+                             np.ascontiguousarray(table))
     hbuf = np.empty((2, *h.shape), dtype=f32)
     hbuf[0] = hr
     sync = np.zeros(parts * STRIDE, dtype=np.int64)
     args = (sync, yield_address(), data, generator_offsets(net),
             np.ascontiguousarray(table), CELL_CODES[spec.cell], spec.layers, spec.hidden,
-            spec.output_size, hr, cr, hbuf, np.empty(spec.output_size, dtype=f32),
-            np.empty((parts, 3 * spec.gates * spec.hidden + spec.output_size + 2 * PAD),
-                     dtype=f32), int(token), int(n), float(temperature), int(top_k),
+            spec.output_size, hr, cr, hbuf, np.empty(spec.output_size, dtype=f32))
+    rest = (int(token), int(n), float(temperature), int(top_k),
             np.ascontiguousarray(uniforms, dtype=np.float64), out)
-    _run_generate(parts, args)
+    _run_generate(parts, args, rest, spec)
     if hr is not h:
         h[...] = hr
     if c is not None and cr is not c:
@@ -362,20 +364,65 @@ def generate_tokens(net, token: int, n: int, h: np.ndarray, c: np.ndarray | None
     return out
 
 
-def _run_generate(parts: int, args: tuple) -> None:
-    global _pool
+_table_cache: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+
+
+def _input_table(emb: np.ndarray, W_ih: np.ndarray) -> np.ndarray:
+    """``emb @ W_ih`` (float32), kept from the previous call while both are unchanged: a
+    sample is drawn in chunks of up to 64 tokens, and the product (65 x 64 @ 64 x 1536 for GRU
+    H512: 0.17 ms) cost more than comparing the two (the weights change between training
+    steps, so the comparison, not a version number, decides)."""
+    global _table_cache
+    cached = _table_cache
+    if (cached is not None and cached[0].shape == emb.shape and cached[1].shape == W_ih.shape
+            and np.array_equal(cached[0], emb) and np.array_equal(cached[1], W_ih)):
+        return cached[2]
+    prod = np.empty((emb.shape[0], W_ih.shape[1]), dtype=np.float32)
+    # through the kernels' BLAS on one thread: a BLAS call on two threads (NumPy's ``@``, or
+    # ``mm`` with the process's threads) wakes OpenBLAS's own thread, which then spins on the
+    # core the second generating thread needs (GRU H512, two parts: 8.1k tok/s against 28-31k)
+    prev = set_threads_local(1)
+    try:
+        mm(blas_handle(), emb, W_ih, prod, NO_TRANS, NO_TRANS, 0.0)
+    finally:
+        if prev is not None:
+            set_threads_local(prev)
+    _table_cache = (emb.copy(), W_ih.copy(), prod)
+    return prod
+
+
+def scratch_width(spec, split: bool) -> int:
+    """Numbers in each thread's row of :func:`generate`'s ``scratch``: its vectors, and when
+    the units are split its columns of every layer's W_hh and W_ih and of the head."""
+    G, H, L, V = spec.gates, spec.hidden, spec.layers, spec.output_size
+    width = 3 * G * H + V + 2 * PAD
+    if split:
+        width += 2 * L * H * G * ((H + 1) // 2) + H * ((V + 1) // 2)
+    return width
+
+
+_split_scratch: np.ndarray | None = None
+
+
+def _run_generate(parts: int, args: tuple, rest: tuple, spec) -> None:
+    global _pool, _split_scratch
     # one split generation at a time: a second would queue its helper behind the first's while
     # its own half spun at the barrier; it runs on one thread instead
     if parts == 1 or not _split_lock.acquire(blocking=False):
-        generate(0, 1, *args)
+        generate(0, 1, *args, np.empty((1, scratch_width(spec, False)), dtype=np.float32),
+                 *rest)
         return
     try:
         if _pool is None:
             from concurrent.futures import ThreadPoolExecutor
 
             _pool = ThreadPoolExecutor(1, thread_name_prefix="rnn-tui-sample")
-        helper = _pool.submit(generate, 1, 2, *args)
-        generate(0, 2, *args)
+        width = scratch_width(spec, True)
+        if _split_scratch is None or _split_scratch.shape != (2, width):
+            _split_scratch = np.empty((2, width), dtype=np.float32)
+        full = (*args, _split_scratch, *rest)
+        helper = _pool.submit(generate, 1, 2, *full)
+        generate(0, 2, *full)
         helper.result()
     finally:
         _split_lock.release()
