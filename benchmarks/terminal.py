@@ -44,9 +44,10 @@ def median_tok_s(run_dir: Path, after_s: float) -> float:
     return statistics.median(vals) if vals else 0.0
 
 
-def in_app(tmp: Path, name: str, seconds: float, extra: list[str], keys: str = "") -> dict:
+def in_app(tmp: Path, name: str, seconds: float, extra: list[str], keys: str = "",
+           theme: str = "rnn-dark") -> dict:
     env = {"RNN_TUI_CONFIG_DIR": str(tmp / "cfg")}
-    app = PtyApp([*RUN, "--runs-dir", str(tmp), "--name", name, "--theme", "rnn-dark", *extra],
+    app = PtyApp([*RUN, "--runs-dir", str(tmp), "--name", name, "--theme", theme, *extra],
                  120, 40, env=env)
     try:
         if not app.wait_for(lambda t: "tok/s" in t, 180):
@@ -55,14 +56,23 @@ def in_app(tmp: Path, name: str, seconds: float, extra: list[str], keys: str = "
             app.send(key)
             time.sleep(0.5)
         time.sleep(5)  # past the first full paint and warm-up
+        # from here on the harness only counts bytes: emulating them in Python (pyte) took
+        # about a tenth of a core from the two the app trains on
+        app.emulate = False
         b0, t0 = app.bytes_read, time.monotonic()
+        cpu0 = time.process_time()
         time.sleep(seconds)
         b1, t1 = app.bytes_read, time.monotonic()
+        harness = (time.process_time() - cpu0) / (t1 - t0)
+        app.emulate = True
+        if not app.wait_for(lambda t: "tok/s" in t, 30):  # still drawing after the window
+            raise SystemExit(f"the app stopped drawing while measured:\n{app.text()}")
         app.send("q")
         app.wait(120)
     finally:
         app.kill()
-    return {"bytes_per_s": (b1 - b0) / (t1 - t0), "tok_s": median_tok_s(tmp / name, 5.0)}
+    return {"bytes_per_s": (b1 - b0) / (t1 - t0), "tok_s": median_tok_s(tmp / name, 5.0),
+            "harness_cpu": harness}
 
 
 def headless(tmp: Path, name: str, seconds: float, threads: str | None) -> float:
@@ -80,12 +90,15 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=40.0, help="measuring window (40)")
     ap.add_argument("--keys", default="", help="dashboard keys pressed before measuring (G: "
                     "the gates view)")
+    ap.add_argument("--theme", default="rnn-dark", help="the app's theme (rnn-dark; ansi-16: "
+                    "the 16-colour one)")
     ap.add_argument("--json", metavar="FILE")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
-        default = in_app(tmp, "app", args.seconds, [], args.keys)
-        low = in_app(tmp, "app-low", args.seconds, ["--low-bandwidth"], args.keys)
+        default = in_app(tmp, "app", args.seconds, [], args.keys, args.theme)
+        low = in_app(tmp, "app-low", args.seconds, ["--low-bandwidth"], args.keys,
+                     args.theme)
         # the same run headless, with the default threads (as the app) and with one thread
         auto = headless(tmp, "headless-auto", args.seconds, None)
         same = headless(tmp, "headless-1", args.seconds, "1")
@@ -98,9 +111,11 @@ def main() -> None:
         ("tokens/s headless (same run)", f"{auto:,.0f}", ""),
         ("app / headless", f"{default['tok_s'] / auto:.1%}", ">= 90 %"),
         ("tokens/s headless, 1 BLAS thread", f"{same:,.0f}", "(for reference)"),
+        ("this harness's CPU while measuring", f"{default['harness_cpu']:.1%}", "of a core"),
     ]
     w = max(len(r[0]) for r in rows)
-    print("rnn-tui in a 120x40 pseudo-terminal, 256 colours, default model (GRU-256, pydoc)"
+    print(f"rnn-tui in a 120x40 pseudo-terminal, 256 colours, theme {args.theme}, default model "
+          "(GRU-256, pydoc)"
           + (f", keys {args.keys!r} pressed" if args.keys else ""))
     for name, val, target in rows:
         print(f"  {name:<{w}}  {val:>12}  {target}")
@@ -109,6 +124,7 @@ def main() -> None:
             "bytes_per_s_default": default["bytes_per_s"], "bytes_per_s_low": low["bytes_per_s"],
             "app_tok_s": default["tok_s"], "app_low_tok_s": low["tok_s"],
             "headless_tok_s_1thread": same, "headless_tok_s_default": auto,
+            "harness_cpu": default["harness_cpu"], "theme": args.theme,
             "seconds": args.seconds, "keys": args.keys}, indent=2))
 
 
