@@ -332,3 +332,40 @@ def test_step_events_carry_the_norms_before_clipping(tmp_path):
         assert abs(e.grad_norm - norm) <= 1e-9 * norm
         for k, v in groups.items():
             assert abs(e.grad_norms[k] - v) <= 1e-4 * v + 1e-9
+
+
+def test_compile_clock_counts_a_compile():
+    """``compile_seconds`` grows while a kernel compiles, by no more than the wall time the
+    compile took, and not at all while nothing compiles."""
+    from numba import njit
+
+    from rnn_tui.core._jit import compile_seconds
+
+    @njit
+    def fresh(x):  # a new function: compiled on this call
+        return x * 2 + 1
+
+    before = compile_seconds()
+    t0 = time.perf_counter()
+    assert fresh(3) == 7
+    wall = time.perf_counter() - t0
+    spent = compile_seconds() - before
+    assert 0 < spent <= wall
+    idle = compile_seconds()
+    time.sleep(0.05)
+    assert compile_seconds() == idle
+
+
+def test_time_budget_leaves_out_compile_time(tmp_path, monkeypatch):
+    """A run's clock (its time budget, its events' elapsed_s) does not count time spent
+    compiling kernels: on a new install that would eat a short budget whole."""
+    import rnn_tui.train.trainer as trainer_mod
+
+    fake = {"s": 0.0}
+    monkeypatch.setattr(trainer_mod, "compile_seconds", lambda: fake["s"])
+    tr, _got = make(tmp_path)
+    plain = tr.elapsed()
+    fake["s"] = 5.0  # five seconds of compiling happen now
+    less = tr.elapsed()
+    # the 5 s are taken off (the margin: the moment between the two calls)
+    assert plain - 5.0 <= less <= plain - 4.0

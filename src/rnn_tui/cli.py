@@ -74,7 +74,8 @@ TRAIN_FLAGS: list[tuple[str, str, str, type, str]] = [
     ("--patience", "train", "patience", int,
      "stop after this many evaluations without a new best validation loss, 0 = never (5; the "
      "app 10)"),
-    ("--time-budget", "train", "time_budget", float, "stop after this many seconds (300)"),
+    ("--time-budget", "train", "time_budget", float, "stop after this many seconds of training "
+     "(300; compiling kernels on a first start is not counted)"),
     ("--epochs", "train", "epochs", int, "stop after this many passes over the data, 0 = no limit"),
     ("--eval-every", "train", "eval_every", int, "steps between evaluations (250)"),
     ("--eval-tokens", "train", "eval_tokens", int, "validation tokens per evaluation"),

@@ -17,6 +17,8 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+import threading
+import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -24,6 +26,7 @@ from typing import Any
 
 import numba
 from numba import njit
+from numba.core import event as _event
 
 # Fast-math flags that let LLVM vectorise reductions and fuse multiply-adds, but *not* the
 # ``nnan``/``ninf`` assumptions: the trainer must still see a NaN or Inf when a run blows up.
@@ -115,3 +118,42 @@ def _internal_class(base: type) -> type:
 
         _internal_classes[base] = type("Internal" + base.__name__, (base,), {"__call__": __call__})
     return _internal_classes[base]
+
+
+# ---------------------------------------------------------------- time spent compiling
+_clock_lock = threading.Lock()
+_compiling = 0  # compilations in progress, on any thread (nested ones included)
+_compiling_since = 0.0
+_compiled_s = 0.0
+
+
+class _CompileClock(_event.Listener):
+    """Adds up the wall time during which at least one kernel is being compiled (or loaded
+    from the cache), whatever thread compiles it: the union of those intervals, so a
+    nested compile or two threads compiling at once are counted once."""
+
+    def on_start(self, event) -> None:
+        global _compiling, _compiling_since
+        with _clock_lock:
+            if _compiling == 0:
+                _compiling_since = time.perf_counter()
+            _compiling += 1
+
+    def on_end(self, event) -> None:
+        global _compiling, _compiled_s
+        with _clock_lock:
+            _compiling -= 1
+            if _compiling == 0:
+                _compiled_s += time.perf_counter() - _compiling_since
+
+
+_event.register("numba:compile", _CompileClock())
+
+
+def compile_seconds() -> float:
+    """Wall seconds this process has spent compiling kernels so far (a compile under way
+    counts up to now). A run's time budget leaves them out: the first start of a new install
+    compiles for tens of seconds, and ``--time-budget 10`` means ten seconds of training."""
+    with _clock_lock:
+        now = time.perf_counter() - _compiling_since if _compiling else 0.0
+        return _compiled_s + now

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from rnn_tui.config import RunConfig
+from rnn_tui.core._jit import compile_seconds
 from rnn_tui.models.training import NonFiniteError
 from rnn_tui.train import events as ev
 from rnn_tui.train.runs import BEST, CHECKPOINT, atomic_write_text, save_checkpoint
@@ -78,6 +79,7 @@ class Trainer:
         self.finished = threading.Event()
         self.provenance: dict = {}  # for run_started: the engine, node and trial that ran it
         self._t0 = time.perf_counter()
+        self._compile0 = compile_seconds()
 
     # ------------------------------------------------------------------ control (any thread)
     def pause(self) -> None:
@@ -128,7 +130,10 @@ class Trainer:
 
     # ------------------------------------------------------------------ loop
     def elapsed(self) -> float:
-        return self.elapsed_before + time.perf_counter() - self._t0
+        """Seconds of training: wall time since the loop started (plus a resumed run's), less
+        time paused and time spent compiling kernels (the first start of an install)."""
+        compiling = compile_seconds() - self._compile0
+        return self.elapsed_before + time.perf_counter() - self._t0 - compiling
 
     def emit(self, event: ev.Event) -> None:
         event.step = self.step
@@ -170,6 +175,7 @@ class Trainer:
         cfg, t = self.cfg, self.cfg.train
         task = self.task
         self._t0 = time.perf_counter()
+        self._compile0 = compile_seconds()
         info_ = task.run_info()
         self.emit(ev.RunStarted(
             run_dir=str(self.run_dir or ""), task=cfg.data.task, config=cfg.to_dict(),
