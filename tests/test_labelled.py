@@ -77,6 +77,11 @@ def test_tag_reader_refusals(tmp_path):
                        .replace("\tVERB\t", "\t_\t").replace("\tINTJ\t", "\t_\t"))
     with pytest.raises(UserError, match="no UPOS tags"):
         load_tagged(str(no_upos))
+    # a .conllu file cut short of its UPOS column is refused, not read as word<TAB>tag pairs
+    short = tmp_path / "s.conllu"
+    short.write_text("1\tThe\tthe\n2\tdog\tdog\n\n1\tA\ta\n2\tcat\tcat\n")
+    with pytest.raises(UserError, match=r"line 1 has 3 columns; there is no column 4 \(upos\)"):
+        load_tagged(str(short))
     run_on = tmp_path / "r.tsv"
     run_on.write_text("".join(f"w{i}\t{'N' if i % 2 else 'V'}\n" for i in range(1500)))
     with pytest.raises(UserError, match="without a blank line"):

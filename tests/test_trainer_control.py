@@ -369,3 +369,31 @@ def test_time_budget_leaves_out_compile_time(tmp_path, monkeypatch):
     less = tr.elapsed()
     # the 5 s are taken off (the margin: the moment between the two calls)
     assert plain - 5.0 <= less <= plain - 4.0
+
+
+def test_no_memorising_notice_when_nothing_is_held_out(tmp_path):
+    """Two tagged sentences are too few to hold any out: validation scores the training
+    sentences, so a stall there is no sign of memorising and no notice says it is."""
+    from rnn_tui.tasks.tag import TagTask
+
+    data = tmp_path / "two.tsv"
+    data.write_text("The\tDET\ndog\tNOUN\n\nA\tDET\ncat\tNOUN\n")
+    cfg = RunConfig()
+    cfg.update({"data": {"task": "tag", "corpus": str(data)},
+                "train": {"time_budget": 0, "steps": 400, "eval_every": 10, "patience": 0,
+                          "sample_every": 100000, "checkpoint_every": 100000}})
+    task = TagTask.from_config(cfg.validate())
+    assert not task.held_out
+    vals = iter([0.5, 0.4] + [0.9] * 100)  # stalls for good after the second evaluation
+    real_eval = task.evaluate
+
+    def scripted():
+        _, metrics = real_eval()
+        v = next(vals)
+        return v, {**metrics, "accuracy": 1.0 - v}
+
+    task.evaluate = scripted
+    got: list[ev.Event] = []
+    Trainer(task, cfg, tmp_path, [got.append]).run()
+    assert sum(isinstance(e, ev.Evaluated) for e in got) >= 10
+    assert not [e for e in got if isinstance(e, ev.Notice)]

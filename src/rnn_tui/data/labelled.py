@@ -163,7 +163,10 @@ def _read_tagged(path: Path, encoding: str, column: str) -> TaggedData:
     if not body:
         raise UserError(f"{path} holds no tagged words")
     probe = [ln for ln in body[:400] if not ln.startswith("#")][:200]
-    conllu = sum(_looks_conllu(ln) for ln in probe) > len(probe) / 2
+    # a .conllu file is read as CoNLL-U even when its lines are short of columns, so that a
+    # file without the UPOS column is refused rather than read as word<TAB>tag pairs
+    conllu = path.suffix.lower() in (".conllu", ".conll") or \
+        sum(_looks_conllu(ln) for ln in probe) > len(probe) / 2
     sentences: list[list[str]] = []
     tags: list[list[str]] = []
     words: list[str] = []

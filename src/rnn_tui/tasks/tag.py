@@ -146,6 +146,7 @@ class TagTask(SentenceTask):
         n = len(data.sentences)
         if n < MIN_SPLIT:  # a toy set: train and score on the same sentences, and say so
             task = cls(cfg, data, data)
+            task.held_out = False
             task.notes.append(f"{n} sentences are too few to hold any out: validation scores "
                               "the training sentences")
             return task

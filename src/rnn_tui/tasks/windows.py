@@ -46,6 +46,7 @@ class WindowTask(Task):
             self.val_note = ""
         else:  # too short to hold any window out: score the training windows, and say so
             self.train_idx = self.val_idx = np.arange(n)
+            self.held_out = False
             self.val_note = (f"{n} windows are too few to hold any out: validation scores the "
                              "training windows (as the tutorial does)")
         V = tokenizer.vocab_size

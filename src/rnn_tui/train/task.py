@@ -37,6 +37,9 @@ class Task(ABC):
     net: Any  # rnn_tui.core.Network
     opt: Any  # rnn_tui.core.optim.Optimizer
     tokens_per_step: int = 0  # for tokens/s and time-left estimates
+    # False when the data were too few to hold any out and validation scores the training
+    # data: there is then no "memorising" to warn of
+    held_out: bool = True
 
     # ------------------------------------------------------------------ building
     @classmethod

@@ -391,7 +391,7 @@ class Trainer:
             self.emit(extra)
         if improved:
             self._save(BEST)
-        elif self.bad_evals == 2 and self.best_val is not None and \
+        elif self.bad_evals == 2 and self.best_val is not None and self.task.held_out and \
                 self.step - self._last_notice >= NOTICE_GAP * t.eval_every:
             self._last_notice = self.step
             self.emit(ev.Notice(kind="overfitting", message=self.task.overfitting_message.format(
