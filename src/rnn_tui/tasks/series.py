@@ -61,6 +61,30 @@ def series_baselines(train: np.ndarray, h: int, period: int) -> dict[str, np.nda
     return b
 
 
+class HeldOutErrors:
+    """What both series tasks score against: the baselines' forecasts of the held-out part
+    (fitted on the training part only, computed once) and the error rows of any forecast.
+    Needs ``train_values``, ``holdout`` and ``period``."""
+
+    _baselines: dict[str, np.ndarray] | None = None
+
+    def baselines(self) -> dict[str, np.ndarray]:
+        if self._baselines is None:
+            self._baselines = series_baselines(self.train_values, len(self.holdout),
+                                               self.period)
+        return self._baselines
+
+    def error_rows(self, forecasts: dict[str, np.ndarray]) -> dict[str, dict[str, float]]:
+        """MAE, RMSE and MASE (scaled by the seasonal naive error in the training part) of each
+        forecast of the held-out part, in the order given."""
+        from rnn_tui.data import series as S
+
+        tr, truth = self.train_values, self.holdout
+        return {name: {"mae": S.mae(truth, f), "rmse": S.rmse(truth, f),
+                       "mase": S.mase(truth, f, tr, self.period)}
+                for name, f in forecasts.items()}
+
+
 def forecast_event(task) -> ev.ForecastUpdate:
     """What the forecast view shows of a series task (anything with ``errors()``,
     ``baselines()``, ``train_values`` and ``holdout``): the recent history, the held-out truth,
@@ -73,7 +97,7 @@ def forecast_event(task) -> ev.ForecastUpdate:
                              prediction=r(one), forecast=r(fc), errors=errs, baselines=hw)
 
 
-class SeriesTask(Task):
+class SeriesTask(HeldOutErrors, Task):
     """Forecast a series: see the module's docstring."""
 
     kind = "series"
@@ -130,7 +154,6 @@ class SeriesTask(Task):
         self.validation: dict[str, float] = {}
         self.legacy = None  # LegacyForecaster when a format-1 checkpoint was restored
         self._windows = None
-        self._baselines = None
         self._ensure_model()  # a second or so of fitting, before the run's clock starts
 
     @classmethod
@@ -219,18 +242,9 @@ class SeriesTask(Task):
         return first, len(self.nets) * batch * X.shape[1]
 
     # ------------------------------------------------------------------ evaluation
-    def baselines(self) -> dict[str, np.ndarray]:
-        """The baselines' forecasts of the held-out part (fitted on the training part only)."""
-        if self._baselines is None:
-            self._baselines = series_baselines(self.train_values, len(self.holdout),
-                                               self.period)
-        return self._baselines
-
     def errors(self) -> tuple[dict[str, dict[str, float]], np.ndarray, np.ndarray]:
         """Errors on the held-out part of the model, its parts and the baselines; the model's
         multi-step forecast and its one-step predictions."""
-        from rnn_tui.data import series as S
-
         model = self._ensure_model()
         h, tr, truth = len(self.holdout), self.train_values, self.holdout
         parts = model.components(tr, h)
@@ -241,14 +255,8 @@ class SeriesTask(Task):
             cands["model_es"] = parts["es"]
             cands["model_es_rnn"] = parts["es+rnn"]
         cands.update(self.baselines())
-
-        def row(f):
-            return {"mae": S.mae(truth, f), "rmse": S.rmse(truth, f),
-                    "mase": S.mase(truth, f, tr, self.period)}
-
-        errs = {name: row(f) for name, f in cands.items()}
-        errs["model_one_step"] = row(one)
-        return errs, fc, one
+        cands["model_one_step"] = one
+        return self.error_rows(cands), fc, one
 
     def describe(self) -> str:
         """What the model is, in one line (after the automatic choices)."""

@@ -23,6 +23,7 @@ from rnn_tui.core.network import NetSpec, Network
 from rnn_tui.errors import UserError
 from rnn_tui.models.training import train_step
 from rnn_tui.tasks.common import check_compatible, float_type, hidden_snapshot
+from rnn_tui.tasks.series import HeldOutErrors, forecast_event
 from rnn_tui.train import events as ev
 from rnn_tui.train.task import VIEW_FORECAST, Task
 
@@ -83,7 +84,7 @@ class WindowForecaster:
         return self.scaling.from_z(self.predict_z(wins))
 
 
-class WindowSeriesTask(Task):
+class WindowSeriesTask(HeldOutErrors, Task):
     kind = "series"
     views = (VIEW_FORECAST,)
     loss_name = "MSE, scaled"
@@ -125,7 +126,6 @@ class WindowSeriesTask(Task):
         self.tokens_per_step = self.batch * w
         self.order = self.rng.permutation(len(self.X))
         self.pos = self.epochs_done = 0
-        self._baselines: dict[str, np.ndarray] | None = None
 
     @classmethod
     def from_config(cls, cfg: RunConfig) -> WindowSeriesTask:
@@ -153,28 +153,11 @@ class WindowSeriesTask(Task):
         return info, x.shape[0] * x.shape[1]
 
     # ------------------------------------------------------------------ evaluation
-    def baselines(self) -> dict[str, np.ndarray]:
-        if self._baselines is None:
-            from rnn_tui.tasks.series import series_baselines
-
-            self._baselines = series_baselines(self.train_values, len(self.holdout),
-                                               self.period)
-        return self._baselines
-
     def errors(self) -> tuple[dict[str, dict[str, float]], np.ndarray, np.ndarray]:
-        from rnn_tui.data import series as S
-
-        h, tr, truth = len(self.holdout), self.train_values, self.holdout
-        fc = self.forecaster.forecast(tr, h)
+        tr, truth = self.train_values, self.holdout
+        fc = self.forecaster.forecast(tr, len(truth))
         one = self.forecaster.one_step(tr, truth)
-
-        def row(f):
-            return {"mae": S.mae(truth, f), "rmse": S.rmse(truth, f),
-                    "mase": S.mase(truth, f, tr, self.period)}
-
-        errs = {"model": row(fc), **{k: row(v) for k, v in self.baselines().items()},
-                "model_one_step": row(one)}
-        return errs, fc, one
+        return self.error_rows({"model": fc, **self.baselines(), "model_one_step": one}), fc, one
 
     def describe(self) -> str:
         m = self.cfg.model
@@ -194,8 +177,6 @@ class WindowSeriesTask(Task):
                      "seasonal_naive_mae": errs["seasonal_naive"]["mae"]}
 
     def eval_events(self) -> list[ev.Event]:
-        from rnn_tui.tasks.series import forecast_event
-
         return [forecast_event(self)]
 
     def hidden_snapshot(self, max_steps: int = 48) -> ev.HiddenSnapshot | None:
