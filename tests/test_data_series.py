@@ -31,6 +31,10 @@ def test_real_csvs():
     ("t,v\n1,2\n", "w", "no column 'w'"),
     ("t,v\n1,2\n", 5, "out of range"),
     ("t,v\n", None, "no data rows"),
+    # a currency or sign with no number (hypothesis found '£' raising IndexError)
+    ("t,v\n1,2\n2,£\n3,4\n", "v", "1 missing or non-numeric"),
+    ("t,v\n1,2\n2,-£\n3,4\n", "v", "1 missing or non-numeric"),
+    ("t,v\n1,2\n2,(€)\n3,4\n", "v", "1 missing or non-numeric"),
 ])
 def test_malformed_csv(tmp_path, text, column, match):
     p = tmp_path / "s.csv"

@@ -161,7 +161,7 @@ def _unwrap(cell: str) -> tuple[str, bool]:
     if s.endswith("%"):
         s = _clean(s[:-1])
     for _ in range(2):  # the sign and the currency sign, either order: -$5, $-5, 5 €, -5€
-        if s[:1] in "+-":
+        if s[:1] and s[0] in "+-":  # ('' is "in" every string: a cell of a sign alone)
             neg ^= s[0] == "-"
             s = _clean(s[1:])
         if s[:1] and s[0] in _CURRENCY:
