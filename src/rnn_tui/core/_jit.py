@@ -14,7 +14,9 @@ without a cache rather than fail.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import inspect
 import os
 import tempfile
 import threading
@@ -24,9 +26,17 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not POSIX
+    fcntl = None
+
 import numba
 from numba import njit
+from numba.core import cgutils, types
 from numba.core import event as _event
+from numba.core.caching import IndexDataCacheFile
+from numba.core.extending import _Intrinsic, intrinsic
 
 # Fast-math flags that let LLVM vectorise reductions and fuse multiply-adds, but *not* the
 # ``nnan``/``ninf`` assumptions: the trainer must still see a NaN or Inf when a run blows up.
@@ -64,13 +74,16 @@ if cache_dir is not None:
 
 
 def kernel(fn: Callable[..., Any] | None = None, *, fastmath: bool = True, inline: str = "never",
-           internal: bool = False):
+           internal: bool = False, by_address: bool = False):
     """``@kernel`` = ``@njit(nogil=True, cache=True, error_model="numpy", boundscheck=False)``,
     falling back to no cache when no cache directory is writable.
 
     No C-callable wrapper is built for any kernel, and ``internal=True`` (a kernel only other
     kernels call) also skips the Python-callable one: each wrapper is code that is compiled and
-    emitted for every signature (together about 2 s of a cold compile of every kernel)."""
+    emitted for every signature (together about 2 s of a cold compile of every kernel); calling
+    an internal kernel from Python raises ``TypeError``. ``by_address=True`` (internal kernels
+    only) returns the kernel as its :func:`call_by_address` stand-in, so that every kernel calls
+    its one compiled copy."""
 
     def wrap(f: Callable[..., Any]):
         d = _njit(f, dict(
@@ -82,6 +95,9 @@ def kernel(fn: Callable[..., Any] | None = None, *, fastmath: bool = True, inlin
             no_cfunc_wrapper=True,
             no_cpython_wrapper=internal,
         ))
+        if by_address:
+            assert internal, "by_address=True is for internal kernels"
+            return call_by_address(d)
         if internal:  # without the wrapper a call from Python would crash: refuse it instead
             d.__class__ = _internal_class(type(d))
         return d
@@ -93,7 +109,9 @@ def _njit(f: Callable[..., Any], opts: dict[str, Any]):
     global cache_enabled
     if cache_enabled:
         try:
-            return njit(cache=True, **opts)(f)
+            d = njit(cache=True, **opts)(f)
+            d._cache._cache_file.__class__ = _LockedIndexDataCacheFile
+            return d
         except RuntimeError as err:  # "cannot cache function ...: no locator available"
             cache_enabled = False
             warnings.warn(
@@ -118,6 +136,26 @@ def _internal_class(base: type) -> type:
 
         _internal_classes[base] = type("Internal" + base.__name__, (base,), {"__call__": __call__})
     return _internal_classes[base]
+
+
+class _LockedIndexDataCacheFile(IndexDataCacheFile):
+    """Numba's cache files, with each save under an exclusive lock (one per cache folder).
+
+    A save reads the index, picks the first free data-file number, and writes index and data.
+    Two processes compiling one kernel into a fresh cache at once (two trials of a sweep, or
+    :mod:`rnn_tui.core.precompile`'s workers) could pick the same number for two signatures:
+    the index would then point one signature at the other's machine code. Under the lock the
+    read-pick-write is one step."""
+
+    def save(self, key, data) -> None:
+        if fcntl is None:  # pragma: no cover - not POSIX
+            return super().save(key, data)
+        with open(os.path.join(self._cache_path, "saving.lock"), "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                return super().save(key, data)
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 # ---------------------------------------------------------------- time spent compiling
@@ -157,3 +195,87 @@ def compile_seconds() -> float:
     with _clock_lock:
         now = time.perf_counter() - _compiling_since if _compiling else 0.0
         return _compiled_s + now
+
+
+# ---------------------------------------------------------------- calls by address
+_by_name: dict[tuple[str, str], Any] = {}  # (module, qualname) -> dispatcher, for _bind
+
+
+def _symbol(module: str, qualname: str, argtypes: tuple) -> str:
+    """A name for one compiled specialisation that is the same in every process (Numba's own
+    mangled names carry a per-process counter, so a cached caller could not name them)."""
+    key = hashlib.sha1(repr(argtypes).encode()).hexdigest()[:16]
+    return f"rnn_tui:{module}.{qualname}:{key}"
+
+
+def _bind(module: str, qualname: str, argtypes: tuple) -> str:
+    """Compile (or load from the cache) kernel ``module.qualname`` for ``argtypes`` and publish
+    its machine-code address under :func:`_symbol`'s name. Returns the name."""
+    import importlib
+
+    import llvmlite.binding as ll
+
+    importlib.import_module(module)  # defines (and registers) the kernel
+    dispatcher = _by_name[module, qualname]
+    dispatcher.compile(argtypes)
+    cres = dispatcher.overloads[argtypes]
+    name = _symbol(module, qualname, argtypes)
+    ll.add_symbol(name, cres.library.get_pointer_to_function(cres.fndesc.mangled_name))
+    return name
+
+
+class _KernelCall(_Intrinsic):
+    """What :func:`call_by_address` returns: callable only from kernels."""
+
+    def __call__(self, *args: Any, **kwargs: Any):
+        d = self.dispatcher
+        if d.targetoptions.get("no_cpython_wrapper"):
+            raise TypeError(f"{self._name} is an internal kernel: only other kernels can call it")
+        raise TypeError(f"this stand-in for {self._name} is for kernels: from Python, call "
+                        f"{d.py_func.__module__}.{self._name}")
+
+
+def call_by_address(dispatcher):
+    """A stand-in for kernel ``dispatcher`` inside other kernels that calls its one compiled
+    copy through its address instead of linking a copy of it into the caller.
+
+    Numba links every kernel a kernel calls into the caller's own library, where LLVM optimises
+    and emits it once more: a kernel called from three kernels is compiled four times (the
+    fused step re-optimised both sequence kernels, 2.2 s of a cold compile). Called through
+    this, it is compiled once per signature; the caller holds an external reference by a
+    stable name, which :func:`_bind` resolves at the caller's first compile and again, through
+    Numba's ``reload_init`` hook, before a cached caller is loaded. LLVM cannot inline the
+    callee, so this is for calls that do some work (a product, a sequence, a layer), not for
+    helpers in a hot loop (the sampler's per-token products lost up to a quarter of their speed
+    when called by address)."""
+    module, qualname = dispatcher.py_func.__module__, dispatcher.py_func.__qualname__
+    _by_name[module, qualname] = dispatcher
+
+    def typer(args: tuple):
+        argtypes = tuple(types.unliteral(a) for a in args)
+        dispatcher.compile(argtypes)
+        sig = dispatcher.overloads[argtypes].signature
+
+        def codegen(context, builder, signature, llargs):
+            name = _bind(module, qualname, argtypes)
+            context.active_code_library._reload_init.add(
+                functools.partial(_bind, module, qualname, argtypes))
+            fnty = context.call_conv.get_function_type(sig.return_type, argtypes)
+            fn = cgutils.get_or_insert_function(builder.module, fnty, name)
+            status, res = context.call_conv.call_function(builder, fn, sig.return_type,
+                                                          argtypes, llargs)
+            with cgutils.if_unlikely(builder, status.is_error):
+                context.call_conv.return_status_propagate(builder, status)
+            return res
+
+        return sig, codegen
+
+    # an intrinsic with the callee's own parameters (Numba's intrinsics take no *args)
+    params = ", ".join(inspect.signature(dispatcher.py_func).parameters)
+    scope = {"typer": typer}
+    exec(f"def call(typingctx, {params}):\n    return typer(({params},))\n", scope)
+    call = intrinsic(scope["call"])
+    call.__class__ = _KernelCall
+    call._name = qualname
+    call.dispatcher = dispatcher
+    return call

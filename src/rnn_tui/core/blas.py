@@ -36,7 +36,7 @@ from llvmlite import ir
 from numba import types
 from numba.core.extending import intrinsic
 
-from rnn_tui.core._jit import kernel
+from rnn_tui.core._jit import call_by_address, kernel
 from rnn_tui.core.ukernel import NR32, NR64, pack_panels, panel_gemm
 
 # CBLAS enum values. NumPy integers, not Python ints: Numba types a Python int constant passed to
@@ -349,7 +349,11 @@ def mm(blas, A, B, C, ta, tb, beta):
          B.shape[1], bt, C.ctypes.data, C.shape[1])
 
 
-@kernel(internal=True)
+# ``mm`` as other kernels call it: its one compiled copy, not one linked into each caller
+call_mm = call_by_address(mm)
+
+
+@kernel(internal=True, by_address=True)
 def rec_prepare(blas, W, trans, m, uses):
     """Prepare ``W`` (R x S) for :func:`rec_mm` with ``m`` rows on the left, ``uses`` times in a
     row (the T steps of a sequence).
@@ -377,7 +381,7 @@ def rec_prepare(blas, W, trans, m, uses):
     return buf
 
 
-@kernel(internal=True)
+@kernel(internal=True, by_address=True)
 def copy_rows(src, dst):
     """``dst[:] = src`` for two (B, H) arrays of one shape. (Slice assignment would compile
     NumPy's broadcasting check and its error message formatting into every caller.)"""
@@ -388,13 +392,13 @@ def copy_rows(src, dst):
             d[j] = s[j]
 
 
-@kernel(internal=True)
+@kernel(internal=True, by_address=True)
 def rec_mm(blas, A, W, prep, trans, C, beta):
     """C = A op(W) + beta C, with ``prep`` from :func:`rec_prepare` (same W, trans and rows)."""
     m, n = C.shape
     k = A.shape[1]
     if prep.size == 0:
-        mm(blas, A, W, C, NO_TRANS, TRANS if trans else NO_TRANS, beta)
+        call_mm(blas, A, W, C, NO_TRANS, TRANS if trans else NO_TRANS, beta)
         return
     bt = C.dtype.type(beta)
     f64 = isinstance_f64(bt)

@@ -5,6 +5,9 @@ orchestration of a step (~20 array calls) costs more than the arithmetic for sma
 batch 1 it dominates. :func:`lm_forward_backward` runs embedding -> every layer -> head ->
 softmax cross-entropy -> backward -> gradients in the flat buffer inside one GIL-free call, reusing
 the same cell kernels as :class:`~rnn_tui.core.network.Network` and a preallocated workspace.
+It calls them (and the products) by address, the ``call_*`` names (see
+:func:`rnn_tui.core._jit.call_by_address`): one compiled copy of each, shared with the network
+path, instead of copies linked into this kernel.
 """
 
 from __future__ import annotations
@@ -12,18 +15,18 @@ from __future__ import annotations
 import numpy as np
 
 from rnn_tui.core._jit import kernel
-from rnn_tui.core.blas import NO_TRANS, TRANS, blas_handle, copy_rows, mm, set_threads_local
+from rnn_tui.core.blas import NO_TRANS, TRANS, blas_handle, call_mm, copy_rows, set_threads_local
 from rnn_tui.core.cells import GRU, LSTM
 from rnn_tui.core.layers import (
     CELL_CODES,
     WITH_X,
     WITHOUT_X,
-    accumulate_weight_grads,
-    scatter_add_rows,
-    sequence_backward,
-    sequence_forward,
+    call_accumulate_weight_grads,
+    call_scatter_add_rows,
+    call_sequence_backward,
+    call_sequence_forward,
 )
-from rnn_tui.core.losses import _softmax_xent
+from rnn_tui.core.losses import call_softmax_xent
 from rnn_tui.core.sampler import generator_offsets
 
 
@@ -63,7 +66,7 @@ def lm_forward_backward(blas, cell, emb_mode, data, grad, offs, emb_off, tokens,
             if emb_mode == 2:
                 Vin = table.shape[0]
                 emb = data[emb_off : emb_off + Vin * E].reshape((Vin, E))
-                mm(blas, emb, W_ih, table, NO_TRANS, NO_TRANS, 0.0)
+                call_mm(blas, emb, W_ih, table, NO_TRANS, NO_TRANS, 0.0)
                 rows = table
             else:
                 rows = W_ih
@@ -85,7 +88,7 @@ def lm_forward_backward(blas, cell, emb_mode, data, grad, offs, emb_off, tokens,
                 x2 = xin.reshape((T * B, E))
             else:
                 x2 = hs[layer - 1, 1:].reshape((T * B, H))
-            mm(blas, x2, W_ih, proj.reshape((T * B, GH)), NO_TRANS, NO_TRANS, 0.0)
+            call_mm(blas, x2, W_ih, proj.reshape((T * B, GH)), NO_TRANS, NO_TRANS, 0.0)
         nb = 2 * H if cell == GRU else GH  # GRU keeps b_hn apart
         for t in range(T):
             for b in range(B):
@@ -94,8 +97,8 @@ def lm_forward_backward(blas, cell, emb_mode, data, grad, offs, emb_off, tokens,
                     dst[j] += b_ih[j] + b_hh[j]
                 for j in range(nb, GH):
                     dst[j] += b_ih[j]
-        sequence_forward(blas, cell, xg, W_hh, b_hh[2 * H :], h0[layer], c0[layer], hs[layer],
-                         cs[layer], gates[layer], extra[layer])
+        call_sequence_forward(blas, cell, xg, W_hh, b_hh[2 * H :], h0[layer], c0[layer],
+                              hs[layer], cs[layer], gates[layer], extra[layer])
         if cell == LSTM:
             copy_rows(cs[layer, T], cN[layer])
         copy_rows(hs[layer, T], hN[layer])
@@ -103,18 +106,18 @@ def lm_forward_backward(blas, cell, emb_mode, data, grad, offs, emb_off, tokens,
     top = hs[L - 1, 1:].reshape((T * B, H))
     HW = data[hw_off : hw_off + H * V].reshape((H, V))
     hb = data[hb_off : hb_off + V]
-    mm(blas, top, HW, logits, NO_TRANS, NO_TRANS, 0.0)
+    call_mm(blas, top, HW, logits, NO_TRANS, NO_TRANS, 0.0)
     for n in range(T * B):
         for v in range(V):
             logits[n, v] += hb[v]
-    loss, _count = _softmax_xent(logits, targets.reshape(T * B), logits)  # dlogits in place
+    loss, _count = call_softmax_xent(logits, targets.reshape(T * B), logits)  # dlogits in place
     gHW = grad[hw_off : hw_off + H * V].reshape((H, V))
     ghb = grad[hb_off : hb_off + V]
-    mm(blas, top, logits, gHW, TRANS, NO_TRANS, 1.0)
+    call_mm(blas, top, logits, gHW, TRANS, NO_TRANS, 1.0)
     for n in range(T * B):
         for v in range(V):
             ghb[v] += logits[n, v]
-    mm(blas, logits, HW, dy.reshape((T * B, H)), NO_TRANS, TRANS, 0.0)
+    call_mm(blas, logits, HW, dy.reshape((T * B, H)), NO_TRANS, TRANS, 0.0)
     # ---------------------------------------------------------------- backward
     zero = np.zeros((B, H), dtype=data.dtype)
     for layer in range(L - 1, -1, -1):
@@ -126,39 +129,39 @@ def lm_forward_backward(blas, cell, emb_mode, data, grad, offs, emb_off, tokens,
         gW_hh = grad[o_hh : o_hh + H * GH].reshape((H, GH))
         gb_ih = grad[o_bi : o_bi + GH]
         gb_hh = grad[o_bh : o_bh + GH]
-        sequence_backward(blas, cell, dy, zero, zero, W_hh, hs[layer], cs[layer], gates[layer],
-                          extra[layer], dGx, dGh, dh_norms[layer])
+        call_sequence_backward(blas, cell, dy, zero, zero, W_hh, hs[layer], cs[layer],
+                               gates[layer], extra[layer], dGx, dGh, dh_norms[layer])
         dGh_use = dGh if cell == GRU else dGx
         dGx2 = dGx.reshape((T * B, GH))
         hprev2 = hs[layer, :T].copy().reshape((T * B, H))
         if layer == 0 and emb_mode == 1:
-            accumulate_weight_grads(blas, dGx2, hprev2, dGx2, dGh_use.reshape((T * B, GH)),
-                                    gW_ih, gW_hh, gb_ih, gb_hh, WITHOUT_X)
-            scatter_add_rows(gW_ih, tokens.reshape(T * B), dGx2)
+            call_accumulate_weight_grads(blas, dGx2, hprev2, dGx2, dGh_use.reshape((T * B, GH)),
+                                         gW_ih, gW_hh, gb_ih, gb_hh, WITHOUT_X)
+            call_scatter_add_rows(gW_ih, tokens.reshape(T * B), dGx2)
         elif layer == 0 and emb_mode == 2:
             # d(emb W_ih) = scatter of dGx by token; then dW_ih += emb^T d, d emb += d W_ih^T
-            accumulate_weight_grads(blas, dGx2, hprev2, dGx2, dGh_use.reshape((T * B, GH)),
-                                    gW_ih, gW_hh, gb_ih, gb_hh, WITHOUT_X)
+            call_accumulate_weight_grads(blas, dGx2, hprev2, dGx2, dGh_use.reshape((T * B, GH)),
+                                         gW_ih, gW_hh, gb_ih, gb_hh, WITHOUT_X)
             table[:] = 0
-            scatter_add_rows(table, tokens.reshape(T * B), dGx2)
+            call_scatter_add_rows(table, tokens.reshape(T * B), dGx2)
             Vin = table.shape[0]
             emb = data[emb_off : emb_off + Vin * E].reshape((Vin, E))
             gemb = grad[emb_off : emb_off + Vin * E].reshape((Vin, E))
-            mm(blas, emb, table, gW_ih, TRANS, NO_TRANS, 1.0)
-            mm(blas, table, W_ih, gemb, NO_TRANS, TRANS, 1.0)
+            call_mm(blas, emb, table, gW_ih, TRANS, NO_TRANS, 1.0)
+            call_mm(blas, table, W_ih, gemb, NO_TRANS, TRANS, 1.0)
         elif layer == 0:
             x2 = xin.reshape((T * B, E))
-            accumulate_weight_grads(blas, x2, hprev2, dGx2, dGh_use.reshape((T * B, GH)),
-                                    gW_ih, gW_hh, gb_ih, gb_hh, WITH_X)
+            call_accumulate_weight_grads(blas, x2, hprev2, dGx2, dGh_use.reshape((T * B, GH)),
+                                         gW_ih, gW_hh, gb_ih, gb_hh, WITH_X)
             dx2 = np.empty((T * B, E), dtype=data.dtype)
-            mm(blas, dGx2, W_ih, dx2, NO_TRANS, TRANS, 0.0)
+            call_mm(blas, dGx2, W_ih, dx2, NO_TRANS, TRANS, 0.0)
             gemb = grad[emb_off : emb_off + V * E].reshape((V, E))
-            scatter_add_rows(gemb, tokens.reshape(T * B), dx2)
+            call_scatter_add_rows(gemb, tokens.reshape(T * B), dx2)
         else:
             x2 = hs[layer - 1, 1:].reshape((T * B, H))
-            accumulate_weight_grads(blas, x2, hprev2, dGx2, dGh_use.reshape((T * B, GH)),
-                                    gW_ih, gW_hh, gb_ih, gb_hh, WITH_X)
-            mm(blas, dGx2, W_ih, dy.reshape((T * B, H)), NO_TRANS, TRANS, 0.0)
+            call_accumulate_weight_grads(blas, x2, hprev2, dGx2, dGh_use.reshape((T * B, GH)),
+                                         gW_ih, gW_hh, gb_ih, gb_hh, WITH_X)
+            call_mm(blas, dGx2, W_ih, dy.reshape((T * B, H)), NO_TRANS, TRANS, 0.0)
     return loss
 
 

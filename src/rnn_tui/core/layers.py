@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from rnn_tui.core import gru, lstm, rnn
-from rnn_tui.core._jit import kernel
-from rnn_tui.core.blas import NO_TRANS, TRANS, blas_handle, mm
+from rnn_tui.core._jit import call_by_address, kernel
+from rnn_tui.core.blas import NO_TRANS, TRANS, blas_handle, call_mm
 from rnn_tui.core.cells import (  # noqa: F401  (re-exported)
     CELL_CODES,
     GATES,
@@ -88,9 +88,9 @@ def scatter_add_rows(dst, idx, src):
 def accumulate_weight_grads(blas, x2, hprev2, dGx2, dGh2, gW_ih, gW_hh, gb_ih, gb_hh, with_x):
     """After the time loop, every weight gradient is one product over all T*B rows:
     dW_ih += X^T dGx, dW_hh += H_prev^T dGh, db_ih += sum dGx, db_hh += sum dGh."""
-    mm(blas, hprev2, dGh2, gW_hh, TRANS, NO_TRANS, 1.0)
+    call_mm(blas, hprev2, dGh2, gW_hh, TRANS, NO_TRANS, 1.0)
     if with_x:
-        mm(blas, x2, dGx2, gW_ih, TRANS, NO_TRANS, 1.0)
+        call_mm(blas, x2, dGx2, gW_ih, TRANS, NO_TRANS, 1.0)
     N, G = dGx2.shape
     for n in range(N):
         for j in range(G):
@@ -101,7 +101,14 @@ def accumulate_weight_grads(blas, x2, hprev2, dGx2, dGh2, gW_ih, gW_hh, gb_ih, g
 @kernel
 def input_grad(blas, dGx2, W_ih, dx2):
     """dx = dGx W_ih^T for all T*B rows at once."""
-    mm(blas, dGx2, W_ih, dx2, NO_TRANS, TRANS, 0.0)
+    call_mm(blas, dGx2, W_ih, dx2, NO_TRANS, TRANS, 0.0)
+
+
+# the kernels above as other kernels (the fused step) call them: their one compiled copy each
+call_sequence_forward = call_by_address(sequence_forward)
+call_sequence_backward = call_by_address(sequence_backward)
+call_accumulate_weight_grads = call_by_address(accumulate_weight_grads)
+call_scatter_add_rows = call_by_address(scatter_add_rows)
 
 
 @dataclass

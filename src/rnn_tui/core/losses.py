@@ -19,7 +19,7 @@ import math
 
 import numpy as np
 
-from rnn_tui.core._jit import kernel
+from rnn_tui.core._jit import call_by_address, kernel
 
 
 @kernel
@@ -57,6 +57,9 @@ def _softmax_xent(logits, targets, grad):
         out[y] -= scale
         total += m + math.log(s) - zy
     return total / count, count
+
+
+call_softmax_xent = call_by_address(_softmax_xent)  # as the fused step calls it
 
 
 def softmax_cross_entropy(

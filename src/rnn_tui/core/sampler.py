@@ -18,6 +18,7 @@ import threading
 
 import numpy as np
 
+from rnn_tui.core import precompile
 from rnn_tui.core._jit import kernel
 from rnn_tui.core.blas import NO_TRANS, blas_handle, mm, set_threads_local
 from rnn_tui.core.cells import CELL_CODES, GRU, LSTM, RNN_RELU, RNN_SIGMOID
@@ -336,6 +337,7 @@ def generate_tokens(net, token: int, n: int, h: np.ndarray, c: np.ndarray | None
     if spec.input_mode == "real":
         raise ValueError("generation needs token input")
     parts = split_parts(net, n) if parts is None else max(1, min(int(parts), 2, spec.hidden))
+    precompile.wait_ahead("sampling")
     out = np.empty(n, dtype=np.int64)
     # The kernel is float32 only (float64 networks exist for gradient checks): a float64
     # network generates from a float32 copy of its weights and state.

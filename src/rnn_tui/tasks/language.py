@@ -104,6 +104,12 @@ class LanguageTask(Task):
         self.last_x, self.last_y = x, y
         return info, x.size
 
+    def prepare(self) -> None:
+        if self.cfg.train.sample_every > 0:  # the first sample then needs no compile of its own
+            from rnn_tui.core.precompile import compile_ahead
+
+            compile_ahead("sampling")
+
     def run_info(self) -> dict[str, Any]:
         return {"vocab_size": self.tokenizer.vocab_size}
 

@@ -61,6 +61,10 @@ class Task(ABC):
         :class:`~rnn_tui.models.training.NonFiniteError` without touching the weights when the
         step would make them non-finite."""
 
+    def prepare(self) -> None:  # noqa: B027  (an optional hook, empty by default)
+        """Called once as training starts, before the first step: start anything that can be
+        readied beside it (the language task compiles its sampler ahead on a new install)."""
+
     def reset_state(self) -> None:  # noqa: B027  (an optional hook, empty by default)
         """Forget any state carried between batches (after a divergence is rolled back)."""
 

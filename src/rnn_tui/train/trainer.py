@@ -176,6 +176,7 @@ class Trainer:
         task = self.task
         self._t0 = time.perf_counter()
         self._compile0 = compile_seconds()
+        task.prepare()
         info_ = task.run_info()
         self.emit(ev.RunStarted(
             run_dir=str(self.run_dir or ""), task=cfg.data.task, config=cfg.to_dict(),

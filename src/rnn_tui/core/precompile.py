@@ -1,0 +1,185 @@
+"""Compile every kernel into the compile cache ahead of use, on several cores at once.
+
+Numba compiles one kernel at a time in a process (it holds one compiler lock), so a cold compile
+of every kernel is some twenty seconds of one core. The kernels fall into independent jobs that
+share few callees (float32 training, float64 training, sampling), so separate processes can
+compile them side by side into the one cache (see :mod:`rnn_tui.core._jit`, whose saves are
+locked against each other). ``rnn-tui compile`` runs this; a run afterwards loads every kernel
+from the cache in about a second.
+
+    python -m rnn_tui.core.precompile JOB [JOB ...]   (one worker: compiles JOBs in turn)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+CELLS = ("rnn", "rnn_relu", "lstm", "gru")
+
+
+def _training(dtype) -> None:
+    """Every training kernel of one float type: each cell's sequence kernels through the
+    network (token input with softmax cross-entropy, real input with MSE on the last step),
+    the fused step (float32 only; two workers = two halves), every optimizer, clipping."""
+    from rnn_tui.core import NetSpec, Network, clip_global_norm, make_optimizer
+    from rnn_tui.core.fused import FusedLM
+    from rnn_tui.core.optim import OPTIMIZERS
+
+    for cell in CELLS:
+        net = Network(NetSpec(cell=cell, input_mode="embedding", input_size=7, embed_dim=3,
+                              hidden=4, output_size=7), dtype=dtype)
+        x = np.zeros((3, 4), int)
+        net.loss_and_grad(x, x, net.initial_state(4))
+        if dtype == np.float32:
+            FusedLM(net, 3, 4, workers=2).loss_and_grad(x, x, net.initial_state(4))
+        r = Network(NetSpec(cell=cell, input_mode="real", input_size=2, hidden=4,
+                            output_size=1), dtype=dtype)
+        r.loss_and_grad(np.zeros((3, 2, 2)), np.zeros((2, 1)), r.initial_state(2),
+                        loss="mse", last_only=True)
+    for name in OPTIMIZERS:
+        make_optimizer(name, net.params.data.size, dtype).step(net.params.data, net.params.grad)
+    clip_global_norm(net.params.grad, 1.0)
+
+
+def _sampling() -> None:
+    """The generation kernel for every cell (it runs in float32 whatever the model's type)."""
+    from rnn_tui.core import NetSpec, Network
+    from rnn_tui.core.sampler import generate_tokens
+
+    for cell in CELLS:
+        net = Network(NetSpec(cell=cell, input_mode="embedding", input_size=7, embed_dim=3,
+                              hidden=4, output_size=7), dtype=np.float32)
+        st = net.initial_state(1)
+        generate_tokens(net, 0, 3, np.ascontiguousarray(st.h[:, 0]),
+                        None if st.c is None else np.ascontiguousarray(st.c[:, 0]),
+                        1.0, 2, np.random.rand(3))
+
+
+# name -> (what it compiles, its share of a cold compile: for balancing the workers)
+JOBS: dict[str, tuple[Callable[[], None], float]] = {
+    "train-float32": (lambda: _training(np.float32), 10.0),
+    "train-float64": (lambda: _training(np.float64), 7.0),
+    "sampling": (_sampling, 4.0),
+}
+
+
+def run_job(name: str) -> float:
+    """Compile (or load from the cache) job ``name``'s kernels here; returns its seconds."""
+    t0 = time.perf_counter()
+    JOBS[name][0]()
+    return time.perf_counter() - t0
+
+
+def plan(workers: int) -> list[list[str]]:
+    """The jobs split into at most ``workers`` groups of about equal cost (longest first, each
+    to the least loaded group)."""
+    groups: list[list[str]] = [[] for _ in range(max(1, min(workers, len(JOBS))))]
+    load = [0.0] * len(groups)
+    for name in sorted(JOBS, key=lambda n: -JOBS[n][1]):
+        i = load.index(min(load))
+        groups[i].append(name)
+        load[i] += JOBS[name][1]
+    return groups
+
+
+def compile_all(workers: int, report: Callable[[str, float], None] | None = None) -> float:
+    """Compile every kernel into the cache with ``workers`` processes side by side; calls
+    ``report(job, seconds)`` as each job finishes. Returns the wall seconds.
+
+    Raises ``RuntimeError`` with the worker's last line of error output if one fails."""
+    t0 = time.perf_counter()
+    procs = [subprocess.Popen([sys.executable, "-m", "rnn_tui.core.precompile", *group],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for group in plan(workers)]
+    events: queue.Queue = queue.Queue()
+
+    def follow(proc: subprocess.Popen) -> None:
+        for line in proc.stdout:  # one JSON line per job, as it finishes
+            events.put(json.loads(line))
+        events.put({"exit": proc.wait(), "stderr": proc.stderr.read()})
+
+    for proc in procs:
+        threading.Thread(target=follow, args=(proc,), daemon=True).start()
+    try:
+        running = len(procs)
+        while running:
+            event = events.get()
+            if "job" in event:
+                if report is not None:
+                    report(event["job"], event["seconds"])
+                continue
+            running -= 1
+            if event["exit"] != 0:
+                err = event["stderr"].strip()
+                last = err.splitlines()[-1] if err else f"exit status {event['exit']}"
+                raise RuntimeError(f"compiling kernels failed: {last}")
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    return time.perf_counter() - t0
+
+
+_ahead: dict[str, subprocess.Popen] = {}
+_INDEX = {"sampling": "*sampler.generate-*.nbi"}  # a job's kernel whose index says "cached"
+
+
+def compile_ahead(job: str) -> bool:
+    """Start compiling ``job``'s kernels in a background process, if they are not in the cache
+    yet and a second core is there to do it. A run on a new install calls this for the kernels
+    it needs later (sampling) before compiling its training step: the two compile side by
+    side, and the first sample needs no compile of its own. Returns whether it started."""
+    from rnn_tui.core import _jit
+
+    if job in _ahead or not _jit.cache_enabled or _jit.cache_dir is None:
+        return False
+    if default_workers() < 2 or any(Path(_jit.cache_dir).rglob(_INDEX[job])):
+        return False
+    _ahead[job] = subprocess.Popen([sys.executable, "-m", "rnn_tui.core.precompile", job],
+                                   stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL)
+    return True
+
+
+def wait_ahead(job: str) -> None:
+    """Before ``job``'s kernels are first called here: let a compile started by
+    :func:`compile_ahead` finish, so that they load from the cache instead of being compiled
+    a second time in this process."""
+    proc = _ahead.pop(job, None)
+    if proc is not None:
+        proc.wait()
+
+
+def default_workers() -> int:
+    """One worker per core this process may use, at most one per job."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, len(JOBS)))
+
+
+def main(argv: list[str]) -> int:
+    unknown = [n for n in argv if n not in JOBS]
+    if unknown or not argv:
+        print(f"usage: python -m rnn_tui.core.precompile JOB ...  (JOBs: {', '.join(JOBS)})",
+              file=sys.stderr)
+        return 2
+    for name in argv:
+        print(json.dumps({"job": name, "seconds": run_job(name)}), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
