@@ -6,6 +6,8 @@ an embedding and a dense head; ``losses`` and ``optim`` hold the fused losses an
 ``fused`` runs a whole language-model training step in one call (the batch split over two
 workers), ``sampler`` generates text (a large model's units split over two threads, which meet
 through ``sync``), and ``blas`` reaches the BLAS (MKL's packed products where installed).
+``_jit`` decides how kernels compile and cache (and lets one kernel call another's single
+compiled copy by address); ``precompile`` compiles all of them ahead, on every core.
 """
 
 from rnn_tui.core.network import Forward, NetSpec, Network, State, StepResult
