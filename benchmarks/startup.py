@@ -67,7 +67,7 @@ def timed(cmd, env=None):
     return time.perf_counter() - t
 
 
-def run_py(code, env, what="seconds"):
+def run_py(code, env):
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
                          text=True, env=env)
     if out.stderr.strip():

@@ -224,6 +224,13 @@ def _bind(module: str, qualname: str, argtypes: tuple) -> str:
     return name
 
 
+@functools.cache
+def _rebinder(module: str, qualname: str, argtypes: tuple) -> Callable[[], str]:
+    """``_bind`` for one callee as a picklable no-argument call (Numba's ``reload_init``); one
+    object per callee, so a caller calling it from many places runs it once on loading."""
+    return functools.partial(_bind, module, qualname, argtypes)
+
+
 class _KernelCall(_Intrinsic):
     """What :func:`call_by_address` returns: callable only from kernels."""
 
@@ -258,8 +265,7 @@ def call_by_address(dispatcher):
 
         def codegen(context, builder, signature, llargs):
             name = _bind(module, qualname, argtypes)
-            context.active_code_library._reload_init.add(
-                functools.partial(_bind, module, qualname, argtypes))
+            context.active_code_library._reload_init.add(_rebinder(module, qualname, argtypes))
             fnty = context.call_conv.get_function_type(sig.return_type, argtypes)
             fn = cgutils.get_or_insert_function(builder.module, fnty, name)
             status, res = context.call_conv.call_function(builder, fn, sig.return_type,
