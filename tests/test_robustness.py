@@ -149,3 +149,32 @@ def test_nonfinite_never_updates_weights():
     with pytest.raises(NonFiniteError):
         train_step(net, x, x, net.initial_state(2), opt, clip=1.0)
     np.testing.assert_array_equal(net.params.data, before)
+
+
+WATCHDOG = """
+import signal, time
+from rnn_tui.cli import _exit_anyway_after
+
+class Saved:  # a run that has saved and closed its log
+    def join(self, timeout=None):
+        return True
+
+_exit_anyway_after(lambda: Saved(), signal.SIGHUP, grace=0.2)
+time.sleep(120)  # an app that cannot finish leaving
+"""
+
+
+def test_a_signal_ends_the_process_even_when_the_app_cannot_leave():
+    p = subprocess.run([sys.executable, "-c", WATCHDOG], capture_output=True, text=True,
+                       timeout=60)
+    assert p.returncode == 128 + signal.SIGHUP, p.stderr
+
+
+def test_a_sighup_from_kill_leaves_a_terminal_that_is_still_there_alone(tmp_path):
+    """Only a terminal that hung up is swapped for /dev/null: pipes and files keep the
+    messages on the way out."""
+    code = ("import os, sys\nfrom rnn_tui.cli import _output_to_devnull\n"
+            "_output_to_devnull()\nprint('still here', flush=True)\n"
+            "print('and here', file=sys.stderr, flush=True)\n")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert p.stdout == "still here\n" and p.stderr == "and here\n"

@@ -481,12 +481,23 @@ def cmd_app(args) -> int:
     return 0
 
 
+# After a signal, how long the app may take to leave once its run has saved and closed its
+# log, before the process ends anyway (leaving normally takes well under a second)
+EXIT_GRACE_S = 10.0
+# How long to wait for the run to save its checkpoint after a signal
+RUN_SAVE_TIMEOUT_S = 120.0
+
+
 def _exit_on_signals(app) -> list[int]:
     """SIGTERM / SIGHUP (the terminal went away) / SIGINT: stop with a checkpoint, then leave
     the app. Returns the list the signals received are recorded in (for the exit status)."""
     received: list[int] = []
 
     def handler(signum, _frame):
+        if signum == getattr(signal, "SIGHUP", None):
+            _output_to_devnull()
+        if not received:
+            _exit_anyway_after(lambda: app.source, signum)
         received.append(signum)
         app.source.stop("interrupted")
         app.quitting = True
@@ -501,6 +512,47 @@ def _exit_on_signals(app) -> list[int]:
         if sig is not None:
             signal.signal(sig, handler)
     return received
+
+
+def _output_to_devnull() -> None:
+    """After SIGHUP: stdout / stderr that were a terminal which has now gone away (hung up)
+    are pointed at /dev/null, so that what is still drawn or printed on the way out goes
+    nowhere. Written to a hung-up terminal it fails (EIO), and Textual's output thread dies of
+    that, after which the app blocks for ever on its full output queue. Pipes, files and a
+    terminal still there (a SIGHUP sent by ``kill``) are left alone."""
+    import os
+    import stat
+
+    null = None
+    try:
+        for fd in (1, 2):
+            try:
+                hung_up = stat.S_ISCHR(os.fstat(fd).st_mode) and not os.isatty(fd)
+                if hung_up:  # a hung-up terminal no longer answers as one
+                    null = os.open(os.devnull, os.O_WRONLY) if null is None else null
+                    os.dup2(null, fd)
+            except OSError:
+                pass
+    finally:
+        if null is not None:
+            os.close(null)
+
+
+def _exit_anyway_after(get_source, signum: int, grace: float = EXIT_GRACE_S) -> None:
+    """Make sure a signal ends the process: once the run on screen (``get_source()``) has saved
+    its checkpoint and closed its log, the app has ``grace`` seconds to leave by itself; then
+    the process exits with the signal's status. Guards against an app that cannot finish
+    leaving (say, its output thread died when the terminal went away first)."""
+    import os
+    import threading
+    import time
+
+    def watchdog() -> None:
+        get_source().join(RUN_SAVE_TIMEOUT_S)
+        time.sleep(grace)
+        os._exit(signal_exit_code(signum))
+
+    threading.Thread(target=watchdog, name="rnn-tui-exit", daemon=True).start()
 
 
 def cmd_recipes(args) -> int:
@@ -707,6 +759,8 @@ def run_training(cfg, args, resume_dir: Path | None) -> int:
     received: list[int] = []
 
     def on_signal(signum, _frame):
+        if signum == getattr(signal, "SIGHUP", None):
+            _output_to_devnull()  # the console's progress has nowhere to go
         received.append(signum)
         trainer.stop("interrupted")
 
