@@ -15,11 +15,17 @@ from rnn_tui.models.language import draw
 @pytest.mark.parametrize("mode", ["embedding", "onehot"])
 @pytest.mark.parametrize("layers", [1, 2])
 @pytest.mark.parametrize("parts", [1, 2])  # 2: units split across two threads
-def test_fused_generation_matches_step_by_step(cell, mode, layers, parts):
+@pytest.mark.parametrize("l2", [1 << 30, 64])  # 64 bytes: W_hh read in alternate directions
+def test_fused_generation_matches_step_by_step(cell, mode, layers, parts, l2, monkeypatch):
     """The float32 kernel against the float64 network stepped one token at a time with the
     same weights: the same tokens, the same final state to float32 precision."""
+    from rnn_tui import runtime
+    from rnn_tui.core.sampler import alternates
+
+    monkeypatch.setattr(runtime, "_l2_bytes", l2)
     spec = NetSpec(cell=cell, input_mode=mode, input_size=11, embed_dim=5, hidden=9,
                    layers=layers, output_size=11)
+    assert alternates(spec, parts) == (l2 == 64)
     net = Network(spec, dtype=np.float32, seed=3)
     ref_net = Network(spec, dtype=np.float64, seed=None)
     ref_net.params.load_flat(net.params.data.astype(np.float64))
@@ -192,3 +198,37 @@ def test_vectorisable_exp_matches_math_exp():
     out = np.empty_like(below)
     apply(below, out)
     assert np.all(out == 0.0)
+
+
+def test_weights_read_in_alternate_directions_only_where_they_exceed_l2(monkeypatch):
+    """GRU H512's half (1.6 MB) exceeds a 1 MB L2 and alternates; GRU H256's (0.4 MB) does
+    not; what a thread reads is counted from the shapes (the head's share included)."""
+    from rnn_tui import runtime
+    from rnn_tui.core.sampler import alternates, streamed_bytes
+
+    monkeypatch.setattr(runtime, "_l2_bytes", 1 << 20)
+    big = NetSpec(cell="gru", input_size=65, embed_dim=64, hidden=512, output_size=65)
+    small = NetSpec(cell="gru", input_size=65, embed_dim=64, hidden=256, output_size=65)
+    assert streamed_bytes(big, 2) == 4 * (512 * 3 * 256 + 512 * 33)
+    assert streamed_bytes(small, 1) == 4 * (256 * 768 + 256 * 65)
+    assert alternates(big, 2) and alternates(big, 1)
+    assert not alternates(small, 2) and not alternates(small, 1)
+    two = NetSpec(cell="lstm", input_size=65, embed_dim=64, hidden=256, layers=2,
+                  output_size=65)
+    assert streamed_bytes(two, 2) == 4 * (3 * 256 * 4 * 128 + 256 * 33)
+
+
+def test_l2_size_is_read_from_sys(tmp_path):
+    from rnn_tui.runtime import _read_l2_bytes
+
+    for i, (level, kind, size) in enumerate([("1", "Data", "48K"), ("1", "Instruction", "32K"),
+                                             ("2", "Unified", "2048K"), ("3", "Unified", "32M")]):
+        d = tmp_path / f"index{i}"
+        d.mkdir()
+        (d / "level").write_text(level + "\n")
+        (d / "type").write_text(kind + "\n")
+        (d / "size").write_text(size + "\n")
+    assert _read_l2_bytes(str(tmp_path)) == 2 << 20
+    (tmp_path / "index2" / "size").write_text("garbage\n")
+    assert _read_l2_bytes(str(tmp_path)) is None
+    assert _read_l2_bytes(str(tmp_path / "missing")) is None

@@ -116,3 +116,35 @@ def recent_other_load(min_interval: float = 0.5) -> float:
             _recent_load = max(0.0, cores * busy / d_total)
     _recent = (now, total, idle, own)
     return _recent_load
+
+
+DEFAULT_L2_BYTES = 1 << 20  # where the cache sizes cannot be read (the machines here: 0.5-2 MB)
+
+
+def l2_cache_bytes() -> int:
+    """One core's L2 cache in bytes, from /sys (Linux); :data:`DEFAULT_L2_BYTES` elsewhere."""
+    global _l2_bytes
+    if _l2_bytes is None:
+        _l2_bytes = _read_l2_bytes() or DEFAULT_L2_BYTES
+    return _l2_bytes
+
+
+_l2_bytes: int | None = None
+_SIZE_UNITS = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
+
+
+def _read_l2_bytes(base: str = "/sys/devices/system/cpu/cpu0/cache") -> int | None:
+    """The size of the level-2 data (or unified) cache in ``base``'s index*/ folders."""
+    from pathlib import Path
+
+    try:
+        for index in sorted(Path(base).glob("index*")):
+            if ((index / "level").read_text().strip() == "2"
+                    and (index / "type").read_text().strip() in ("Data", "Unified")):
+                size = (index / "size").read_text().strip()
+                unit = _SIZE_UNITS.get(size[-1:].upper(), 1)
+                digits = size[:-1] if unit != 1 else size
+                return int(digits) * unit if digits.isdigit() and int(digits) > 0 else None
+    except OSError:
+        return None
+    return None
