@@ -32,41 +32,34 @@ from rnn_tui.core.blas import PLAIN, TRANSPOSED, copy_rows, rec_mm, rec_prepare
 from rnn_tui.core.mathfn import sigmoid, tanh
 
 
-@kernel(inline="always")  # into layers.sequence_forward
+@kernel(internal=True, by_address=True)  # called by layers.sequence_forward
 def forward_sequence(blas, xg, W_hh, b_hn, h0, hs, gates, ghn):
     """Run T steps. Fills ``hs`` (T+1, B, H), ``gates`` (T, B, 3H) with r, z, n and ``ghn``
     (T, B, H) with W_hn h_{t-1} + b_hn."""
     T, B, G = xg.shape
+    H = G // 3
     copy_rows(h0, hs[0])
     pre = np.empty((B, G), dtype=xg.dtype)  # separate from gates: no aliasing, so it vectorises
     wp = rec_prepare(blas, W_hh, PLAIN, B, T)
     for t in range(T):
-        rec_mm(blas, hs[t], W_hh, wp, PLAIN, pre, 0.0)
-        _cell_rows(xg[t], pre, gates[t], hs[t], hs[t + 1], ghn[t], b_hn)
+        x, gt, hp, hn, gn = xg[t], gates[t], hs[t], hs[t + 1], ghn[t]
+        rec_mm(blas, hp, W_hh, wp, PLAIN, pre, 0.0)  # pre = h_{t-1} W_hh
+        for b in range(B):
+            # Short single-purpose loops vectorise (see lstm.forward_sequence).
+            xb, pb, gb = x[b], pre[b], gt[b]
+            hpb, hnb, gnb = hp[b], hn[b], gn[b]
+            for j in range(2 * H):
+                gb[j] = sigmoid(xb[j] + pb[j])
+            for j in range(H):
+                gnb[j] = pb[2 * H + j] + b_hn[j]
+            for j in range(H):
+                gb[2 * H + j] = tanh(xb[2 * H + j] + gb[j] * gnb[j])
+            for j in range(H):
+                z = gb[H + j]
+                hnb[j] = (1.0 - z) * gb[2 * H + j] + z * hpb[j]
 
 
-@kernel(inline="always")
-def _cell_rows(x, pre, gt, hp, hn, gn, b_hn):
-    """One step for every row: ``x`` (B, 3H) input projection (+ biases but b_hn), ``pre``
-    (B, 3H) = h_{t-1} W_hh; fills ``gt`` with r, z, n, ``gn`` with W_hn h + b_hn, ``hn``."""
-    B, G = x.shape
-    H = G // 3
-    for b in range(B):
-        # Short single-purpose loops vectorise (see lstm._cell_rows).
-        xb, pb, gb = x[b], pre[b], gt[b]
-        hpb, hnb, gnb = hp[b], hn[b], gn[b]
-        for j in range(2 * H):
-            gb[j] = sigmoid(xb[j] + pb[j])
-        for j in range(H):
-            gnb[j] = pb[2 * H + j] + b_hn[j]
-        for j in range(H):
-            gb[2 * H + j] = tanh(xb[2 * H + j] + gb[j] * gnb[j])
-        for j in range(H):
-            z = gb[H + j]
-            hnb[j] = (1.0 - z) * gb[2 * H + j] + z * hpb[j]
-
-
-@kernel(inline="always")  # into layers.sequence_backward
+@kernel(internal=True, by_address=True)  # called by layers.sequence_backward
 def backward_sequence(blas, dhs, dhT, W_hh, hs, gates, ghn, dGx, dGh, dh_norms):
     """Backpropagate through T steps; fills ``dGx``/``dGh`` (T, B, 3H) with the gradients of the
     input and recurrent projections and ``dh_norms`` with ||dL/dh_t||. Returns dL/dh_0."""
@@ -74,47 +67,33 @@ def backward_sequence(blas, dhs, dhT, W_hh, hs, gates, ghn, dGx, dGh, dh_norms):
     dh = dhT.copy()
     wp = rec_prepare(blas, W_hh, TRANSPOSED, B, T)
     for t in range(T - 1, -1, -1):
-        gt = gates[t]
-        gx = dGx[t]
-        gh = dGh[t]
-        up = dhs[t]
-        hp = hs[t]
-        gn = ghn[t]
-        acc = _back_rows(gt, gx, gh, up, hp, gn, dh)
+        gt, gx, gh, up, hp, gn = gates[t], dGx[t], dGh[t], dhs[t], hs[t], ghn[t]
+        # one step back for every row: ``dh`` in with dL/dh_t from step t+1; it holds
+        # d = dh_t + up, then d z (the part that skips W_hh), to which the product adds
+        acc = 0.0
+        for b in range(B):
+            # single-purpose loops over rows (few arrays each, so LLVM vectorises them)
+            gb, gxb, ghb, upb, hpb, gnb, dhb = gt[b], gx[b], gh[b], up[b], hp[b], gn[b], dh[b]
+            for j in range(H):
+                dhb[j] += upb[j]
+            for j in range(H):
+                acc += dhb[j] * dhb[j]
+            for j in range(H):  # da_n = d (1 - z) (1 - n^2)
+                z = gb[H + j]
+                n = gb[2 * H + j]
+                gxb[2 * H + j] = dhb[j] * (1.0 - z) * (1.0 - n * n)
+            for j in range(H):  # da_r = da_n (W_hn h + b_hn) r (1 - r)
+                r = gb[j]
+                gxb[j] = gxb[2 * H + j] * gnb[j] * r * (1.0 - r)
+            for j in range(H):  # da_z = d (h_{t-1} - n) z (1 - z)
+                z = gb[H + j]
+                gxb[H + j] = dhb[j] * (hpb[j] - gb[2 * H + j]) * z * (1.0 - z)
+            for j in range(2 * H):
+                ghb[j] = gxb[j]
+            for j in range(H):
+                ghb[2 * H + j] = gxb[2 * H + j] * gb[j]
+            for j in range(H):
+                dhb[j] *= gb[H + j]
         dh_norms[t] = math.sqrt(acc)
         rec_mm(blas, gh, W_hh, wp, TRANSPOSED, dh, 1.0)
     return dh
-
-
-@kernel(inline="always")
-def _back_rows(gt, gx, gh, up, hp, gn, dh):
-    """One step back for every row: ``dh`` (B, H) in with dL/dh_t from step t+1, out with
-    d z (the part that skips W_hh); fills ``gx``/``gh`` (B, 3H). Returns sum d^2."""
-    B, H = dh.shape
-    acc = 0.0
-    for b in range(B):
-        # single-purpose loops over rows (few arrays each, so LLVM vectorises them);
-        # ``dh`` holds d = dh_t + up, then d z, to which the product below adds
-        gb, gxb, ghb, upb, hpb, gnb, dhb = gt[b], gx[b], gh[b], up[b], hp[b], gn[b], dh[b]
-        for j in range(H):
-            dhb[j] += upb[j]
-        for j in range(H):
-            acc += dhb[j] * dhb[j]
-        for j in range(H):  # da_n = d (1 - z) (1 - n^2)
-            z = gb[H + j]
-            n = gb[2 * H + j]
-            gxb[2 * H + j] = dhb[j] * (1.0 - z) * (1.0 - n * n)
-        for j in range(H):  # da_r = da_n (W_hn h + b_hn) r (1 - r)
-            r = gb[j]
-            gxb[j] = gxb[2 * H + j] * gnb[j] * r * (1.0 - r)
-        for j in range(H):  # da_z = d (h_{t-1} - n) z (1 - z)
-            z = gb[H + j]
-            gxb[H + j] = dhb[j] * (hpb[j] - gb[2 * H + j]) * z * (1.0 - z)
-        for j in range(2 * H):
-            ghb[j] = gxb[j]
-        for j in range(H):
-            ghb[2 * H + j] = gxb[2 * H + j] * gb[j]
-        for j in range(H):
-            dhb[j] *= gb[H + j]
-    return acc
-

@@ -43,9 +43,9 @@ def sequence_forward(blas, cell, xg, W_hh, b_hn, h0, c0, hs, cs, gates, extra):
     tanh(c_t); GRU fills ``gates`` with r, z, n and ``extra`` with W_hn h_{t-1} + b_hn. Arrays a
     cell does not use may be empty.
 
-    One kernel for the three cells rather than one per cell: each compiled kernel carries its
-    own copy of the BLAS helpers and a Python wrapper, so this compiles in a third of the time
-    (see docs/performance.md)."""
+    One entry point for the three cells, which calls the cell's own kernel by address: each is
+    compiled once, without a Python wrapper, and not copied into this one (see
+    docs/performance.md)."""
     if cell == LSTM:
         lstm.forward_sequence(blas, gates, W_hh, h0, c0, hs, cs, extra)
     elif cell == GRU:

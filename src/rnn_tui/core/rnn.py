@@ -33,7 +33,7 @@ from rnn_tui.core.cells import RNN_RELU, RNN_SIGMOID
 from rnn_tui.core.mathfn import sigmoid, tanh
 
 
-@kernel(inline="always")  # into layers.sequence_forward
+@kernel(internal=True, by_address=True)  # called by layers.sequence_forward
 def forward_sequence(blas, xg, W_hh, h0, act, hs):
     """Run T steps with activation ``act`` (the cell code: tanh, relu or sigmoid). ``xg``
     (T, B, H) holds the input projection with both biases added; ``hs`` (T+1, B, H) receives
@@ -59,7 +59,7 @@ def forward_sequence(blas, xg, W_hh, h0, act, hs):
                     out[b, j] = tanh(x[b, j] + rec[b, j])
 
 
-@kernel(inline="always")  # into layers.sequence_backward
+@kernel(internal=True, by_address=True)  # called by layers.sequence_backward
 def backward_sequence(blas, dhs, dhT, W_hh, hs, act, dA, dh_norms):
     """Backpropagate through T steps. ``dhs`` (T, B, H) is dL/dh_t from above (the output at t),
     ``dhT`` the gradient on the final state. Fills ``dA`` (T, B, H) with dL/da_t and ``dh_norms``
