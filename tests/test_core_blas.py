@@ -94,13 +94,13 @@ def test_internal_kernels_refuse_a_call_from_python():
     """Internal kernels have no Python wrapper; calling one must raise, not crash. So must the
     stand-ins through which kernels call other kernels by address."""
     from rnn_tui.core.blas import NO_TRANS, call_mm
-    from rnn_tui.core.sampler import _vecmat_units
+    from rnn_tui.core.sampler import _vecmat
 
     W = np.ones((4, 4))
     with pytest.raises(TypeError, match="rec_prepare is an internal kernel"):
         rec_prepare(blas_handle(), W, PLAIN, 1, 2)  # called by address from kernels
-    with pytest.raises(TypeError, match="_vecmat_units is an internal kernel"):
-        _vecmat_units(W[0], W, 4, 1, 0, 4, W[1])  # linked into its caller
+    with pytest.raises(TypeError, match="_vecmat is an internal kernel"):
+        _vecmat(W[0], W, 4, W[1])  # linked into its caller
     with pytest.raises(TypeError, match="call rnn_tui.core.blas.mm"):
         call_mm(blas_handle(), W, W, W, NO_TRANS, NO_TRANS, 0.0)
 

@@ -28,56 +28,38 @@ from rnn_tui.core.sync import STRIDE, barrier, yield_address
 PAD = 64  # elements kept free around each thread's private buffers
 
 
-@kernel(internal=True)
-def _vecmat_units(x, W, H, G, u0, u1, out):
-    """For each of the G blocks of H columns of W (K, G*H), the columns of units [u0, u1):
-    ``out[g*H + j] = x W[:, g*H + j]``. Eight rows at a time (axpy form): each pass over ``out``
-    adds eight rows, so the loop is bound by reading W, not by storing ``out`` (measured: 9.5 us
-    against 12.3 us with four rows for 256 x 768). (Loops run over
-    views from index 0: a loop from a run-time start keeps Numba's negative-index check and does
-    not vectorise, 4x slower.)"""
+@kernel(internal=True, full_llvm=True)
+def _vecmat(x, W, n, out):
+    """``out[:n] = x W[:, :n]`` for W (K, >= n). Eight rows at a time (axpy form): each pass
+    over ``out`` adds eight rows, so the loop is bound by reading W, not by storing ``out``
+    (measured: 9.5 us against 12.3 us with four rows for 256 x 768). (Loops run over views from
+    index 0: a loop from a run-time start keeps Numba's negative-index check and does not
+    vectorise, 4x slower.)"""
     K = x.shape[0]
-    n = u1 - u0
-    for g in range(G):
-        o = out[g * H + u0 : g * H + u1]
-        for j in range(n):
-            o[j] = 0.0
+    o = out[0:n]
+    for j in range(n):
+        o[j] = 0.0
     k = 0
     while k + 8 <= K:
         x0, x1, x2, x3 = x[k], x[k + 1], x[k + 2], x[k + 3]
         x4, x5, x6, x7 = x[k + 4], x[k + 5], x[k + 6], x[k + 7]
-        for g in range(G):
-            a, b = g * H + u0, g * H + u1
-            o = out[a:b]
-            r0, r1, r2, r3 = W[k, a:b], W[k + 1, a:b], W[k + 2, a:b], W[k + 3, a:b]
-            r4, r5, r6, r7 = W[k + 4, a:b], W[k + 5, a:b], W[k + 6, a:b], W[k + 7, a:b]
-            for j in range(n):
-                o[j] += ((x0 * r0[j] + x1 * r1[j] + x2 * r2[j] + x3 * r3[j])
-                         + (x4 * r4[j] + x5 * r5[j] + x6 * r6[j] + x7 * r7[j]))
+        r0, r1, r2, r3 = W[k, 0:n], W[k + 1, 0:n], W[k + 2, 0:n], W[k + 3, 0:n]
+        r4, r5, r6, r7 = W[k + 4, 0:n], W[k + 5, 0:n], W[k + 6, 0:n], W[k + 7, 0:n]
+        for j in range(n):
+            o[j] += ((x0 * r0[j] + x1 * r1[j] + x2 * r2[j] + x3 * r3[j])
+                     + (x4 * r4[j] + x5 * r5[j] + x6 * r6[j] + x7 * r7[j]))
         k += 8
-    while k + 4 <= K:
-        x0, x1, x2, x3 = x[k], x[k + 1], x[k + 2], x[k + 3]
-        for g in range(G):
-            a, b = g * H + u0, g * H + u1
-            o = out[a:b]
-            r0, r1, r2, r3 = W[k, a:b], W[k + 1, a:b], W[k + 2, a:b], W[k + 3, a:b]
-            for j in range(n):
-                o[j] += x0 * r0[j] + x1 * r1[j] + x2 * r2[j] + x3 * r3[j]
-        k += 4
     while k < K:
         xk = x[k]
-        for g in range(G):
-            a, b = g * H + u0, g * H + u1
-            o = out[a:b]
-            row = W[k, a:b]
-            for j in range(n):
-                o[j] += xk * row[j]
+        row = W[k, 0:n]
+        for j in range(n):
+            o[j] += xk * row[j]
         k += 1
 
 
-@kernel(internal=True)
+@kernel(internal=True, full_llvm=True)
 def _vecmat_reversed(x, W, n, out):
-    """``out[:n] = x W[:, :n]`` like :func:`_vecmat_units` (one block), reading the rows in the
+    """``out[:n] = x W[:, :n]`` like :func:`_vecmat`, reading the rows in the
     opposite order: the rows past the last multiple of eight, then the eight-row blocks from the
     last to the first. Alternating the two token by token, each product starts on the rows the
     previous one read last, which are still in the core's L2 when the matrix is larger than
@@ -144,7 +126,7 @@ def _own_columns(W, G, u0, u1, out):
     q = u1 - u0
     for r in range(R):
         for g in range(G):
-            # views from index 0, so that the copy vectorises (see _vecmat_units): indexing
+            # views from index 0, so that the copy vectorises (see _vecmat): indexing
             # from a run-time start copied one number at a time, ~0.4 ms for GRU H512's half
             src = W[r, g * H + u0 : g * H + u1]
             dst = out[r, g * q : (g + 1) * q]
@@ -152,7 +134,7 @@ def _own_columns(W, G, u0, u1, out):
                 dst[j] = src[j]
 
 
-@kernel
+@kernel(full_llvm=True)
 def generate(part, nparts, sync, yield_fn, data, offs, table, cell, L, H, V, h, c, hbuf, logit,
              scratch, alternate, token, n, temperature, top_k, uniforms, out):
     """Generate ``n`` tokens after ``token``, updating ``h``/``c`` (L, H) in place.
@@ -229,7 +211,7 @@ def generate(part, nparts, sync, yield_fn, data, offs, table, cell, L, H, V, h, 
                     W_ih = Wih_p[layer]
                 else:
                     W_ih = data[offs[layer, 0] : offs[layer, 0] + H * GH].reshape((H, GH))
-                _vecmat_units(hbuf[nxt, layer - 1], W_ih, Gq, 1, 0, Gq, xg)
+                _vecmat(hbuf[nxt, layer - 1], W_ih, Gq, xg)
                 xs = xg
             hold = hbuf[cur, layer]
             hl = hbuf[nxt, layer]
@@ -239,9 +221,9 @@ def generate(part, nparts, sync, yield_fn, data, offs, table, cell, L, H, V, h, 
             if alternate and s % 2 == 0:
                 _vecmat_reversed(hold, W_hh, Gq, rec)
             else:
-                _vecmat_units(hold, W_hh, Gq, 1, 0, Gq, rec)
+                _vecmat(hold, W_hh, Gq, rec)
             # the gate pre-activations of this thread's units: a_g = x_g + b_ih_g + rec_g + b_hh_g
-            # (views from index 0 so that the loops vectorise; see _vecmat_units)
+            # (views from index 0 so that the loops vectorise; see _vecmat)
             for g in range(G):
                 xa = g * H + u0 if layer == 0 else g * nu
                 a, b = g * H + u0, g * H + u1
@@ -284,10 +266,7 @@ def generate(part, nparts, sync, yield_fn, data, offs, table, cell, L, H, V, h, 
         # head (this thread's share of the logits), then the same draw in every thread
         # (into a private buffer, then copied once: the threads' shares of ``logit`` meet inside
         # one cache line, which would bounce between the cores at every pass over the rows)
-        if split:
-            _vecmat_units(hbuf[nxt, L - 1], HWs, nv, 1, 0, nv, mine)
-        else:
-            _vecmat_units(hbuf[nxt, L - 1], HWs, V, 1, 0, V, mine)
+        _vecmat(hbuf[nxt, L - 1], HWs, nv, mine)  # (alone, nv = V)
         for v in range(nv):
             logit[v0 + v] = mine[v]
         bar += 1
