@@ -43,6 +43,7 @@ from numba.core.extending import _Intrinsic, intrinsic
 FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"}
 
 cache_enabled = True
+FULL_LLVM_ENV = "RNN_TUI_FULL_LLVM"  # set (not 0): every kernel gets Numba's full LLVM work
 
 
 def _choose_cache_dir() -> str | None:
@@ -51,6 +52,8 @@ def _choose_cache_dir() -> str | None:
     for src in sorted(core.glob("*.py")):
         digest.update(src.name.encode())
         digest.update(src.read_bytes())
+    if os.environ.get(FULL_LLVM_ENV, "") not in ("", "0"):
+        digest.update(b"full LLVM")  # other machine code for the same sources
     base = os.environ.get("NUMBA_CACHE_DIR")
     if not base:
         try:
@@ -74,7 +77,7 @@ if cache_dir is not None:
 
 
 def kernel(fn: Callable[..., Any] | None = None, *, fastmath: bool = True, inline: str = "never",
-           internal: bool = False, by_address: bool = False):
+           internal: bool = False, by_address: bool = False, full_llvm: bool = False):
     """``@kernel`` = ``@njit(nogil=True, cache=True, error_model="numpy", boundscheck=False)``,
     falling back to no cache when no cache directory is writable.
 
@@ -83,9 +86,12 @@ def kernel(fn: Callable[..., Any] | None = None, *, fastmath: bool = True, inlin
     emitted for every signature (together about 2 s of a cold compile of every kernel); calling
     an internal kernel from Python raises ``TypeError``. ``by_address=True`` (internal kernels
     only) returns the kernel as its :func:`call_by_address` stand-in, so that every kernel calls
-    its one compiled copy."""
+    its one compiled copy. ``full_llvm=True`` gives the kernel all the work LLVM does by
+    default, where the others get a lighter share (see :data:`FULL_LLVM`)."""
 
     def wrap(f: Callable[..., Any]):
+        if full_llvm:
+            FULL_LLVM.add(f.__qualname__)
         d = _njit(f, dict(
             nogil=True,
             error_model="numpy",
@@ -285,3 +291,73 @@ def call_by_address(dispatcher):
     call._name = qualname
     call.dispatcher = dispatcher
     return call
+
+
+
+# ---------------------------------------------------------------- how much of LLVM's work
+# Of a cold compile of every kernel (23-25 s on one core of an AMD EPYC Zen 4), about 10 s is
+# LLVM. Three parts of its work buy little for most kernels (docs/performance.md, "Fourth
+# session"), and every kernel not in FULL_LLVM goes without them:
+# - Numba runs LLVM's O3 function pipeline on every function as it enters a library, and then
+#   the O3 module pipeline over the linked module, which does that work again;
+# - loop strength reduction in the x86 back end (0.8 s in float64 backward alone): x86
+#   addressing modes do as well without it in the training kernels;
+# - interleaving vectorised loops (several vectors an iteration): the loops over a gate's units
+#   are bound by memory, not by the latency it hides.
+# The kernels of a sampled token (FULL_LLVM) keep all three: latency-bound, their products ran
+# up to 2x slower without the function passes and generation up to 30 % slower without
+# strength reduction. With RNN_TUI_FULL_LLVM=1 every kernel gets Numba's defaults (comparisons).
+FULL_LLVM: set[str] = set()  # qualified names of the kernels that get all of LLVM's work
+
+
+def _lighter_llvm() -> bool:
+    """Give the kernels not in :data:`FULL_LLVM` the lighter share of LLVM's work. Returns
+    whether it did: a Numba whose code generator differs keeps its own defaults."""
+    if os.environ.get(FULL_LLVM_ENV, "") not in ("", "0"):
+        return False
+    try:
+        import llvmlite.binding as ll
+        from numba.core import codegen
+
+        optimize_functions = codegen.CPUCodeLibrary._optimize_functions
+        optimize_final_module = codegen.CPUCodeLibrary._optimize_final_module
+        finalize_specific = codegen.JITCodeLibrary._finalize_specific
+        ll.set_option("", "-disable-lsr=false")  # the options are there to be set
+        ll.set_option("", "-force-vector-interleave=0")
+    except (ImportError, AttributeError, RuntimeError):  # pragma: no cover - another Numba
+        return False
+
+    def _optimize_functions(self, ll_module) -> None:
+        if self.name in FULL_LLVM:
+            return optimize_functions(self, ll_module)
+        ll_module.data_layout = self._codegen._data_layout  # what the passes needed it for
+
+    # (Numba holds its compiler lock in both: one library is optimised or emitted at a time)
+    def _optimize_final_module(self) -> None:
+        light = self.name not in FULL_LLVM
+        if light:
+            ll.set_option("", "-force-vector-interleave=1")
+        try:
+            optimize_final_module(self)
+        finally:
+            if light:
+                ll.set_option("", "-force-vector-interleave=0")  # 0: LLVM's own choice
+
+    def _finalize_specific(self) -> None:  # machine code is emitted here
+        light = self.name not in FULL_LLVM
+        if light:
+            ll.set_option("", "-disable-lsr=true")
+        try:
+            finalize_specific(self)
+        finally:
+            if light:
+                ll.set_option("", "-disable-lsr=false")
+
+    codegen.CPUCodeLibrary._optimize_functions = _optimize_functions
+    codegen.CPUCodeLibrary._optimize_final_module = _optimize_final_module
+    codegen.JITCodeLibrary._finalize_specific = _finalize_specific
+    return True
+
+
+lighter_llvm = _lighter_llvm()
+
