@@ -19,8 +19,6 @@ from rnn_tui.core.blas import NO_TRANS, TRANS, blas_handle, call_mm, copy_rows, 
 from rnn_tui.core.cells import GRU, LSTM
 from rnn_tui.core.layers import (
     CELL_CODES,
-    WITH_X,
-    WITHOUT_X,
     call_accumulate_weight_grads,
     call_scatter_add_rows,
     call_sequence_backward,
@@ -88,6 +86,15 @@ def lm_forward_backward(blas, cell, emb_mode, data, grad, offs, emb_off, tokens,
     V = logits.shape[1]
     hw_off, hb_off = offs[L, 1], offs[L, 2]
     E = offs[L, 3]
+    tok = tokens.reshape(T * B)
+    xin2 = xin.reshape((T * B, xin.shape[2]))  # (one wide without an embedding)
+    dy2 = dy.reshape((T * B, H))
+    dGx2 = dGx.reshape((T * B, GH))
+    dGh2 = dGh.reshape((T * B, GH)) if cell == GRU else dGx2  # (the same for the others)
+    # the embedding and its gradient (none for one-hot input)
+    Vin = 0 if emb_mode == 1 else (table.shape[0] if emb_mode == 2 else V)
+    emb = data[emb_off : emb_off + Vin * E].reshape((Vin, E))
+    gemb = grad[emb_off : emb_off + Vin * E].reshape((Vin, E))
     # ---------------------------------------------------------------- forward
     for layer in range(L):
         fan_in = E if layer == 0 else H
@@ -95,27 +102,24 @@ def lm_forward_backward(blas, cell, emb_mode, data, grad, offs, emb_off, tokens,
         W_hh = data[offs[layer, 1] : offs[layer, 1] + H * GH].reshape((H, GH))
         b_ih = data[offs[layer, 2] : offs[layer, 2] + GH]
         b_hh = data[offs[layer, 3] : offs[layer, 3] + GH]
-        proj = gates[layer] if cell == LSTM else xg  # LSTM turns its projection into its gates
+        # LSTM turns its projection into its gates
+        proj2 = (gates[layer] if cell == LSTM else xg).reshape((T * B, GH))
         if layer == 0 and emb_mode != 0:
             # one-hot: row k of W_ih; embedding through the table: row k of (emb W_ih)
+            rows = W_ih
             if emb_mode == 2:
-                Vin = table.shape[0]
-                emb = data[emb_off : emb_off + Vin * E].reshape((Vin, E))
                 call_mm(blas, emb, W_ih, table, NO_TRANS, NO_TRANS, 0.0)
                 rows = table
-            else:
-                rows = W_ih
-            _gather_rows(rows, tokens.reshape(T * B), proj.reshape((T * B, GH)))
+            _gather_rows(rows, tok, proj2)
         else:
             if layer == 0:
-                emb = data[emb_off : emb_off + V * E].reshape((V, E))
-                x2 = xin.reshape((T * B, E))
-                _gather_rows(emb, tokens.reshape(T * B), x2)
+                _gather_rows(emb, tok, xin2)
+                x2 = xin2
             else:
                 x2 = hs[layer - 1, 1:].reshape((T * B, H))
-            call_mm(blas, x2, W_ih, proj.reshape((T * B, GH)), NO_TRANS, NO_TRANS, 0.0)
+            call_mm(blas, x2, W_ih, proj2, NO_TRANS, NO_TRANS, 0.0)
         # GRU keeps b_hn apart
-        _add_biases(proj.reshape((T * B, GH)), b_ih, b_hh, 2 * H if cell == GRU else GH)
+        _add_biases(proj2, b_ih, b_hh, 2 * H if cell == GRU else GH)
         call_sequence_forward(blas, cell, xg, W_hh, b_hh[2 * H :], h0[layer], c0[layer],
                               hs[layer], cs[layer], gates[layer], extra[layer])
         if cell == LSTM:
@@ -132,7 +136,7 @@ def lm_forward_backward(blas, cell, emb_mode, data, grad, offs, emb_off, tokens,
     ghb = grad[hb_off : hb_off + V]
     call_mm(blas, top, logits, gHW, TRANS, NO_TRANS, 1.0)
     _add_row_sums(logits, ghb)
-    call_mm(blas, logits, HW, dy.reshape((T * B, H)), NO_TRANS, TRANS, 0.0)
+    call_mm(blas, logits, HW, dy2, NO_TRANS, TRANS, 0.0)
     # ---------------------------------------------------------------- backward
     zero = np.zeros((B, H), dtype=data.dtype)
     for layer in range(L - 1, -1, -1):
@@ -142,41 +146,28 @@ def lm_forward_backward(blas, cell, emb_mode, data, grad, offs, emb_off, tokens,
         W_hh = data[o_hh : o_hh + H * GH].reshape((H, GH))
         gW_ih = grad[o_ih : o_ih + fan_in * GH].reshape((fan_in, GH))
         gW_hh = grad[o_hh : o_hh + H * GH].reshape((H, GH))
-        gb_ih = grad[o_bi : o_bi + GH]
-        gb_hh = grad[o_bh : o_bh + GH]
         call_sequence_backward(blas, cell, dy, zero, zero, W_hh, hs[layer], cs[layer],
                                gates[layer], extra[layer], dGx, dGh, dh_norms[layer])
-        dGh_use = dGh if cell == GRU else dGx
-        dGx2 = dGx.reshape((T * B, GH))
-        hprev2 = hs[layer, :T].reshape((T * B, H))
-        if layer == 0 and emb_mode == 1:
-            call_accumulate_weight_grads(blas, dGx2, hprev2, dGx2, dGh_use.reshape((T * B, GH)),
-                                         gW_ih, gW_hh, gb_ih, gb_hh, WITHOUT_X)
-            call_scatter_add_rows(gW_ih, tokens.reshape(T * B), dGx2)
-        elif layer == 0 and emb_mode == 2:
+        # dW_ih from the layer's input where there is a product with it (not for token rows)
+        with_x = layer > 0 or emb_mode == 0
+        x2 = hs[layer - 1, 1:].reshape((T * B, H)) if layer > 0 else xin2
+        call_accumulate_weight_grads(blas, x2, hs[layer, :T].reshape((T * B, H)), dGx2, dGh2,
+                                     gW_ih, gW_hh, grad[o_bi : o_bi + GH],
+                                     grad[o_bh : o_bh + GH], with_x)
+        if layer > 0:
+            call_mm(blas, dGx2, W_ih, dy2, NO_TRANS, TRANS, 0.0)  # dL/dh of the layer below
+        elif emb_mode == 1:
+            call_scatter_add_rows(gW_ih, tok, dGx2)
+        elif emb_mode == 2:
             # d(emb W_ih) = scatter of dGx by token; then dW_ih += emb^T d, d emb += d W_ih^T
-            call_accumulate_weight_grads(blas, dGx2, hprev2, dGx2, dGh_use.reshape((T * B, GH)),
-                                         gW_ih, gW_hh, gb_ih, gb_hh, WITHOUT_X)
             table[:] = 0
-            call_scatter_add_rows(table, tokens.reshape(T * B), dGx2)
-            Vin = table.shape[0]
-            emb = data[emb_off : emb_off + Vin * E].reshape((Vin, E))
-            gemb = grad[emb_off : emb_off + Vin * E].reshape((Vin, E))
+            call_scatter_add_rows(table, tok, dGx2)
             call_mm(blas, emb, table, gW_ih, TRANS, NO_TRANS, 1.0)
             call_mm(blas, table, W_ih, gemb, NO_TRANS, TRANS, 1.0)
-        elif layer == 0:
-            x2 = xin.reshape((T * B, E))
-            call_accumulate_weight_grads(blas, x2, hprev2, dGx2, dGh_use.reshape((T * B, GH)),
-                                         gW_ih, gW_hh, gb_ih, gb_hh, WITH_X)
+        else:
             dx2 = np.empty((T * B, E), dtype=data.dtype)
             call_mm(blas, dGx2, W_ih, dx2, NO_TRANS, TRANS, 0.0)
-            gemb = grad[emb_off : emb_off + V * E].reshape((V, E))
-            call_scatter_add_rows(gemb, tokens.reshape(T * B), dx2)
-        else:
-            x2 = hs[layer - 1, 1:].reshape((T * B, H))
-            call_accumulate_weight_grads(blas, x2, hprev2, dGx2, dGh_use.reshape((T * B, GH)),
-                                         gW_ih, gW_hh, gb_ih, gb_hh, WITH_X)
-            call_mm(blas, dGx2, W_ih, dy.reshape((T * B, H)), NO_TRANS, TRANS, 0.0)
+            call_scatter_add_rows(gemb, tok, dx2)
     return loss
 
 
