@@ -295,9 +295,10 @@ def call_by_address(dispatcher):
 
 
 # ---------------------------------------------------------------- how much of LLVM's work
-# Of a cold compile of every kernel (23-25 s on one core of an AMD EPYC Zen 4), about 10 s is
-# LLVM. Three parts of its work buy little for most kernels (docs/performance.md, "Fourth
-# session"), and every kernel not in FULL_LLVM goes without them:
+# Of a cold compile of every kernel with Numba's defaults (23-25 s on one core of an AMD EPYC
+# Zen 4), about 10 s is LLVM. Three parts of its work buy little for most kernels
+# (docs/performance.md, "Fourth session"), and every kernel not in FULL_LLVM goes without them
+# (19-20 s then, 8 s of it LLVM):
 # - Numba runs LLVM's O3 function pipeline on every function as it enters a library, and then
 #   the O3 module pipeline over the linked module, which does that work again;
 # - loop strength reduction in the x86 back end (0.8 s in float64 backward alone): x86
