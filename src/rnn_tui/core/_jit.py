@@ -333,26 +333,27 @@ def _lighter_llvm() -> bool:
             return optimize_functions(self, ll_module)
         ll_module.data_layout = self._codegen._data_layout  # what the passes needed it for
 
-    # (Numba holds its compiler lock in both: one library is optimised or emitted at a time)
-    def _optimize_final_module(self) -> None:
-        light = self.name not in FULL_LLVM
-        if light:
-            ll.set_option("", "-force-vector-interleave=1")
-        try:
-            optimize_final_module(self)
-        finally:
-            if light:
-                ll.set_option("", "-force-vector-interleave=0")  # 0: LLVM's own choice
+    def light_with(option: str, light: str, default: str, step):
+        """``step`` run with LLVM option ``option`` set to ``light`` for a light library.
+        (Numba holds its compiler lock there: one library is optimised or emitted at a time.)"""
 
-    def _finalize_specific(self) -> None:  # machine code is emitted here
-        light = self.name not in FULL_LLVM
-        if light:
-            ll.set_option("", "-disable-lsr=true")
-        try:
-            finalize_specific(self)
-        finally:
-            if light:
-                ll.set_option("", "-disable-lsr=false")
+        def run(self) -> None:
+            light_here = self.name not in FULL_LLVM
+            if light_here:
+                ll.set_option("", f"-{option}={light}")
+            try:
+                step(self)
+            finally:
+                if light_here:
+                    ll.set_option("", f"-{option}={default}")
+
+        return run
+
+    # module passes (where loops are vectorised; 0 = LLVM's own interleave count), and the
+    # emission of machine code
+    _optimize_final_module = light_with("force-vector-interleave", "1", "0",
+                                        optimize_final_module)
+    _finalize_specific = light_with("disable-lsr", "true", "false", finalize_specific)
 
     codegen.CPUCodeLibrary._optimize_functions = _optimize_functions
     codegen.CPUCodeLibrary._optimize_final_module = _optimize_final_module
