@@ -28,10 +28,6 @@ from rnn_tui.core.cells import (  # noqa: F401  (re-exported)
     canonical_cell,
 )
 
-# accumulate_weight_grads' flag as NumPy booleans: a Python bool constant is typed as a literal,
-# one compiled specialisation per value (see blas.NO_TRANS)
-WITH_X, WITHOUT_X = np.bool_(True), np.bool_(False)
-
 
 @kernel
 def sequence_forward(blas, cell, xg, W_hh, b_hn, h0, c0, hs, cs, gates, extra):
