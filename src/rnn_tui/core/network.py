@@ -237,19 +237,39 @@ class Network:
             raise ValueError("token id out of range for the vocabulary")
         return tokens
 
+    def input_vectors(self, inputs: np.ndarray) -> np.ndarray:
+        """(T, B, input_width): what the first layer reads for ``inputs``: each token's
+        embedding row (and its feature channels' rows, concatenated), its one-hot column
+        :math:`e_k`, or the real values themselves."""
+        spec = self.spec
+        if not spec.tokens_in:
+            return np.array(inputs, dtype=self.dtype)
+        tokens = self._check_tokens(inputs)
+        if spec.input_mode == "embedding":
+            return self._embed(tokens)
+        return np.eye(spec.input_size, dtype=self.dtype)[tokens]
+
     def forward(
         self, inputs: np.ndarray, state: State, rng: np.random.Generator | None = None,
-        lengths: np.ndarray | None = None,
+        lengths: np.ndarray | None = None, as_vectors: bool = False,
     ) -> Forward:
         """Run the stack over a (T, B) token batch (or (T, B, 1+C) with feature channels) or a
         (T, B, I) real batch from ``state``. ``lengths`` (B,): real lengths of right-padded
         sequences (default: all T). Inverted dropout (``spec.dropout``) on the embeddings and
-        after every layer, only when ``rng`` is given (training)."""
+        after every layer, only when ``rng`` is given (training). With ``as_vectors``,
+        ``inputs`` are first-layer input vectors (T, B, input_width) for any input mode (see
+        :meth:`input_vectors`; one-hot ones may be any real vectors, read as
+        :math:`x W_{ih}`), and :meth:`backward` returns dL/d(those vectors)."""
         spec = self.spec
         D, L = spec.directions, spec.layers
         tokens = None
         in_mask = None
-        if spec.tokens_in:
+        if as_vectors:
+            x, tok = np.ascontiguousarray(inputs, dtype=self.dtype), None
+            if x.ndim != 3 or x.shape[2] != spec.input_width:
+                raise ValueError(f"input vectors must be (T, B, {spec.input_width}), "
+                                 f"got {x.shape}")
+        elif spec.tokens_in:
             tokens = self._check_tokens(inputs)
             if spec.input_mode == "embedding":
                 x, tok = self._embed(tokens), None
@@ -298,9 +318,12 @@ class Network:
     def backward(
         self, fwd: Forward, dy: np.ndarray, dstate: State | None = None, need_dx: bool = False
     ) -> tuple[np.ndarray | None, np.ndarray, np.ndarray | None]:
-        """Backward from dL/dy (T, B, D*H) of the top layer (and optionally dL/d final state,
+        r"""Backward from dL/dy (T, B, D*H) of the top layer (and optionally dL/d final state,
         for full-length sequences). Adds into ``params.grad``; returns (dL/d real input or
-        None, dL/dh0, dL/dc0)."""
+        None, dL/dh0, dL/dc0). With ``need_dx`` after a forward ``as_vectors``, the first is
+        dL/d(input vectors) (T, B, input_width): for layer 0 with input gate gradients
+        :math:`\delta A`, :math:`\partial x = \delta A\, W_{ih}^\top`, summed over the two
+        directions."""
         spec = self.spec
         L, D, H = spec.layers, spec.directions, spec.hidden
         dh0 = np.empty_like(fwd.state.h)
@@ -309,8 +332,9 @@ class Network:
         top = fwd.layers[L - 1].mask
         dcur = np.ascontiguousarray(dy if top is None else dy * top, dtype=self.dtype)
         dx = None
+        embedded = spec.input_mode == "embedding" and fwd.tokens is not None
         for layer in range(L - 1, -1, -1):
-            want_dx = layer > 0 or spec.input_mode == "embedding" or need_dx
+            want_dx = layer > 0 or embedded or need_dx
             dx = None
             for d in range(D):
                 k = layer * D + d
@@ -335,7 +359,7 @@ class Network:
             if layer > 0:
                 mask = fwd.layers[layer - 1].mask
                 dcur = np.ascontiguousarray(dx * mask if mask is not None else dx)
-        if spec.input_mode == "embedding":
+        if embedded:
             from rnn_tui.core.layers import scatter_add_rows
 
             if fwd.in_mask is not None:
@@ -425,6 +449,39 @@ class Network:
         dx, dh0, dc0 = self.backward(fwd, dy, dstate, need_dx=need_dx)
         norms = np.stack([c.dh_norms for c in fwd.layers])
         return StepResult(value, fwd.state, out, dx, dh0, dc0, norms)
+
+    def output_input_gradient(
+        self, x: np.ndarray, objective, position: int | None = None,
+        lengths: np.ndarray | None = None,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        r"""The gradient of one scalar of each sequence's head output with respect to every
+        input vector: for input vectors ``x`` (T, B, input_width) read from a zero state,
+        :math:`f_b = \phi(o_b)` with :math:`o_b` the head's output at ``position`` (or, with
+        None, at the many-to-one summary) and ``objective`` :math:`\phi`: (B, O) outputs ->
+        ((B,) values, (B, O) :math:`\partial\phi/\partial o`). Returns (f (B,), outputs
+        (B, O), :math:`\partial f_b / \partial x_{t,b}` (T, B, input_width)). The
+        sequences of a batch are independent, so one pass gives every one's gradient.
+        Adds into ``params.grad``: call it on a copy of a network that is training."""
+        x = np.ascontiguousarray(x, dtype=self.dtype)
+        T, B, _ = x.shape
+        fwd = self.forward(x, self.initial_state(B), lengths=lengths, as_vectors=True)
+        y = fwd.y
+        if position is None:
+            rows = self.summary(fwd)
+        else:
+            if not -T <= position < T:
+                raise ValueError(f"position {position} is outside the sequence of {T}")
+            rows = y[position]
+        out = self.head(rows)
+        f, dout = objective(out)
+        drows = np.asarray(dout, dtype=self.dtype) @ self.params["head.W"].T
+        if position is None:
+            dy = self._summary_grad(fwd, drows)
+        else:
+            dy = np.zeros_like(y)
+            dy[position] = drows
+        dx, _, _ = self.backward(fwd, dy, need_dx=True)
+        return np.asarray(f, dtype=np.float64), out, dx
 
     def evaluate(
         self, inputs: np.ndarray, targets: np.ndarray, state: State, loss: str = "xent",

@@ -161,3 +161,73 @@ def bidirectional_forward(cell, x, lengths, weights):
                     out[t, b, d * H : (d + 1) * H] = h[0]
         inp = out
     return inp
+
+
+def input_gradient(cell, x, length, layers, head_W, head_b, position, objective):
+    r"""The gradient of one scalar of the head's output with respect to every input vector of
+    one sequence, one step at a time. ``x`` (T, I): the first-layer input vectors (embedding
+    rows, one-hot columns or real values), of which the first ``length`` are real; read from
+    a zero state by a stack of layers, each a tuple of one weight dict per direction (one:
+    unidirectional; two: forward, then backward over the sequence reversed). The head reads
+    the top layer's output at ``position`` or, with None, the many-to-one summary
+    :math:`[\overrightarrow{h}_{n-1}, \overleftarrow{h}_0]`; ``objective`` maps the (1, O)
+    output to ((1,) value f, (1, O) df/do). Returns (f, df/dx (T, I)), zero on the padding.
+
+    Backward, each direction walks its own steps in reverse: :math:`\delta h_t` gathers the
+    gradient from above and from step t+1, and the input gets
+    :math:`\partial x_t = \delta a_t W_{ih}^\top` from every direction of the first layer."""
+    n = int(length)
+    inp = np.asarray(x, dtype=np.float64)[:n]
+    caches = []
+    for dirs in layers:
+        outs, kept = [], []
+        for d, w in enumerate(dirs):
+            H = w["W_hh"].shape[0]
+            h = np.zeros((1, H))
+            c = np.zeros((1, H)) if cell == "lstm" else None
+            out = np.zeros((n, H))
+            steps = list(range(n)) if d == 0 else list(range(n - 1, -1, -1))
+            saved = []
+            for t in steps:
+                h_prev = h
+                h, c, s = cell_forward(cell, inp[t : t + 1], h, c, w)
+                out[t] = h[0]
+                saved.append((t, h_prev, s))
+            outs.append(out)
+            kept.append(saved)
+        caches.append((inp, kept))
+        inp = np.concatenate(outs, axis=1)
+    D = len(layers[-1])
+    H = layers[-1][0]["W_hh"].shape[0]
+    if position is None:
+        read = inp[n - 1].copy()
+        if D == 2:
+            read[H:] = inp[0, H:]
+    else:
+        read = inp[position]
+    o = read[None, :] @ head_W + head_b
+    f, do = objective(o)
+    d_read = (np.asarray(do) @ head_W.T)[0]
+    d_out = np.zeros_like(inp)
+    if position is None and D == 2:
+        d_out[n - 1, :H] += d_read[:H]
+        d_out[0, H:] += d_read[H:]
+    elif position is None:
+        d_out[n - 1] += d_read
+    else:
+        d_out[position] += d_read
+    for dirs, (layer_in, kept) in zip(reversed(layers), reversed(caches), strict=True):
+        d_in = np.zeros_like(layer_in)
+        for d, (w, saved) in enumerate(zip(dirs, kept, strict=True)):
+            H = w["W_hh"].shape[0]
+            dh = np.zeros((1, H))
+            dc = np.zeros((1, H)) if cell == "lstm" else None
+            for t, h_prev, s in reversed(saved):
+                dh = dh + d_out[t : t + 1, d * H : (d + 1) * H]
+                dxt, dh, dc, _, _ = cell_backward(cell, dh, dc, layer_in[t : t + 1], h_prev,
+                                                  s, w)
+                d_in[t] += dxt[0]
+        d_out = d_in
+    dx = np.zeros_like(np.asarray(x, dtype=np.float64))
+    dx[:n] = d_out
+    return np.asarray(f, dtype=np.float64), dx
