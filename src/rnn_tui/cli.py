@@ -266,6 +266,14 @@ def build_parser() -> argparse.ArgumentParser:
     app_options(cmp)
 
 
+    from rnn_tui.commands import summary
+
+    sm = command(summary.NAME, help=summary.HELP, description=summary.DESCRIPTION)
+    summary.add_arguments(sm)
+    add_train_flags(sm)
+    sm.set_defaults(resolve_config=build_config, handler=summary.run,
+                    setting_keys=[key for _, _, key, _, _ in TRAIN_FLAGS])
+
     from rnn_tui.data.corpora import data_dir
 
     c = command("corpora", help="list the corpora (built-in and yours) and the built-in series",
@@ -363,6 +371,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        if getattr(args, "handler", None):
+            return args.handler(args)
         if args.command == "train":
             return cmd_train(args)
         if args.command == "sample":

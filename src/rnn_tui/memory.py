@@ -28,53 +28,71 @@ class Estimate:
     params_bytes: int  # weights, gradients, optimizer state
     activations_bytes: int  # workspaces of the training step and of an evaluation
     data_bytes: int  # token ids or windows, vocabulary tables
+    weights_bytes: int = 0  # the parts of params_bytes
+    grads_bytes: int = 0
+    optimizer_bytes: int = 0
+    step_bytes: int = 0  # the training step's part of activations_bytes
 
     @property
     def total(self) -> int:
         return BASE + self.params_bytes + self.activations_bytes + self.data_bytes
 
 
-def estimate(cfg, vocab: int | None = None, tokens: int = 0) -> Estimate:
+def estimate(cfg, vocab: int | None = None, tokens: int = 0, parameters: int | None = None,
+             seq: int | None = None, batch: int | None = None) -> Estimate:
     """The memory a run of ``cfg`` needs. ``vocab``: the vocabulary size when known (after the
     data is read); before that the smallest it can be, so a refusal then is certain.
-    ``tokens``: the length of the token stream (or series) when known."""
+    ``tokens``: the length of the token stream (or series) when known. ``parameters``,
+    ``seq``, ``batch``: the exact parameter count and the step's shape once the model is built
+    (a sentence task's longest sentence, a series' window)."""
     m, t, d = cfg.model, cfg.train, cfg.data
     item = 4 if t.dtype == "float32" else 8
     G = GATES.get(m.cell, 4)
-    H, L, T, B = m.hidden, m.layers, t.seq, t.batch
+    H, L = m.hidden, m.layers
+    T = int(seq if seq is not None else t.seq)
+    B = int(batch if batch is not None else t.batch)
+    D = 2 if m.bidirectional and d.task in ("classify", "tag") else 1
     GH = G * H
     if d.task == "series":
-        V, inp, E, T = 1, 1, 0, d.lookback
+        V, inp, E = 1, 1, 0
+        T = int(seq if seq is not None else d.lookback)
     else:
         V = max(int(vocab or 2), 2)
         E = m.embed
         inp = E if E > 0 else V
     P = (V * E if E > 0 and d.task != "series" else 0)
     for layer in range(L):
-        fan_in = inp if layer == 0 else H
-        P += fan_in * GH + H * GH + 2 * GH
-    P += H * V + V
-    fused = d.task != "series" and m.dropout == 0 and t.dtype == "float32"
+        fan_in = inp if layer == 0 else D * H
+        P += D * (fan_in * GH + H * GH + 2 * GH)
+    P += D * H * V + V
+    if parameters is not None:
+        P = int(parameters)
+    # the fused step trains the stream language models (not windows, not sentences)
+    fused = d.task in ("char", "word") and not d.windows and m.dropout == 0 and \
+        t.dtype == "float32"
     grads = 2 if fused and B >= 4 else 1  # the second worker's gradient buffer
-    params_bytes = P * item * (1 + grads + OPT_STATES.get(t.optimizer, 2))
+    states = OPT_STATES.get(t.optimizer, 2)
+    params_bytes = P * item * (1 + grads + states)
     # one training step (the fused workspaces, or Network.forward's caches + backward's)
-    hs = 2 * L * (T + 1) * B * H  # h and c of every layer and step
-    gates = L * T * B * GH + L * T * B * H
-    proj = 3 * T * B * GH  # input projection and the two gate-gradient buffers
+    hs = 2 * D * L * (T + 1) * B * H  # h and c of every layer and step
+    gates = D * L * T * B * GH + D * L * T * B * H
+    proj = 3 * D * T * B * GH  # input projection and the two gate-gradient buffers
     xin = T * B * max(E, 1)
     logits = T * B * V * (1 if fused else 2)  # logits and, unfused, their gradient
-    dy = T * B * H
+    dy = D * T * B * H
     table = 2 * V * GH if fused and E > 0 and 2 * V <= T * B else 0
     step = hs + gates + proj + xin + logits + dy + table
     if not fused:
-        step += L * T * B * GH  # backward's per-layer temporaries
+        step += D * L * T * B * GH  # backward's per-layer temporaries
     evaluation = hs // 2 + gates + T * B * GH + T * B * V  # forward only, logits
     activations_bytes = (step + evaluation) * item
     if d.task == "series":
         data_bytes = 3 * tokens * max(T, 1) * 8  # windows X, Y and their scaled copies
     else:
         data_bytes = 3 * tokens * 8 + V * 200  # ids, batched x and y; vocabulary dicts
-    return Estimate(P, params_bytes, activations_bytes, data_bytes)
+    return Estimate(P, params_bytes, activations_bytes, data_bytes, weights_bytes=P * item,
+                    grads_bytes=P * item * grads, optimizer_bytes=P * item * states,
+                    step_bytes=step * item)
 
 
 def fmt_bytes(n: float) -> str:

@@ -110,6 +110,13 @@ class LanguageTask(Task):
 
             compile_ahead("sampling")
 
+    def input_shape(self) -> tuple[int, int, list[str]]:
+        t = self.cfg.train
+        return t.batch, t.seq, [
+            f"batch: {t.batch} parallel streams of the text; time: {t.seq} steps of truncated "
+            "backpropagation, the state carried on to the next batch",
+            "every step predicts the next token (many-to-many)"]
+
     def run_info(self) -> dict[str, Any]:
         return {"vocab_size": self.tokenizer.vocab_size}
 

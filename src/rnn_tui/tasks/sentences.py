@@ -49,6 +49,16 @@ class SentenceTask(Task):
         self.tokens_per_step = int(np.mean([len(s) for s in train_x]) * self.batcher.B)
         self.last_batch: tuple[np.ndarray, np.ndarray] | None = None
 
+    def input_shape(self) -> tuple[int, int, list[str]]:
+        longest = max((len(s) for s in self.train_x), default=1)
+        what = ("the last state (each sentence's own last token) predicts its label "
+                "(many-to-one)" if self.last_only else
+                "every step predicts its token's tag (many-to-many)")
+        return self.batcher.B, longest, [
+            f"batch: {self.batcher.B} sentences of about the same length; time: the batch's "
+            f"longest sentence, up to {longest} tokens here (shorter ones padded and masked)",
+            what]
+
     @property
     def epoch(self) -> int:
         return self.batcher.epoch

@@ -211,6 +211,19 @@ class SeriesTask(HeldOutErrors, Task):
         self.phase = 2
         self._windows = None
 
+    last_only = True
+
+    def networks(self) -> list[Any]:
+        return list(self.nets)
+
+    def input_shape(self) -> tuple[int, int, list[str]]:
+        return self.batch, self.lookback, [
+            f"batch: {self.batch} windows of the series; time: the {self.lookback} steps each "
+            "reads; features: 2 (the deseasonalised value relative to the level, and the "
+            "one-step residual of the smoothing)",
+            f"the last state forecasts {self.H} steps at once (many-to-one); {len(self.nets)} "
+            "such networks are averaged"]
+
     @property
     def epoch(self) -> int:
         X = self._windows[0] if self._windows is not None else None

@@ -135,6 +135,14 @@ class WindowSeriesTask(HeldOutErrors, Task):
                                     cfg.data.encoding))
 
     # ------------------------------------------------------------------ training
+    last_only = True
+
+    def input_shape(self) -> tuple[int, int, list[str]]:
+        return self.batch, self.lookback, [
+            f"batch: {self.batch} windows of the series; time: the {self.lookback} values each "
+            "reads; features: 1 (the value)",
+            "the last state predicts the next value (many-to-one)"]
+
     @property
     def epoch(self) -> int:
         return self.epochs_done

@@ -30,6 +30,7 @@ MIN_HELD_OUT = 5  # windows; fewer and the validation figure would be noise
 
 class WindowTask(Task):
     views = (VIEW_TEXT,)
+    last_only = True
 
     def __init__(self, cfg: RunConfig, tokenizer, ids: np.ndarray):
         d, m, t = cfg.data, cfg.model, cfg.train
@@ -113,6 +114,12 @@ class WindowTask(Task):
             right += int((out.argmax(axis=1) == y).sum())
             n += len(y)
         return total / n, {"accuracy": right / n}
+
+    def input_shape(self) -> tuple[int, int, list[str]]:
+        return self.batch, self.window, [
+            f"batch: {self.batch} windows; time: each window's {self.window} tokens, read from "
+            "a zero state",
+            "the last state predicts the token after the window (many-to-one)"]
 
     def run_info(self) -> dict[str, Any]:
         return {"vocab_size": self.tokenizer.vocab_size,

@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from rnn_tui.core.anatomy import Anatomy, network_anatomy
 from rnn_tui.train import events as ev
 
 # The task-specific panels the dashboard knows (beside loss, gradients and the hidden state).
@@ -33,6 +34,9 @@ class Task(ABC):
     overfitting_message: ClassVar[str] = (
         "validation loss rising: the model is memorising the training text (best {best:.4f} "
         "at step {step:,}; best.npz keeps those weights)")
+
+    # many-to-one (the head reads the last state only) or many-to-many (every step's output)
+    last_only: ClassVar[bool] = False
 
     net: Any  # rnn_tui.core.Network
     opt: Any  # rnn_tui.core.optim.Optimizer
@@ -90,6 +94,24 @@ class Task(ABC):
     def hidden_snapshot(self) -> ev.HiddenSnapshot | None:
         """The hidden state over one input sequence, or None."""
         return None
+
+    def networks(self) -> list[Any]:
+        """Every network the task trains (identical in shape; a forecaster averages several)."""
+        return [self.net]
+
+    def input_shape(self) -> tuple[int, int, list[str]]:
+        """(batch, time steps, notes on what they are) of one training step's input."""
+        t = self.cfg.train  # type: ignore[attr-defined]
+        return t.batch, t.seq, []
+
+    def anatomy(self) -> Anatomy:
+        """The network layer by layer at this task's batch and sequence length (``rnn-tui
+        summary``, the app's model view)."""
+        batch, time, notes = self.input_shape()
+        anatomy = network_anatomy(self.net.spec, batch, time, self.last_only,
+                                  len(self.networks()))
+        anatomy.notes = [*notes, *anatomy.notes]
+        return anatomy
 
     def evaluate_file(self, path, encoding: str = "utf-8") -> tuple[float, dict[str, float]]:
         """Score a file of this task's kind of data with the current weights (``rnn-tui
