@@ -124,7 +124,7 @@ def test_user_folder_adds_corpora(user_dir):
         '[corpus.docs]\nkind = "pydoc"\ndescription = "the docs again"\n')
     names = {c.name: c for c in list_corpora()}
     assert {"pydoc", "stdlib", "shakespeare", "poems", "arithmetic", "novel", "docs", "sentiment",
-            "pos", "pos-toy", "sample-text"} == set(names)
+            "pos", "pos-toy", "sample-text", "eng-fra"} == set(names)
     assert names["poems"].origin == "user" and names["poems"].size == len("roses are red\n")
     assert names["novel"].description == "my novel"
     assert names["pydoc"].origin == "built-in" and names["shakespeare"].origin == "built-in"

@@ -33,8 +33,10 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 STDLIB_LIMIT = 2_000_000
-KINDS = ("pydoc", "stdlib", "file", "url", "labelled", "tagged")
-DATA_KINDS = ("labelled", "tagged")  # sentences with labels or tags: --task classify / tag
+KINDS = ("pydoc", "stdlib", "file", "url", "labelled", "tagged", "pairs")
+# sentences with labels or tags (--task classify / tag), source-target pairs (--task seq2seq)
+DATA_KINDS = ("labelled", "tagged", "pairs")
+DATA_TASKS = {"labelled": "classify", "tagged": "tag", "pairs": "seq2seq"}
 
 
 @dataclass
@@ -77,7 +79,7 @@ def _read_manifest(text: str, where: str) -> dict[str, dict]:
                         "remove it")
     for name, e in table.items():
         need = {"file": ("file",), "url": ("url", "sha256", "file"), "labelled": ("file",),
-                "tagged": ("file",)}.get(e.get("kind"), ())
+                "tagged": ("file",), "pairs": ("file",)}.get(e.get("kind"), ())
         missing = [k for k in need if not isinstance(e.get(k), str)]
         if e.get("kind") not in KINDS or missing:
             what = (f"needs {', '.join(missing)}" if missing and e.get("kind") in KINDS else
@@ -158,7 +160,7 @@ def list_corpora() -> list[CorpusInfo]:
             size = len(_stdlib_text())
         out.append(CorpusInfo(name, entry.get("description", ""), size, available,
                               entry.get("origin", "built-in"),
-                              {"labelled": "classify", "tagged": "tag"}.get(kind, "")))
+                              DATA_TASKS.get(kind, "")))
     return out
 
 
