@@ -113,7 +113,7 @@ def test_safe_name():
 
 # ---------------------------------------------------------------------------- keys
 def test_authorized_keys_with_options_are_not_let_in(tmp_path):
-    from rnn_tui.serve.keys import parse_authorized_keys
+    from rnn_tui.serve.keys import key_folder, parse_authorized_keys
 
     a = asyncssh.generate_private_key("ssh-ed25519", comment="alice@laptop")
     b = asyncssh.generate_private_key("ssh-ed25519")
@@ -126,8 +126,9 @@ def test_authorized_keys_with_options_are_not_let_in(tmp_path):
         "garbage",
     ])
     keys, warnings = parse_authorized_keys(text)
-    assert keys[a.public_data].name == "alice-laptop"
-    assert keys[b.public_data].name.startswith("key-")  # no comment: the fingerprint
+    assert keys[a.public_data].comment == "alice@laptop"
+    assert keys[a.public_data].name == key_folder(a.public_data) != keys[b.public_data].name
+    assert keys[b.public_data].name.startswith("key-") and keys[b.public_data].comment == ""
     assert c.public_data not in keys
     assert len(warnings) == 2 and "line 5" in warnings[0]
 
@@ -349,7 +350,10 @@ def keys(tmp_path_factory):
     ak = d / "authorized_keys"
     ak.write_text(alice.export_public_key().decode())
     os.chmod(ak, 0o600)  # whatever the umask: a file others can write lets nobody in
-    return {"dir": d, "alice": alice, "mallory": mallory, "ak": ak, "host": d / "host"}
+    from rnn_tui.serve.keys import key_folder
+
+    return {"dir": d, "alice": alice, "mallory": mallory, "ak": ak, "host": d / "host",
+            "folder": key_folder(alice.public_data)}
 
 
 @pytest.fixture(scope="module")
@@ -531,8 +535,8 @@ def test_a_session_gets_the_app_in_its_terminal(server, keys):
 
     status, text = run(go())
     assert status == 0, text
-    line = server.wait_log(r"session=\d+ .*app exited 0 .*run alice-laptop/")
-    name = re.search(r"run (alice-laptop/\S+)\)", line).group(1)
+    line = server.wait_log(rf"session=\d+ .*app exited 0 .*run {keys['folder']}/")
+    name = re.search(rf"run ({keys['folder']}/\S+)\)", line).group(1)
     run_dir = server.runs / name
     assert (run_dir / "checkpoint.npz").is_file()
     assert finished(run_dir)["reason"] == "stopped"
@@ -549,7 +553,7 @@ def test_a_dropped_connection_saves_its_run(server, keys):
 
     run(go())
     line = server.wait_log(r"dropped after .*app exited", 60)
-    run_dir = server.runs / re.search(r"run (alice-laptop/\S+)\)", line).group(1)
+    run_dir = server.runs / re.search(rf"run ({keys['folder']}/\S+)\)", line).group(1)
     assert (run_dir / "checkpoint.npz").is_file()
     assert finished(run_dir)["reason"] == "interrupted"
 
@@ -580,7 +584,7 @@ def test_sessions_are_apart_the_limit_holds_and_sigterm_saves_every_run(tmp_path
 
         rc, took = run(go())
         assert rc == 0 and took < 10, srv.log()
-        runs = sorted((srv.runs / "alice-laptop").iterdir())
+        runs = sorted((srv.runs / keys["folder"]).iterdir())
         assert len(runs) == 2  # one run each, apart
         for r in runs:
             assert (r / "checkpoint.npz").is_file(), r

@@ -308,8 +308,12 @@ def build_parser() -> argparse.ArgumentParser:
                    "one made on first start in the user state folder)")
     v.add_argument("--max-sessions", type=int, default=None, metavar="N",
                    help="apps running at once, one training each (default: the number of cores)")
-    v.add_argument("--login-timeout", type=float, default=30.0, metavar="SECONDS",
-                   help="seconds a connection has to authenticate (30)")
+    v.add_argument("--login-timeout", type=float, default=15.0, metavar="SECONDS",
+                   help="seconds a connection has to authenticate (15)")
+    v.add_argument("--max-startups", default="10:30:100", metavar="START:RATE:FULL",
+                   help="connections still logging in, as sshd's MaxStartups: from START on, a "
+                   "new one is dropped with RATE%% chance, rising to 100%% at FULL; stale ones "
+                   "are dropped first (10:30:100)")
     v.add_argument("--runs-dir", default="runs", help="the runs folder: every session's runs "
                    "go below it, and sessions can watch any run in it (./runs)")
     v.add_argument("--web", action="store_true", help="serve the app in a browser instead "
@@ -650,6 +654,10 @@ def cmd_serve(args) -> int:
         print(root_warning, file=sys.stderr)
     import asyncio
 
+    from rnn_tui.serve.limits import StartupsPolicy
+
+    StartupsPolicy.parse(args.max_startups)  # said now, in one line
+
     from rnn_tui.serve.ssh import Settings, serve
 
     settings = Settings(
@@ -657,7 +665,8 @@ def cmd_serve(args) -> int:
         app_argv=passthrough, task=cfg.data.task,
         authorized_keys=Path(args.authorized_keys).expanduser(),
         host_key=Path(args.host_key) if args.host_key else None,
-        max_sessions=max_sessions, login_timeout=args.login_timeout)
+        max_sessions=max_sessions, login_timeout=args.login_timeout,
+        max_startups=args.max_startups)
     return asyncio.run(serve(settings))
 
 

@@ -10,7 +10,11 @@ channel. A session that asks for a shell on a pty gets the real ``rnn-tui`` app 
   to the child, which saves a checkpoint and exits, as when a terminal goes away under sshd;
 - the child exiting closes the channel with the child's exit status;
 - flow control: while the client's window is full the pty is not read, so the app blocks on its
-  own writes instead of the server buffering without bound.
+  own writes instead of the server buffering without bound; the other way, input reaches the app
+  at a bounded rate and a flood is dropped (:mod:`rnn_tui.serve.limits`);
+- window sizes are clamped; a connection holds at most ``MAX_CHANNELS`` session channels; the
+  connections still logging in are capped as sshd's ``MaxStartups`` (random early drop, stale
+  ones dropped first).
 
 Refused, always: passwords, keyboard-interactive, host-based and GSSAPI authentication, any key
 not in the authorised-keys file, exec (a one-line refusal; nothing is run), subsystems (sftp …),
@@ -38,11 +42,19 @@ import asyncssh
 from rnn_tui.errors import UserError
 from rnn_tui.serve import child_command, child_pythonpath
 from rnn_tui.serve.keys import AuthorizedKeys, load_host_key
+from rnn_tui.serve.limits import (
+    MAX_CHANNELS,
+    MAX_STARTUPS,
+    InputLimiter,
+    Startups,
+    StartupsPolicy,
+    bound_backlog,
+    clamp_size,
+)
 
 HANGUP_GRACE = 7.0  # seconds a hung-up app has to save before it is killed (server shutdown)
 DROPPED_GRACE = 60.0  # the same after a dropped connection, when nothing else is waiting
-MAX_UNAUTHENTICATED = 32  # connections still logging in; more are dropped at once
-MAX_INPUT_BACKLOG = 1 << 20  # bytes typed but not yet taken by the app before reading pauses
+DROP_LOG_EVERY = 10.0  # seconds between the log's summaries of connections dropped before login
 TERM_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,63}")
 KEEP_ENV = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "VIRTUAL_ENV", "PYTHONUSERBASE",
             "SSL_CERT_FILE", "SSL_CERT_DIR")
@@ -60,7 +72,8 @@ class Settings:
     authorized_keys: Path
     host_key: Path | None = None
     max_sessions: int = 2
-    login_timeout: float = 30.0
+    login_timeout: float = 15.0
+    max_startups: str = MAX_STARTUPS
 
 
 class Log:
@@ -110,6 +123,29 @@ class Hub:
         self.homes = settings.state / "homes"
         self.homes.mkdir(mode=0o700, exist_ok=True)
         self.cache_dir = os.environ.get("NUMBA_CACHE_DIR") or _user_cache_dir()
+        self.startups = Startups(StartupsPolicy.parse(settings.max_startups))
+        self.dropped: dict[str, int] = {}  # why -> connections dropped since the last summary
+        self._drop_timer: asyncio.TimerHandle | None = None
+
+    def note_drop(self, why: str) -> None:
+        """Count a connection dropped before it logged in; the log says the first at once, then
+        at most one summary every DROP_LOG_EVERY seconds (a flood does not flood the log)."""
+        first = not self.dropped and self._drop_timer is None
+        self.dropped[why] = self.dropped.get(why, 0) + 1
+        if first:
+            self._flush_drops()
+            self._drop_timer = self.loop.call_later(DROP_LOG_EVERY, self._drops_due)
+
+    def _drops_due(self) -> None:
+        self._drop_timer = None
+        if self.dropped:
+            self._flush_drops()
+            self._drop_timer = self.loop.call_later(DROP_LOG_EVERY, self._drops_due)
+
+    def _flush_drops(self) -> None:
+        said = "; ".join(f"{n} {why}" for why, n in self.dropped.items())
+        self.dropped.clear()
+        self.log(f"dropped before login: {said}")
 
     def child_env(self, term: str, home: Path, colorterm: str | None) -> dict[str, str]:
         """A clean environment: nothing from the client but TERM (checked) and COLORTERM (one of
@@ -153,8 +189,11 @@ class Connection(asyncssh.SSHServer):
         self.offered: list[str] = []
         self.authenticated = False
         self.sessions: list[AppSession] = []
+        self.open_channels = 0
         self.notes: list[str] = []
         self.started = time.monotonic()
+        self.began_auth = False
+        self.dropped_early = ""  # why it was dropped before logging in, if it was
 
     # ---------------------------------------------------------------- connection
     def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
@@ -162,17 +201,31 @@ class Connection(asyncssh.SSHServer):
         peer = conn.get_extra_info("peername") or ("?", 0)
         self.peer = f"{peer[0]}:{peer[1]}"
         hub = self.hub
-        hub.connections.add(self)
-        pending = sum(1 for c in hub.connections if not c.authenticated)
         if hub.closing:
             self.notes.append("refused: server shutting down")
             conn.abort()
-        elif pending > MAX_UNAUTHENTICATED:
-            self.notes.append(f"dropped: more than {MAX_UNAUTHENTICATED} connections logging in")
-            conn.abort()
+            return
+        now = time.monotonic()
+        pending = [(c, now - c.started, c.began_auth) for c in hub.connections
+                   if not c.authenticated and not c.dropped_early]
+        hub.connections.add(self)
+        victim = hub.startups.admit(pending)
+        if victim == "newcomer":
+            self.drop("newcomers past MaxStartups")
+        elif victim is not None:
+            victim.drop("stale logins dropped for newcomers")
+
+    def drop(self, why: str) -> None:
+        """Drop this connection before it logs in (MaxStartups); counted, not logged one by one."""
+        self.dropped_early = why
+        if self.conn is not None:
+            self.conn.abort()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.hub.connections.discard(self)
+        if self.dropped_early and not self.authenticated:
+            self.hub.note_drop(self.dropped_early)
+            return
         for s in self.sessions:
             s.channel_gone()
         if not self.authenticated and not self.notes:
@@ -198,7 +251,7 @@ class Connection(asyncssh.SSHServer):
         if not outcome:
             outcome = "closed, no session"
         key = self.key_fp if self.authenticated else (",".join(self.offered[-3:]) or "-")
-        who = f" ({self.key.name})" if self.key is not None else ""
+        who = f" ({self.key.name} {self.key.comment!r})" if self.key is not None else ""
         sids = ",".join(s.id for s in self.sessions) or "-"
         self.hub.log(f"conn={self.id} peer={self.peer} user={self.user!r} key={key}{who} "
                      f"session={sids} {time.monotonic() - self.started:.1f}s: {outcome}")
@@ -206,6 +259,7 @@ class Connection(asyncssh.SSHServer):
     # ---------------------------------------------------------------- authentication
     def begin_auth(self, username: str) -> bool:
         self.user = username[:64]
+        self.began_auth = True
         return True  # always authenticate
 
     def password_auth_supported(self) -> bool:
@@ -220,8 +274,8 @@ class Connection(asyncssh.SSHServer):
     def public_key_auth_supported(self) -> bool:
         return True
 
-    def validate_public_key(self, username: str, key: asyncssh.SSHKey) -> bool:
-        entry = self.hub.keys.lookup(key)
+    async def validate_public_key(self, username: str, key: asyncssh.SSHKey) -> bool:
+        entry = await self.hub.keys.lookup_async(key)
         fp = key.get_fingerprint("sha256")
         if entry is None:
             if fp not in self.offered:
@@ -240,7 +294,13 @@ class Connection(asyncssh.SSHServer):
     def session_requested(self):
         if not self.authenticated or self.key is None:
             return False
+        if self.open_channels >= MAX_CHANNELS:
+            note = f"channels past {MAX_CHANNELS} refused"
+            if note not in self.notes:
+                self.notes.append(note)
+            return False
         s = AppSession(self)
+        self.open_channels += 1
         self.sessions.append(s)
         return s
 
@@ -283,8 +343,10 @@ class AppSession(asyncssh.SSHServerSession):
         self.master: int | None = None
         self.proc: asyncio.subprocess.Process | None = None
         self.inbox = bytearray()
+        self.limiter = InputLimiter()
+        self.dropped_input = 0  # bytes of a flood dropped before the app saw them
+        self.counted = True  # in its connection's open channels
         self.writer_on = False
-        self.reading_paused = False
         self.closed = False  # the channel is gone
         self.eof = False  # the pty has nothing more to give
         self.outcome = ""
@@ -300,9 +362,7 @@ class AppSession(asyncssh.SSHServerSession):
 
     def pty_requested(self, term_type, term_size, term_modes) -> bool:
         self.term = clean_term(term_type)
-        cols, rows = term_size[0], term_size[1]
-        if 0 < cols <= 1000 and 0 < rows <= 1000:
-            self.cols, self.rows = cols, rows
+        self.cols, self.rows = clamp_size(term_size[0], term_size[1])
         return True
 
     def shell_requested(self) -> bool:
@@ -406,6 +466,8 @@ class AppSession(asyncssh.SSHServerSession):
                 self.chan.exit(status)
             else:
                 self.chan.exit_with_signal(signal.Signals(-status).name[3:])
+        if self.dropped_input:
+            self.outcome += f", {self.dropped_input} bytes of input dropped"
         self.done.set()
 
     def _pty_readable(self, drain: bool = False) -> None:
@@ -439,11 +501,15 @@ class AppSession(asyncssh.SSHServerSession):
     def data_received(self, data: bytes, datatype) -> None:
         if self.master is None or self.proc is None:
             return  # typed before the app started, or after it ended
-        self.inbox += data
+        admitted = self.limiter.admit(data)
+        self.inbox += admitted
+        dropped = len(data) - len(admitted) + bound_backlog(self.inbox)
+        if dropped:
+            if not self.dropped_input:
+                self.hub.log(f"session {self.id}: input faster than the app takes it; "
+                             "dropping the excess")
+            self.dropped_input += dropped
         self._pty_writable()
-        if len(self.inbox) > MAX_INPUT_BACKLOG and not self.reading_paused:
-            self.chan.pause_reading()
-            self.reading_paused = True
 
     def _pty_writable(self) -> None:
         if self.master is None:
@@ -461,9 +527,6 @@ class AppSession(asyncssh.SSHServerSession):
             (self.hub.loop.add_writer(self.master, self._pty_writable) if want
              else self.hub.loop.remove_writer(self.master))
             self.writer_on = want
-        if self.reading_paused and len(self.inbox) < MAX_INPUT_BACKLOG // 2 and not self.closed:
-            self.chan.resume_reading()
-            self.reading_paused = False
 
     # ---------------------------------------------------------------- app -> client flow control
     def pause_writing(self) -> None:
@@ -475,15 +538,16 @@ class AppSession(asyncssh.SSHServerSession):
             self.hub.loop.add_reader(self.master, self._pty_readable)
 
     def terminal_size_changed(self, width, height, pixwidth, pixheight) -> None:
-        if not (0 < width <= 1000 and 0 < height <= 1000):
-            return
-        self.cols, self.rows = width, height
+        self.cols, self.rows = clamp_size(width, height)
         if self.master is not None:
-            _winsize(self.master, width, height)  # the kernel sends SIGWINCH to the app
+            _winsize(self.master, self.cols, self.rows)  # the kernel sends SIGWINCH to the app
             self._signal(signal.SIGWINCH)  # and so do we, should it have no controlling tty
 
     # ---------------------------------------------------------------- ending
     def connection_lost(self, exc) -> None:
+        if self.counted:
+            self.counted = False
+            self.conn.open_channels -= 1
         self.channel_gone()
 
     def channel_gone(self) -> None:

@@ -1,0 +1,431 @@
+"""`rnn-tui serve` against a hostile client or a hostile neighbour: the authorised-keys file's
+modes and kind (StrictModes), connections that never log in (MaxStartups), a connection opening
+channel after channel, a keystroke flood, two keys with one comment; and the limits behind them.
+The server is a real process; the clients are asyncssh and raw sockets on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import re
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import asyncssh
+import pytest
+
+from rnn_tui.errors import UserError
+from rnn_tui.serve.keys import AuthorizedKeys, key_folder
+from rnn_tui.serve.limits import (
+    INPUT_BURST,
+    INPUT_RATE,
+    MAX_CHANNELS,
+    MAX_COLS,
+    MAX_ROWS,
+    InputLimiter,
+    Startups,
+    StartupsPolicy,
+    bound_backlog,
+    clamp_size,
+)
+from test_serve import SRC, START, Screen, Server, connect, dashboard, run, write_key
+
+OTHER_UID = 65534  # nobody
+
+
+# ---------------------------------------------------------------------------- the limits
+def test_window_sizes_are_clamped():
+    cases = [((80, 24), (80, 24)), ((100000, 100000), (MAX_COLS, MAX_ROWS)),
+             ((0, 0), (80, 24)), ((-5, 30), (80, 30)), ((MAX_COLS + 1, 1), (MAX_COLS, 1)),
+             ((2**31, 2**31), (MAX_COLS, MAX_ROWS))]
+    for asked, got in cases:
+        assert clamp_size(*asked) == got, asked
+
+
+def test_input_limiter_drops_a_flood_and_keeps_the_newest():
+    now = [0.0]
+    lim = InputLimiter(rate=1000, burst=100, clock=lambda: now[0])
+    assert lim.admit(b"a" * 60) == b"a" * 60  # within the burst
+    assert lim.admit(b"b" * 50 + b"q") == b"b" * 39 + b"q"  # 40 tokens left: the newest 40
+    assert lim.admit(b"x" * 10**6) == b"" and lim.dropped == 11 + 10**6
+    now[0] += 0.01  # 10 tokens
+    assert lim.admit(b"x" * 1000 + b"q") == b"x" * 9 + b"q"
+    now[0] += 100.0  # refilled, but never beyond the burst
+    assert len(lim.admit(b"y" * 1000)) == 100
+    backlog = bytearray(b"0123456789")
+    assert bound_backlog(backlog, 4) == 6 and backlog == b"6789"
+    assert bound_backlog(backlog, 4) == 0
+
+
+def test_input_limiter_bounds_any_schedule():
+    rng = random.Random(7)
+    now = [0.0]
+    lim = InputLimiter(clock=lambda: now[0])
+    passed = 0
+    for _ in range(2000):
+        now[0] += rng.random() * 0.01
+        passed += len(lim.admit(b"z" * rng.randrange(0, 50000)))
+    assert passed <= INPUT_BURST + INPUT_RATE * now[0] + 1
+
+
+@pytest.mark.parametrize("text, start, rate, full", [
+    ("10:30:100", 10, 30, 100), ("5", 5, 100, 5), ("1:0:1", 1, 0, 1)])
+def test_max_startups_parses(text, start, rate, full):
+    p = StartupsPolicy.parse(text)
+    assert (p.start, p.rate, p.full) == (start, rate, full)
+
+
+@pytest.mark.parametrize("text", ["", "x", "10:30", "0:30:100", "10:101:100", "20:30:10",
+                                  "10:-1:100", "1:2:3:4"])
+def test_max_startups_refuses(text):
+    with pytest.raises(UserError, match="START:RATE:FULL"):
+        StartupsPolicy.parse(text)
+
+
+def test_max_startups_drops_early_at_random_and_stale_ones_first():
+    p = StartupsPolicy.parse("10:30:100")
+    assert p.drop_probability(9) == 0 and p.drop_probability(10) == pytest.approx(0.3)
+    assert p.drop_probability(55) == pytest.approx(0.65) and p.drop_probability(100) == 1
+    s = Startups(p, random.Random(1), stale_after=2.0)
+    young = [(f"y{i}", 0.1, False) for i in range(100)]
+    assert all(s.admit(young) == "newcomer" for _ in range(20))  # full, nothing stale
+    assert all(s.admit(young[:9]) is None for _ in range(20))  # below START
+    mixed = young[:98] + [("authing", 5.0, True), ("idle", 3.0, False)]
+    assert s.admit(mixed) == "idle"  # never began authenticating goes first
+    drops = sum(s.admit(young[:55]) is not None for _ in range(4000)) / 4000
+    assert 0.6 < drops < 0.7  # random early drop at 65 %
+
+
+# ---------------------------------------------------------------------------- StrictModes
+def make_keys_file(d: Path, key) -> Path:
+    d.mkdir(parents=True, exist_ok=True)
+    ak = d / "authorized_keys"
+    ak.write_text(key.export_public_key().decode())
+    os.chmod(ak, 0o600)
+    os.chmod(d, 0o700)
+    return ak
+
+
+def bad_file_mode(ak: Path, mode: int) -> Path:
+    os.chmod(ak, mode)
+    return ak
+
+
+def bad_folder_mode(ak: Path, mode: int) -> Path:
+    os.chmod(ak.parent, mode)
+    return ak
+
+
+def fifo(ak: Path) -> Path:
+    ak.unlink()
+    os.mkfifo(ak, 0o600)
+    return ak
+
+
+def a_folder(ak: Path) -> Path:
+    ak.unlink()
+    ak.mkdir(mode=0o700)
+    return ak
+
+
+def link_into_open_folder(ak: Path) -> Path:
+    """A symlink in a good folder to a file in a folder anyone can write."""
+    open_dir = ak.parent.parent / "open"
+    open_dir.mkdir()
+    target = open_dir / "ak"
+    ak.rename(target)
+    os.chmod(open_dir, 0o777)
+    ak.symlink_to(target)
+    return ak
+
+
+def link_in_open_folder(ak: Path) -> Path:
+    """A symlink that anyone could replace, to a good file."""
+    open_dir = ak.parent.parent / "open"
+    open_dir.mkdir()
+    os.chmod(open_dir, 0o777)
+    link = open_dir / "ak"
+    link.symlink_to(ak)
+    return link
+
+
+def others_file(ak: Path) -> Path:
+    os.chown(ak, OTHER_UID, -1)
+    return ak
+
+
+def others_folder(ak: Path) -> Path:
+    os.chown(ak.parent, OTHER_UID, -1)
+    return ak
+
+
+AS_ROOT = os.geteuid() == 0
+REFUSED = [
+    ("group-writable file", lambda ak: bad_file_mode(ak, 0o620), "writable by others"),
+    ("world-writable file", lambda ak: bad_file_mode(ak, 0o602), "writable by others"),
+    ("group-writable folder", lambda ak: bad_folder_mode(ak, 0o770), "can be written by others"),
+    ("world-writable folder", lambda ak: bad_folder_mode(ak, 0o707), "can be written by others"),
+    ("a FIFO", fifo, "not a regular file"),
+    ("a folder", a_folder, "not a regular file"),
+    ("symlink to a file in an open folder", link_into_open_folder, "can be written by others"),
+    ("symlink in an open folder", link_in_open_folder, "can be written by others"),
+    pytest.param("another user's file", others_file, "another user",
+                 marks=pytest.mark.skipif(not AS_ROOT, reason="chown needs root")),
+    pytest.param("another user's folder", others_folder, "another user",
+                 marks=pytest.mark.skipif(not AS_ROOT, reason="chown needs root")),
+]
+
+
+@pytest.mark.parametrize("what, spoil, why", REFUSED)
+def test_an_untrusted_authorized_keys_file_is_refused(tmp_path, what, spoil, why):
+    key = asyncssh.generate_private_key("ssh-ed25519", comment="alice")
+    good = make_keys_file(tmp_path / "d", key)
+    assert AuthorizedKeys(good, say=lambda _m: None).lookup(key.convert_to_public())
+    ak = spoil(good)
+    t0 = time.monotonic()
+    with pytest.raises(UserError, match=why):
+        AuthorizedKeys(ak, say=lambda _m: None)
+    assert time.monotonic() - t0 < 5  # a FIFO is refused, not waited on
+
+
+SPOILED_IN_PLACE = [c for c in REFUSED if getattr(c, "values", c)[1] is not link_in_open_folder]
+
+
+@pytest.mark.parametrize("what, spoil, why", SPOILED_IN_PLACE)
+def test_a_file_spoiled_while_serving_lets_nobody_in(tmp_path, what, spoil, why):
+    key = asyncssh.generate_private_key("ssh-ed25519", comment="alice")
+    ak = make_keys_file(tmp_path / "d", key)
+    said: list[str] = []
+    keys = AuthorizedKeys(ak, say=said.append)
+    assert keys.lookup(key.convert_to_public()) is not None
+    assert spoil(ak) == ak
+    assert run(keys.lookup_async(key.convert_to_public())) is None
+    assert re.search(why, said[-1]) and "refusing every key" in said[-1]
+
+
+def test_a_sticky_open_folder_is_accepted(tmp_path):
+    """Like /tmp: anyone may write in it, but only an entry's owner can replace the entry."""
+    key = asyncssh.generate_private_key("ssh-ed25519", comment="alice")
+    sticky = tmp_path / "sticky"
+    sticky.mkdir()
+    os.chmod(sticky, 0o1777)
+    ak = make_keys_file(sticky / "mine", key)
+    assert AuthorizedKeys(ak, say=lambda _m: None).lookup(key.convert_to_public())
+    os.chmod(sticky, 0o777)  # without the sticky bit: refused
+    with pytest.raises(UserError, match="can be written by others"):
+        AuthorizedKeys(ak, say=lambda _m: None)
+
+
+def test_serve_with_a_fifo_says_one_line_and_exits_2(tmp_path):
+    ak = tmp_path / "ak"
+    os.mkfifo(ak, 0o600)
+    env = dict(os.environ, XDG_STATE_HOME=str(tmp_path / "state"),
+               PYTHONPATH=SRC + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    r = subprocess.run([sys.executable, "-m", "rnn_tui.cli", "serve", "--port", "0",
+                        "--authorized-keys", str(ak), "--runs-dir", str(tmp_path / "runs")],
+                       capture_output=True, text=True, timeout=60, env=env,
+                       stdin=subprocess.DEVNULL)
+    lines = [ln for ln in r.stderr.splitlines()
+             if ln.startswith("rnn-tui") and "running as root" not in ln]
+    assert r.returncode == 2 and len(lines) == 1 and "not a regular file" in lines[0], r.stderr
+    assert "Traceback" not in r.stderr
+
+
+# ---------------------------------------------------------------------------- the server
+@pytest.fixture(scope="module")
+def keys(tmp_path_factory):
+    d = tmp_path_factory.mktemp("hkeys")
+    alice = write_key(d / "alice", "alice")
+    alice2 = write_key(d / "alice2", "alice")  # another key, the same comment
+    write_key(d / "host", "host")
+    ak = d / "authorized_keys"
+    ak.write_text(alice.export_public_key().decode() + alice2.export_public_key().decode())
+    os.chmod(ak, 0o600)
+    return {"alice": alice, "alice2": alice2, "ak": ak, "host": d / "host"}
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, keys):
+    s = Server(tmp_path_factory.mktemp("hserve"), "--max-sessions", "2", "--login-timeout", "4",
+               authorized=keys["ak"], host_key=keys["host"])
+    yield s
+    s.stop()
+
+
+def test_a_fifo_swapped_in_while_serving_freezes_nothing(server, keys):
+    ak = keys["ak"]
+    kept = ak.with_name("kept")
+    ak.rename(kept)
+    os.mkfifo(ak, 0o600)
+    try:
+        t0 = time.monotonic()
+        with pytest.raises(asyncssh.PermissionDenied):
+            run(asyncio.wait_for(connect(server.port, keys["alice"]), 10))
+        assert time.monotonic() - t0 < 10
+        server.wait_log(r"not a regular file.*refusing every key")
+    finally:
+        ak.unlink()
+        kept.rename(ak)
+
+    async def ok():
+        async with await connect(server.port, keys["alice"]):
+            return True
+
+    assert run(ok())
+
+
+def test_idle_connections_do_not_lock_out_a_user(server, keys):
+    """50 connections that send nothing, renewed as the server drops them, and a user logs in."""
+    idle: list[socket.socket] = []
+
+    def top_up() -> None:
+        for s in list(idle):
+            try:
+                s.setblocking(False)
+                if s.recv(1) == b"":
+                    raise ConnectionResetError
+            except BlockingIOError:
+                continue  # still open
+            except OSError:
+                pass
+            idle.remove(s)
+            s.close()
+        while len(idle) < 50:
+            idle.append(socket.create_connection(("127.0.0.1", server.port), timeout=5))
+
+    try:
+        top_up()
+        end = time.monotonic() + 3
+        while time.monotonic() < end:  # the attacker keeps 50 open; they grow stale
+            top_up()
+            time.sleep(0.2)
+
+        async def login():
+            t0 = time.monotonic()
+            while True:
+                top_up()
+                try:
+                    async with await asyncio.wait_for(connect(server.port, keys["alice"]), 5):
+                        return time.monotonic() - t0
+                except (OSError, asyncssh.Error, asyncio.TimeoutError):
+                    assert time.monotonic() - t0 < 10, "locked out"
+
+        took = run(login())
+        assert took < 10
+    finally:
+        for s in idle:
+            s.close()
+    server.wait_log(r"dropped before login: \d+ (newcomers past MaxStartups|stale logins)")
+
+
+def test_a_connection_is_refused_its_eleventh_channel(server, keys):
+    from asyncssh.channel import SSHClientChannel
+
+    async def go():
+        async with await connect(server.port, keys["alice"]) as conn:
+            loop = asyncio.get_running_loop()
+
+            async def open_channel():
+                chan = SSHClientChannel(conn, loop, "strict", None, "strict", 1 << 20, 32768)
+                await chan._open(b"session")  # a channel, and no request on it
+                return chan
+
+            chans = [await open_channel() for _ in range(MAX_CHANNELS)]
+            with pytest.raises(asyncssh.ChannelOpenError):
+                await open_channel()
+            chans[0].close()  # the cap is on channels open at once
+            await asyncio.sleep(0.5)
+            chans[0] = await open_channel()
+            for c in chans:
+                c.close()
+
+    run(asyncio.wait_for(go(), 30))
+    server.wait_log(rf"channels past {MAX_CHANNELS} refused")
+
+
+def children(pid: int) -> list[int]:
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return []
+    return [int(p) for p in text.split()]
+
+
+def rss_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def test_a_keystroke_flood_is_dropped_and_q_still_quits(server, keys):
+    flood = 50 << 20
+
+    async def go():
+        async with await connect(server.port, keys["alice"]) as conn:
+            s = await Screen.open(conn, 100, 30)
+            assert await s.wait_for(dashboard, START), s.text()
+            before = set(children(server.proc.pid))
+            apps = [p for p in before if rss_mb(p) > 0]
+            assert apps
+            peak = [0.0]
+            stop = asyncio.Event()
+
+            async def watch():
+                while not stop.is_set():
+                    peak[0] = max([peak[0], *(rss_mb(p) for p in apps)])
+                    await asyncio.sleep(0.1)
+
+            watcher = asyncio.ensure_future(watch())
+            chunk = b"x" * (1 << 20)
+            for _ in range(flood // len(chunk)):
+                s.proc.stdin.write(chunk)
+                await s.proc.stdin.drain()
+            t0 = time.monotonic()
+            while s.proc.exit_status is None and time.monotonic() - t0 < 5:
+                s.proc.stdin.write(b"q")
+                try:
+                    await asyncio.wait_for(s.proc.wait(), 0.5)
+                except asyncio.TimeoutError:
+                    pass
+            took = time.monotonic() - t0
+            stop.set()
+            await watcher
+            return took, s.proc.exit_status, peak[0]
+
+    took, status, peak = run(go())
+    assert status == 0 and took < 5, (took, status)
+    assert 0 < peak < 400, peak
+    server.wait_log(r"app exited 0 .*bytes of input dropped")
+
+
+def test_two_keys_with_one_comment_have_folders_of_their_own(server, keys):
+    async def hello(key):
+        async with await connect(server.port, key) as conn:
+            r = await conn.run("x")  # refused with a line, but logged with its key's folder
+            return r.exit_status
+
+    assert run(hello(keys["alice"])) == 1 and run(hello(keys["alice2"])) == 1
+    a, b = key_folder(keys["alice"].public_data), key_folder(keys["alice2"].public_data)
+    assert a != b
+    server.wait_log(rf"\({a} 'alice'\)")
+    server.wait_log(rf"\({b} 'alice'\)")
+    assert not (server.runs / "alice").exists()
+
+
+def test_keys_folder_is_the_fingerprint():
+    import base64
+    import hashlib
+
+    k = asyncssh.generate_private_key("ssh-ed25519", comment="../../etc")
+    digest = base64.b64decode(k.get_fingerprint("sha256").split(":", 1)[1] + "=")
+    assert digest == hashlib.sha256(k.public_data).digest()
+    assert key_folder(k.public_data) == "key-" + digest.hex()[:16]
