@@ -33,7 +33,7 @@ print(time.perf_counter() - t0)
 COMPILE_ALL = r"""
 import json, time
 t0 = time.perf_counter()
-from rnn_tui.core.precompile import JOBS, run_job
+from rnn_tui.core.fast.precompile import JOBS, run_job
 for name in JOBS:  # every cell, both float types, the fused step, the sampler, every optimizer
     run_job(name)
 elapsed = time.perf_counter() - t0

@@ -45,7 +45,7 @@ def median_rate(fn, work, repeats, min_time=0.25):
 
 def ours_train(cell, H, B, T, L, repeats, optimizer="adam", embed=E):
     from rnn_tui.core import NetSpec, Network, make_optimizer
-    from rnn_tui.core.fused import FusedLM
+    from rnn_tui.core.fast.fused import FusedLM
 
     net = Network(NetSpec(cell=cell, input_mode="embedding" if embed else "onehot",
                           input_size=V, embed_dim=max(embed, 1), hidden=H, layers=L,
@@ -68,7 +68,7 @@ def ours_train(cell, H, B, T, L, repeats, optimizer="adam", embed=E):
 
 def ours_sample(cell, H, L, repeats, n=200):
     from rnn_tui.core import NetSpec, Network
-    from rnn_tui.core.sampler import generate_tokens
+    from rnn_tui.models.language import generate_here
 
     net = Network(NetSpec(cell=cell, input_mode="embedding", input_size=V, embed_dim=E,
                           hidden=H, layers=L, output_size=V))
@@ -78,7 +78,7 @@ def ours_sample(cell, H, L, repeats, n=200):
         st = net.initial_state(1)
         h = np.ascontiguousarray(st.h[:, 0])
         c = None if st.c is None else np.ascontiguousarray(st.c[:, 0])
-        generate_tokens(net, 0, n, h, c, 1.0, 0, rng.random(n))
+        generate_here(net, 0, n, h, c, 1.0, 0, rng.random(n))
 
     return median_rate(run, n, repeats)
 
@@ -136,7 +136,7 @@ def main(argv=None) -> int:
     from rnn_tui.runtime import configure_threads
 
     threads = configure_threads(args.threads or None)
-    from rnn_tui.core.blas import blas_name
+    from rnn_tui.core.fast.blas import blas_name
 
     print(f"rnn-tui BLAS: {blas_name()}, threads: {threads}" + (
         "" if not args.compare_torch else ", torch threads: 2"), flush=True)

@@ -1,5 +1,6 @@
 """The BLAS behind the kernels: MKL where it is installed, NumPy's OpenBLAS otherwise, and the
-recurrent products (packed with MKL, pre-transposed with OpenBLAS) agree with NumPy."""
+products (``mm``; ``rec_mm``, packed with MKL, in the micro-kernel's panels otherwise) are held
+to :func:`rnn_tui.core.reference.matmul`."""
 
 from __future__ import annotations
 
@@ -13,7 +14,16 @@ import numpy as np
 import pytest
 from numba import njit
 
-from rnn_tui.core.blas import PLAIN, TRANSPOSED, blas_handle, blas_name, mm, rec_mm, rec_prepare
+from rnn_tui.core import reference
+from rnn_tui.core.fast.blas import (
+    PLAIN,
+    TRANSPOSED,
+    blas_handle,
+    blas_name,
+    mm,
+    rec_mm,
+    rec_prepare,
+)
 
 
 @njit
@@ -60,12 +70,12 @@ def test_recurrent_product_matches_numpy(dtype, tol, trans, m, R):
     S = 4 * R
     W = rng.normal(0, 0.1, (R, S)).astype(dtype)
     A = rng.normal(0, 1, (m, R if not trans else S)).astype(dtype)
-    want = A @ (W.T if trans else W)
-    C0 = rng.normal(0, 1, want.shape).astype(dtype)
+    C0 = rng.normal(0, 1, (m, R if trans else S)).astype(dtype)
     for beta in (0.0, 1.0):
+        want = reference.matmul(A, W, C0, trans_b=trans, beta=beta)
         got = _rec_products(blas_handle(), A, W, TRANSPOSED if trans else PLAIN, C0, beta, 3)
         for C in got:  # the prepared weights are reused, as over the T steps of a sequence
-            np.testing.assert_allclose(C, want + beta * C0, atol=tol * 10, rtol=tol)
+            np.testing.assert_allclose(C, want, atol=tol * 10, rtol=tol)
 
 
 @njit
@@ -77,7 +87,7 @@ def _prepared_size(blas, W, trans, m, uses):
 def test_recurrent_product_is_packed_into_panels(dtype):
     """Without MKL, op(W) is packed once into the micro-kernel's panels (the last one padded
     with zeros), also at batch 1; for a single use it is not packed."""
-    from rnn_tui.core.ukernel import NR32, NR64
+    from rnn_tui.core.fast.ukernel import NR32, NR64
 
     if blas_name() == "mkl":
         pytest.skip("MKL packs into its own layout")
@@ -93,15 +103,15 @@ def test_recurrent_product_is_packed_into_panels(dtype):
 def test_internal_kernels_refuse_a_call_from_python():
     """Internal kernels have no Python wrapper; calling one must raise, not crash. So must the
     stand-ins through which kernels call other kernels by address."""
-    from rnn_tui.core.blas import NO_TRANS, call_mm
-    from rnn_tui.core.sampler import _vecmat
+    from rnn_tui.core.fast.blas import NO_TRANS, call_mm
+    from rnn_tui.core.fast.sampler import _vecmat
 
     W = np.ones((4, 4))
     with pytest.raises(TypeError, match="rec_prepare is an internal kernel"):
         rec_prepare(blas_handle(), W, PLAIN, 1, 2)  # called by address from kernels
     with pytest.raises(TypeError, match="_vecmat is an internal kernel"):
         _vecmat(W[0], W, 4, W[1])  # linked into its caller
-    with pytest.raises(TypeError, match="call rnn_tui.core.blas.mm"):
+    with pytest.raises(TypeError, match="call rnn_tui.core.fast.blas.mm"):
         call_mm(blas_handle(), W, W, W, NO_TRANS, NO_TRANS, 0.0)
 
 
@@ -111,14 +121,14 @@ def test_internal_kernels_refuse_a_call_from_python():
 @pytest.mark.parametrize("mnk", [(1, 7, 3), (5, 1, 0), (0, 3, 2), (4, 6, 1), (40, 300, 200)])
 def test_matrix_product_any_shape_and_transpose(dtype, ta, tb, mnk):
     """``mm`` is always a BLAS call (also for batch-1 and empty shapes): C = op(A) op(B) + bC."""
-    from rnn_tui.core.blas import NO_TRANS, TRANS
+    from rnn_tui.core.fast.blas import NO_TRANS, TRANS
 
     m, n, k = mnk
     rng = np.random.default_rng(m * 100 + n + k)
     A = rng.normal(size=(k, m) if ta else (m, k)).astype(dtype)
     B = rng.normal(size=(n, k) if tb else (k, n)).astype(dtype)
     C = rng.normal(size=(m, n)).astype(dtype)
-    want = (A.T if ta else A) @ (B.T if tb else B) + 0.5 * C
+    want = reference.matmul(A, B, C, ta, tb, 0.5)
     mm(blas_handle(), A, B, C, TRANS if ta else NO_TRANS, TRANS if tb else NO_TRANS, 0.5)
     np.testing.assert_allclose(C, want, rtol=1e-4 if dtype == np.float32 else 1e-12,
                                atol=1e-4 if dtype == np.float32 else 1e-12)
@@ -127,8 +137,8 @@ def test_matrix_product_any_shape_and_transpose(dtype, ta, tb, mnk):
 _CHILD = """
 import json, numpy as np
 from rnn_tui.core import NetSpec, Network
-from rnn_tui.core.blas import blas_name
-from rnn_tui.core.fused import FusedLM
+from rnn_tui.core.fast.blas import blas_name
+from rnn_tui.core.fast.fused import FusedLM
 spec = NetSpec(cell="lstm", input_size=13, embed_dim=5, hidden=72, output_size=13)
 rng = np.random.default_rng(1)
 x, y = rng.integers(0, 13, (7, 32)), rng.integers(0, 13, (7, 32))

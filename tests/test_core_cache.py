@@ -12,7 +12,7 @@ SNIPPET = """
 import warnings, numpy as np
 warnings.simplefilter("always")
 from rnn_tui.core import Network, NetSpec
-import rnn_tui.core._jit as j
+import rnn_tui.core.fast._jit as j
 net = Network(NetSpec(cell="gru", input_mode="onehot", input_size=5, hidden=4, output_size=5))
 r = net.loss_and_grad(np.zeros((3, 2), int), np.ones((3, 2), int), net.initial_state(2))
 print("cache", j.cache_enabled, "loss", round(r.loss, 3))

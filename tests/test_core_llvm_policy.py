@@ -1,5 +1,5 @@
-"""How much of LLVM's work each kernel gets (``rnn_tui.core._jit``): the lighter share by default,
-all of it for the kernels of a sampled token, and Numba's defaults for every kernel with
+"""How much of LLVM's work each kernel gets (``rnn_tui.core.fast._jit``): the lighter share by
+default, all of it for the kernels of a sampled token, and Numba's defaults for every kernel with
 ``RNN_TUI_FULL_LLVM=1`` (a cache folder of its own, as the machine code differs)."""
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ import pytest
 # the same loop compiled as a light and as a full kernel; their x86 assembly is compared
 SNIPPET = """
 import json, numpy as np
-import rnn_tui.core.sampler  # noqa: F401  (its kernels register)
-from rnn_tui.core import _jit
-from rnn_tui.core._jit import kernel
+import rnn_tui.core.fast.sampler  # noqa: F401  (its kernels register)
+from rnn_tui.core.fast import _jit
+from rnn_tui.core.fast._jit import kernel
 
 def axpy(a, x, y):
     for i in range(x.shape[0]):

@@ -1,12 +1,13 @@
-"""Optimizers reduce the loss on a fixed small problem; clipping caps the global norm exactly;
-gradient-norm bookkeeping is consistent."""
+"""Optimizers reduce the loss on a fixed small problem and are held to
+:func:`rnn_tui.core.reference.optimizer_updates`; clipping is held to
+:func:`rnn_tui.core.reference.clip_global_norm`; gradient-norm bookkeeping is consistent."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from rnn_tui.core import NetSpec, Network, clip_global_norm, global_norm, make_optimizer
+from rnn_tui.core import NetSpec, Network, clip_global_norm, global_norm, make_optimizer, reference
 from rnn_tui.core.optim import OPTIMIZERS
 
 LRS = {"sgd": 0.3, "adam": 1e-2, "adamw": 1e-2, "adagrad": 5e-2, "rmsprop": 3e-3}
@@ -68,8 +69,11 @@ def test_clipping_caps_global_norm_exactly(dtype):
     rng = np.random.default_rng(3)
     g = rng.normal(0, 10, 10_001).astype(dtype)
     before = np.linalg.norm(g.astype(np.float64))
+    want = g.astype(np.float64)
+    assert reference.clip_global_norm([want], 1.5) == pytest.approx(before, rel=1e-12)
     returned = clip_global_norm(g, 1.5)
     assert returned == pytest.approx(before, rel=1e-6)
+    np.testing.assert_allclose(g, want, rtol=1e-5, atol=1e-7)
     assert np.linalg.norm(g.astype(np.float64)) == pytest.approx(1.5, rel=1e-6)
     small = rng.normal(0, 1e-3, 100).astype(dtype)
     keep = small.copy()
@@ -92,43 +96,13 @@ def test_group_norms_add_up_to_global_norm():
         pytest.approx(groups["l1"], rel=1e-12)
 
 
-def textbook(name, p, grads, lr, **h):
-    """The updates written out in NumPy, float64, one step per gradient (PyTorch's forms)."""
-    p = p.copy()
-    m = np.zeros_like(p)
-    v = np.zeros_like(p)
-    for t, g in enumerate(grads, start=1):
-        if name == "sgd":
-            mu, wd = h.get("momentum", 0.9), h.get("weight_decay", 0.0)
-            g = g + wd * p
-            m = mu * m + g
-            p = p - lr * ((g + mu * m) if h.get("nesterov") else m)
-        elif name in ("adam", "adamw"):
-            b1, b2, eps = 0.9, 0.999, 1e-8
-            wd = h.get("weight_decay", 0.01 if name == "adamw" else 0.0)
-            if name == "adamw":
-                p = p * (1 - lr * wd)
-            else:
-                g = g + wd * p
-            m = b1 * m + (1 - b1) * g
-            v = b2 * v + (1 - b2) * g * g
-            mhat, vhat = m / (1 - b1**t), v / (1 - b2**t)
-            p = p - lr * mhat / (np.sqrt(vhat) + eps)
-        elif name == "adagrad":
-            v = v + g * g
-            p = p - lr * g / (np.sqrt(v) + 1e-8)
-        elif name == "rmsprop":
-            v = 0.99 * v + 0.01 * g * g
-            p = p - lr * g / (np.sqrt(v) + 1e-8)
-    return p
-
-
 @pytest.mark.parametrize("name,hyper", [
     ("sgd", {}), ("sgd", {"momentum": 0.5, "nesterov": True, "weight_decay": 0.01}),
     ("adam", {}), ("adam", {"weight_decay": 0.1}), ("adamw", {}), ("adagrad", {}),
     ("rmsprop", {}),
 ])
 def test_each_optimizer_matches_the_textbook_update_for_ten_steps(name, hyper):
+    """Each optimizer kernel is held to :func:`rnn_tui.core.reference.optimizer_updates`."""
     rng = np.random.default_rng(0)
     p0 = rng.normal(0, 1, 50)
     grads = [rng.normal(0, 1, 50) * (k + 1) for k in range(10)]
@@ -136,5 +110,5 @@ def test_each_optimizer_matches_the_textbook_update_for_ten_steps(name, hyper):
     p = p0.copy()
     for g in grads:
         opt.step(p, g.copy())
-    np.testing.assert_allclose(p, textbook(name, p0, grads, 0.05, **hyper), rtol=1e-12,
-                               atol=1e-12)
+    want = reference.optimizer_updates(name, p0, grads, 0.05, **hyper)
+    np.testing.assert_allclose(p, want, rtol=1e-12, atol=1e-12)

@@ -18,15 +18,15 @@ import pytest
 ALL_KERNELS = r"""
 import json
 import numba
-from rnn_tui.core.precompile import JOBS, run_job
-from rnn_tui.core import _jit
+from rnn_tui.core.fast.precompile import JOBS, run_job
+from rnn_tui.core.fast import _jit
 for name in JOBS:
     run_job(name)
 seen, compiled = set(), 0
 import importlib, pkgutil, rnn_tui.core as core
 from numba.core.registry import CPUDispatcher
-for m in pkgutil.iter_modules(core.__path__):
-    for obj in vars(importlib.import_module("rnn_tui.core." + m.name)).values():
+for m in pkgutil.walk_packages(core.__path__, "rnn_tui.core."):
+    for obj in vars(importlib.import_module(m.name)).values():
         obj = getattr(obj, "dispatcher", obj)
         if isinstance(obj, CPUDispatcher) and id(obj) not in seen:
             seen.add(id(obj))
@@ -38,7 +38,7 @@ print(json.dumps({"compiled": compiled, "cache": _jit.cache_dir}))
 FUSED = r"""
 import json, numpy as np
 from rnn_tui.core import NetSpec, Network
-from rnn_tui.core.fused import FusedLM, lm_forward_backward
+from rnn_tui.core.fast.fused import FusedLM, lm_forward_backward
 net = Network(NetSpec(cell="lstm", input_mode="embedding", input_size=11, embed_dim=5,
                       hidden=24, layers=2, output_size=11), seed=3)
 rng = np.random.default_rng(0)
@@ -65,7 +65,7 @@ def test_compile_command_leaves_every_kernel_in_the_cache(tmp_path):
                          capture_output=True, text=True, timeout=600,
                          env=dict(os.environ, NUMBA_CACHE_DIR=cache))
     assert out.returncode == 0, out.stderr
-    from rnn_tui.core.precompile import JOBS
+    from rnn_tui.core.fast.precompile import JOBS
 
     for job in JOBS:
         assert job in out.stdout
@@ -96,7 +96,7 @@ def test_compile_command_without_a_writable_cache(tmp_path):
 
 
 def test_plan_balances_the_jobs():
-    from rnn_tui.core.precompile import JOBS, plan
+    from rnn_tui.core.fast.precompile import JOBS, plan
 
     assert plan(1) == [sorted(JOBS, key=lambda n: -JOBS[n][1])]
     two = plan(2)
@@ -126,7 +126,7 @@ def test_cache_saves_wait_for_each_other(tmp_path):
     """A save holds the cache folder's lock: while another holder has it, the save waits."""
     import fcntl
 
-    from rnn_tui.core._jit import _LockedIndexDataCacheFile
+    from rnn_tui.core.fast._jit import _LockedIndexDataCacheFile
 
     f = _LockedIndexDataCacheFile(str(tmp_path), "k", source_stamp=(1, 2))
     index = tmp_path / "k.nbi"
@@ -144,11 +144,11 @@ def test_cache_saves_wait_for_each_other(tmp_path):
 
 AHEAD = r"""
 import json, numpy as np
-import rnn_tui.core.precompile as pre
-pre.default_workers = lambda: 2  # as on any machine with two cores
-started = pre.compile_ahead("sampling")
+import rnn_tui.core.fast.ahead as ahead
+ahead.usable_cores = lambda: 2  # as on any machine with two cores
+started = ahead.compile_ahead(ahead.SAMPLING)
 from rnn_tui.core import NetSpec, Network
-from rnn_tui.core.sampler import generate, generate_tokens
+from rnn_tui.core.fast.sampler import generate, generate_tokens
 net = Network(NetSpec(cell="gru", input_mode="embedding", input_size=9, embed_dim=4,
                       hidden=8, output_size=9))
 st = net.initial_state(1)

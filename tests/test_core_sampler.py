@@ -1,13 +1,14 @@
-"""The fused generation kernel agrees with the step-by-step network and draws from the right
-distribution."""
+"""The fused generation kernel (core/fast/sampler.py) is held to
+:func:`rnn_tui.core.reference.generate`: the same tokens from the same uniforms, the same final
+state; it agrees with the step-by-step network too."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from rnn_tui.core import NetSpec, Network
-from rnn_tui.core.sampler import generate_tokens
+from rnn_tui.core import NetSpec, Network, reference
+from rnn_tui.core.fast.sampler import generate_tokens
 from rnn_tui.models.language import draw
 
 
@@ -16,16 +17,14 @@ from rnn_tui.models.language import draw
 @pytest.mark.parametrize("layers", [1, 2])
 @pytest.mark.parametrize("parts", [1, 2])  # 2: units split across two threads
 @pytest.mark.parametrize("l2", [1 << 30, 64])  # 64 bytes: W_hh read in alternate directions
-def test_fused_generation_matches_step_by_step(cell, mode, layers, parts, l2, monkeypatch):
+def test_fused_generation_matches_step_by_step(cell, mode, layers, parts, l2):
     """The float32 kernel against the float64 network stepped one token at a time with the
     same weights: the same tokens, the same final state to float32 precision."""
-    from rnn_tui import runtime
-    from rnn_tui.core.sampler import alternates
+    from rnn_tui.core.fast.sampler import alternates
 
-    monkeypatch.setattr(runtime, "_l2_bytes", l2)
     spec = NetSpec(cell=cell, input_mode=mode, input_size=11, embed_dim=5, hidden=9,
                    layers=layers, output_size=11)
-    assert alternates(spec, parts) == (l2 == 64)
+    assert alternates(spec, parts, l2) == (l2 == 64)
     net = Network(spec, dtype=np.float32, seed=3)
     ref_net = Network(spec, dtype=np.float64, seed=None)
     ref_net.params.load_flat(net.params.data.astype(np.float64))
@@ -35,7 +34,7 @@ def test_fused_generation_matches_step_by_step(cell, mode, layers, parts, l2, mo
     st = net.initial_state(1)
     h = np.ascontiguousarray(st.h[:, 0])
     c = None if st.c is None else np.ascontiguousarray(st.c[:, 0])
-    fused = generate_tokens(net, 4, n, h, c, 0.9, 0, u, parts=parts)
+    fused = generate_tokens(net, 4, n, h, c, 0.9, 0, u, parts=parts, l2_bytes=l2)
     # reference: one network step at a time, same uniforms, inverse-CDF draw
     tok, s, ref = 4, ref_net.initial_state(1), []
     for i in range(n):
@@ -74,21 +73,15 @@ def test_a_float64_network_generates_from_a_float32_copy():
 def test_split_generation_equals_one_thread_float32(cell):
     """At a size where generation splits by default, two threads draw exactly the tokens one
     thread draws (same float32 arithmetic per unit), and leave the same state."""
-    from rnn_tui import runtime
-    from rnn_tui.core.sampler import split_parts
+    from rnn_tui.core.fast.sampler import split_parts
 
     net = Network(NetSpec(cell=cell, input_size=30, embed_dim=8, hidden=160,
                           output_size=30), seed=4)
-    saved = runtime.threads_in_use, runtime.recent_other_load
-    runtime.threads_in_use = 2
-    try:
-        runtime.recent_other_load = lambda: 0.0
-        assert split_parts(net, 200) == 2
-        assert split_parts(net, 4) == 1  # short chunks stay on one thread
-        runtime.recent_other_load = lambda: 1.5  # other processes busy: do not spin
-        assert split_parts(net, 200) == 1
-    finally:
-        runtime.threads_in_use, runtime.recent_other_load = saved
+    idle, busy = (lambda: 0.0), (lambda: 1.5)
+    assert split_parts(net, 200, 2, idle) == 2
+    assert split_parts(net, 4, 2, idle) == 1  # short chunks stay on one thread
+    assert split_parts(net, 200, 2, busy) == 1  # other processes busy: do not spin
+    assert split_parts(net, 200, 1, idle) == 1  # the run may use one core
     u = np.random.default_rng(1).random(300)
     results = []
     for parts in (1, 2):
@@ -105,21 +98,15 @@ def test_split_generation_equals_one_thread_float32(cell):
         np.testing.assert_array_equal(c1, c2)
 
 
-def reference_generate(net, token, n, temperature, top_k, uniforms):
-    """Plain NumPy: step the network one token at a time, softmax(z / T) over the top k, and
-    take the first token whose cumulative weight passes u * total (the kernel's rule)."""
+def reference_tokens(net, token, n, temperature, top_k, uniforms):
+    """:func:`rnn_tui.core.reference.generate` with ``net``'s weights from its zero state."""
+    params = {name: net.params[name].astype(np.float64) for name in net.params.names()}
     st = net.initial_state(1)
-    out = []
-    for s in range(n):
-        logits, st = net.step(np.array([token]), st)
-        z = logits[0].astype(np.float64) / temperature
-        if 0 < top_k < z.size:
-            z = np.where(z >= np.sort(z)[-top_k], z, -np.inf)
-        e = np.exp(z - z.max())
-        c = np.cumsum(e)
-        token = int(np.flatnonzero((c > uniforms[s] * c[-1]) & (e > 0))[0])
-        out.append(token)
-    return out
+    c = None if st.c is None else st.c[:, 0].astype(np.float64)
+    toks, _, _ = reference.generate(net.spec.cell, params, token, n,
+                                    st.h[:, 0].astype(np.float64), c, temperature, top_k,
+                                    uniforms, onehot=net.spec.input_mode == "onehot")
+    return toks
 
 
 @pytest.mark.parametrize("cell", ["gru", "lstm"])
@@ -132,10 +119,10 @@ def test_generation_matches_a_numpy_reference_token_for_token(cell, temperature,
     h = np.ascontiguousarray(net.initial_state(1).h[:, 0])
     c = None if cell == "gru" else np.zeros_like(h)
     got = generate_tokens(net, 0, 300, h, c, temperature, top_k, u, parts=1).tolist()
-    want = reference_generate(net, 0, 300, temperature, top_k, u)
+    want = reference_tokens(net, 0, 300, temperature, top_k, u)
     assert got == want
     if top_k == 1:
-        assert len(set(got)) < len(set(reference_generate(net, 0, 300, temperature, 0, u)))
+        assert len(set(got)) < len(set(reference_tokens(net, 0, 300, temperature, 0, u)))
 
 
 def test_draw_helper_respects_top_k():
@@ -182,7 +169,7 @@ def test_vectorisable_exp_matches_math_exp():
     """The softmax weights' exp (x <= 0): within 1e-10 of math.exp down to -40, 0 below."""
     from numba import njit
 
-    from rnn_tui.core.mathfn import exp_nonpositive
+    from rnn_tui.core.fast.mathfn import exp_nonpositive
 
     @njit
     def apply(xs, out):
@@ -200,19 +187,18 @@ def test_vectorisable_exp_matches_math_exp():
     assert np.all(out == 0.0)
 
 
-def test_weights_read_in_alternate_directions_only_where_they_exceed_l2(monkeypatch):
+def test_weights_read_in_alternate_directions_only_where_they_exceed_l2():
     """GRU H512's half (1.6 MB) exceeds a 1 MB L2 and alternates; GRU H256's (0.4 MB) does
     not; what a thread reads is counted from the shapes (the head's share included)."""
-    from rnn_tui import runtime
-    from rnn_tui.core.sampler import alternates, streamed_bytes
+    from rnn_tui.core.fast.sampler import alternates, streamed_bytes
 
-    monkeypatch.setattr(runtime, "_l2_bytes", 1 << 20)
+    l2 = 1 << 20
     big = NetSpec(cell="gru", input_size=65, embed_dim=64, hidden=512, output_size=65)
     small = NetSpec(cell="gru", input_size=65, embed_dim=64, hidden=256, output_size=65)
     assert streamed_bytes(big, 2) == 4 * (512 * 3 * 256 + 512 * 33)
     assert streamed_bytes(small, 1) == 4 * (256 * 768 + 256 * 65)
-    assert alternates(big, 2) and alternates(big, 1)
-    assert not alternates(small, 2) and not alternates(small, 1)
+    assert alternates(big, 2, l2) and alternates(big, 1, l2)
+    assert not alternates(small, 2, l2) and not alternates(small, 1, l2)
     two = NetSpec(cell="lstm", input_size=65, embed_dim=64, hidden=256, layers=2,
                   output_size=65)
     assert streamed_bytes(two, 2) == 4 * (3 * 256 * 4 * 128 + 256 * 33)

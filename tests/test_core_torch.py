@@ -114,12 +114,12 @@ def test_bidirectional_padded_matches_torch(cell):
 @pytest.mark.parametrize("dtype,tol", [(np.float64, 1e-10), (np.float32, 3e-4)])
 def test_packed_recurrent_product_matches_torch(cell, B, dtype, tol):
     """At H = 72 every layer's recurrent product, forward and backward, runs through the packed
-    micro-kernel (``core/ukernel.py``; MKL's packed GEMM where MKL is installed), at batch 1 as
+    micro-kernel (``core/fast/ukernel.py``; MKL's packed GEMM where MKL is installed), at batch 1 as
     at batch 5: outputs and every gradient equal PyTorch's, float64 tightly, float32 to float32
     precision."""
     torch = pytest.importorskip("torch")
-    from rnn_tui.core.blas import PANEL_MIN
     from rnn_tui.core.cells import GATES
+    from rnn_tui.core.fast.blas import PANEL_MIN
 
     T, I, H, L = 9, 5, 72, 2
     assert GATES[cell] * H * H >= PANEL_MIN  # the packed path, not a plain BLAS call

@@ -52,7 +52,7 @@ def test_metrics_file_format(tmp_path):
     evs = events(tmp_path / "m")
     types = [e["type"] for e in evs]
     assert types[0] == "run_started" and types[-1] == "finished"
-    from rnn_tui.core.blas import blas_name
+    from rnn_tui.core.fast.blas import blas_name
 
     assert evs[0]["compute"].startswith(blas_name() + ", ")  # which BLAS, how many threads
     for t in ("step", "eval", "sample", "checkpoint"):

@@ -339,7 +339,7 @@ def test_compile_clock_counts_a_compile():
     compile took, and not at all while nothing compiles."""
     from numba import njit
 
-    from rnn_tui.core._jit import compile_seconds
+    from rnn_tui.core.fast._jit import compile_seconds
 
     @njit
     def fresh(x):  # a new function: compiled on this call

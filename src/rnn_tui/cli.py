@@ -1041,8 +1041,8 @@ def cmd_compile(args) -> int:
 
     with warnings.catch_warnings():  # (the kernels find out whether they can cache: the error
         warnings.simplefilter("ignore", RuntimeWarning)  # below says it in one line)
-        from rnn_tui.core import _jit
-        from rnn_tui.core.precompile import compile_all, default_workers
+        from rnn_tui.core.fast import _jit
+        from rnn_tui.core.fast.precompile import compile_all, default_workers
     if not _jit.cache_enabled:
         raise UserError("no writable compile cache, so there is nothing to compile ahead: set "
                         "NUMBA_CACHE_DIR to a writable folder")

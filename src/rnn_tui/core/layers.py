@@ -18,8 +18,6 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from rnn_tui.core import gru, lstm, rnn
-from rnn_tui.core._jit import call_by_address, kernel
-from rnn_tui.core.blas import NO_TRANS, TRANS, blas_handle, call_mm
 from rnn_tui.core.cells import (  # noqa: F401  (re-exported)
     CELL_CODES,
     GATES,
@@ -27,6 +25,8 @@ from rnn_tui.core.cells import (  # noqa: F401  (re-exported)
     LSTM,
     canonical_cell,
 )
+from rnn_tui.core.fast._jit import call_by_address, kernel
+from rnn_tui.core.fast.blas import NO_TRANS, TRANS, blas_handle, call_mm
 
 
 @kernel

@@ -19,7 +19,7 @@ import math
 
 import numpy as np
 
-from rnn_tui.core._jit import call_by_address, kernel
+from rnn_tui.core.fast._jit import call_by_address, kernel
 
 
 @kernel

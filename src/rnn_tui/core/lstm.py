@@ -23,9 +23,9 @@ from __future__ import annotations
 
 import math
 
-from rnn_tui.core._jit import kernel
-from rnn_tui.core.blas import PLAIN, TRANSPOSED, copy_rows, rec_mm, rec_prepare
-from rnn_tui.core.mathfn import sigmoid, tanh
+from rnn_tui.core.fast._jit import kernel
+from rnn_tui.core.fast.blas import PLAIN, TRANSPOSED, copy_rows, rec_mm, rec_prepare
+from rnn_tui.core.fast.mathfn import sigmoid, tanh
 
 
 @kernel(internal=True, by_address=True)  # called by layers.sequence_forward

@@ -503,7 +503,7 @@ class Network:
     def step(self, inputs: np.ndarray, state: State) -> tuple[np.ndarray, State]:
         """Advance one time step for a batch: ``inputs`` (B,) tokens or (B, I) values.
         Returns (head outputs (B, O), new state). (A forward over T = 1: the same kernels as
-        training; generation has its own, see :mod:`rnn_tui.core.sampler`.)"""
+        training; generation has its own, see :mod:`rnn_tui.core.fast.sampler`.)"""
         if self.spec.tokens_in:
             x = np.asarray(inputs, dtype=np.int64).reshape(1, -1)
         else:

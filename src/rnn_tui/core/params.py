@@ -103,3 +103,18 @@ class Params:
 
         return {s.name: float(global_norm(self.grad[s.offset : s.offset + s.size]))
                 for s in self.layout}
+
+
+def stack_offsets(layout: Layout, layers: int) -> np.ndarray:
+    """(L+1, 4) int64, where a kernel finds a stacked network's parameters in the flat buffer:
+    per layer the offsets of W_ih, W_hh, b_ih, b_hh; last row the offsets of the embedding
+    (0 without one), the head's W and b, and layer 0's input width."""
+    slots = layout.slots
+    offs = np.zeros((layers + 1, 4), dtype=np.int64)
+    for layer in range(layers):
+        for k, name in enumerate(("W_ih", "W_hh", "b_ih", "b_hh")):
+            offs[layer, k] = slots[f"l{layer}.{name}"].offset
+    emb = slots.get("embed.W")
+    offs[layers] = (emb.offset if emb else 0, slots["head.W"].offset, slots["head.b"].offset,
+                    slots["l0.W_ih"].shape[0])
+    return offs

@@ -1,8 +1,9 @@
-r"""A plain-NumPy reference of the stacked RNN / LSTM / GRU, written for clarity, not speed.
+r"""The whole training and sampling step in plain NumPy, written for clarity, not speed.
 
-The tests hold the Numba kernels to it, and a reader can start here. Same conventions as the
-core: time-major (T, B, I), input-major weights (``W_ih`` is (I, G*H), PyTorch's
-``weight_ih.T``), gates in PyTorch's order. One step at a time, one product per weight per step.
+The tests hold every kernel to it (the cells, the fused step, the sampler, the optimizers and
+the matrix products), and a reader can start here. Same conventions as the core: time-major
+(T, B, I), input-major weights (``W_ih`` is (I, G*H), PyTorch's ``weight_ih.T``), gates in
+PyTorch's order. One step at a time, one product per weight per step.
 
 RNN:  h_t = act(x_t W_ih + b_ih + h_{t-1} W_hh + b_hh),  act = tanh | relu | sigmoid
 LSTM: [i f g o] = [σ σ tanh σ](x_t W_ih + b_ih + h_{t-1} W_hh + b_hh);
@@ -231,3 +232,129 @@ def input_gradient(cell, x, length, layers, head_W, head_b, position, objective)
     dx = np.zeros_like(np.asarray(x, dtype=np.float64))
     dx[:n] = d_out
     return np.asarray(f, dtype=np.float64), dx
+
+
+def matmul(A, B, C, trans_a=False, trans_b=False, beta=0.0):
+    """op(A) op(B) + beta C, op a transpose where asked (the BLAS products' contract)."""
+    return (A.T if trans_a else A) @ (B.T if trans_b else B) + beta * C
+
+
+def lm_step(cell, tokens, targets, h0, c0, params, onehot=False):
+    r"""A token language model's forward and backward: embedding, the stack, the head, the
+    mean softmax cross-entropy over the targets >= 0, and back.
+
+    ``params`` maps the core's parameter names (``embed.W`` (V, E) unless ``onehot``,
+    ``l{k}.W_ih`` ..., ``head.W`` (H, V), ``head.b``) to arrays. The embedding is a row gather,
+    :math:`x_t = E[\text{token}_t]` (one-hot: :math:`x_t = e_{\text{token}_t}`); the head
+    :math:`z = h^{top} W + b`. Returns (loss, grads by name, hN, cN)."""
+    T, B = tokens.shape
+    L = h0.shape[0]
+    weights = [{k: params[f"l{layer}.{k}"] for k in ("W_ih", "W_hh", "b_ih", "b_hh")}
+               for layer in range(L)]
+    if onehot:
+        x = np.eye(weights[0]["W_ih"].shape[0])[tokens]
+    else:
+        x = params["embed.W"][tokens]
+    top, hN, cN, cache = stack_forward(cell, x, h0, c0, weights)
+    H = top.shape[2]
+    Wo, bo = params["head.W"], params["head.b"]
+    flat = top.reshape(T * B, H)
+    loss, dlogits = softmax_cross_entropy(flat @ Wo + bo, targets.reshape(-1))
+    grads = {"head.W": flat.T @ dlogits, "head.b": dlogits.sum(0)}
+    dtop = (dlogits @ Wo.T).reshape(T, B, H)
+    dx, _, _, layer_grads = stack_backward(cell, dtop, np.zeros_like(hN),
+                                           None if cN is None else np.zeros_like(cN), cache,
+                                           weights)
+    for layer, g in enumerate(layer_grads):
+        for k, v in g.items():
+            grads[f"l{layer}.{k}"] = v
+    if not onehot:
+        gemb = np.zeros_like(params["embed.W"])
+        np.add.at(gemb, tokens.reshape(-1), dx.reshape(T * B, -1))
+        grads["embed.W"] = gemb
+    return loss, grads, hN, cN
+
+
+def clip_global_norm(grads, max_norm):
+    r"""Scale every gradient by :math:`\min(1, c / \lVert g \rVert)`, the norm over all of
+    them together. Returns the norm before clipping."""
+    norm = float(np.sqrt(sum(float(np.sum(g * g)) for g in grads)))
+    if max_norm > 0 and norm > max_norm:
+        for g in grads:
+            g *= max_norm / norm
+    return norm
+
+
+def optimizer_updates(name, p, grads, lr, **hyper):
+    r"""Parameters after one optimizer step per gradient in ``grads``, from zero state
+    (PyTorch's forms, float64). SGD: :math:`m \leftarrow \mu m + g`, :math:`p \leftarrow p -
+    \eta m` (Nesterov: :math:`p - \eta (g + \mu m)`); Adam(W): bias-corrected first and second
+    moments, :math:`p \leftarrow p - \eta \hat m / (\sqrt{\hat v} + \epsilon)`, weight decay
+    added to the gradient (Adam) or applied to the weights (AdamW); Adagrad: :math:`v
+    \leftarrow v + g^2`; RMSprop: :math:`v \leftarrow 0.99 v + 0.01 g^2`, both :math:`p
+    \leftarrow p - \eta g / (\sqrt v + \epsilon)`."""
+    p = p.copy()
+    m = np.zeros_like(p)
+    v = np.zeros_like(p)
+    for t, g in enumerate(grads, start=1):
+        if name == "sgd":
+            mu, wd = hyper.get("momentum", 0.9), hyper.get("weight_decay", 0.0)
+            g = g + wd * p
+            m = mu * m + g
+            p = p - lr * ((g + mu * m) if hyper.get("nesterov") else m)
+        elif name in ("adam", "adamw"):
+            b1, b2, eps = 0.9, 0.999, 1e-8
+            wd = hyper.get("weight_decay", 0.01 if name == "adamw" else 0.0)
+            if name == "adamw":
+                p = p * (1 - lr * wd)
+            else:
+                g = g + wd * p
+            m = b1 * m + (1 - b1) * g
+            v = b2 * v + (1 - b2) * g * g
+            mhat, vhat = m / (1 - b1**t), v / (1 - b2**t)
+            p = p - lr * mhat / (np.sqrt(vhat) + eps)
+        elif name == "adagrad":
+            v = v + g * g
+            p = p - lr * g / (np.sqrt(v) + 1e-8)
+        elif name == "rmsprop":
+            v = 0.99 * v + 0.01 * g * g
+            p = p - lr * g / (np.sqrt(v) + 1e-8)
+        else:
+            raise ValueError(f"unknown optimizer {name!r}")
+    return p
+
+
+def draw(logits, temperature, top_k, u):
+    r"""One token from :math:`p \propto \exp(z / \tau)` over the ``top_k`` largest logits (all
+    when 0): the first token whose cumulative weight passes ``u`` times the total (inverse CDF,
+    ``u`` uniform in [0, 1))."""
+    z = np.asarray(logits, dtype=np.float64) / temperature
+    if 0 < top_k < z.size:
+        z = np.where(z >= np.sort(z)[-top_k], z, -np.inf)
+    e = np.exp(z - z.max())
+    c = np.cumsum(e)
+    return int(np.flatnonzero((c > u * c[-1]) & (e > 0))[0])
+
+
+def generate(cell, params, token, n, h, c, temperature, top_k, uniforms, onehot=False):
+    """``n`` tokens drawn after ``token`` from state ``h``/``c`` (L, H): each token embedded,
+    stepped through the stack, the head's logits drawn from (:func:`draw`, ``uniforms[s]`` for
+    the s-th) and fed back in. Returns (tokens, h, c)."""
+    L = h.shape[0]
+    weights = [{k: params[f"l{layer}.{k}"] for k in ("W_ih", "W_hh", "b_ih", "b_hh")}
+               for layer in range(L)]
+    hs = [h[layer : layer + 1] for layer in range(L)]
+    cs = [None if c is None else c[layer : layer + 1] for layer in range(L)]
+    out = []
+    for s in range(n):
+        if onehot:
+            x = np.eye(weights[0]["W_ih"].shape[0])[[token]]
+        else:
+            x = params["embed.W"][[token]]
+        for layer, w in enumerate(weights):
+            hs[layer], cs[layer], _ = cell_forward(cell, x, hs[layer], cs[layer], w)
+            x = hs[layer]
+        token = draw(x[0] @ params["head.W"] + params["head.b"], temperature, top_k,
+                     uniforms[s])
+        out.append(token)
+    return (out, np.concatenate(hs), None if c is None else np.concatenate(cs))

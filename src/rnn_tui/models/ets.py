@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from rnn_tui.core._jit import kernel
+from rnn_tui.core.fast._jit import kernel
 
 SEASONS = ("none", "add", "mul")
 

@@ -13,8 +13,21 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from rnn_tui import runtime
 from rnn_tui.core import NetSpec, Network
-from rnn_tui.core.sampler import generate_tokens
+from rnn_tui.core.fast.sampler import generate_tokens, split_parts
+
+
+def generate_here(net: Network, token: int, n: int, h: np.ndarray, c: np.ndarray | None,
+                  temperature: float, top_k: int, uniforms: np.ndarray,
+                  parts: int | None = None) -> np.ndarray:
+    """:func:`~rnn_tui.core.fast.sampler.generate_tokens` as this machine allows: on ``parts``
+    threads (default: what :func:`~rnn_tui.core.fast.sampler.split_parts` picks for the cores
+    this run may use and the load on them), with this machine's L2 size."""
+    if parts is None:
+        parts = split_parts(net, n, runtime.threads_in_use, runtime.recent_other_load)
+    return generate_tokens(net, token, n, h, c, temperature, top_k, uniforms, parts=parts,
+                           l2_bytes=runtime.l2_cache_bytes())
 
 
 class LanguageModel:
@@ -81,8 +94,8 @@ class LanguageModel:
         last, done, chunk = ids[-1], 0, 1
         while done < n:
             k = min(chunk, n - done)
-            drawn = generate_tokens(net, last, k, h, c, temperature, top_k, rng.random(k),
-                                    parts=parts)
+            drawn = generate_here(net, last, k, h, c, temperature, top_k, rng.random(k),
+                                  parts=parts)
             for t in drawn:
                 yield int(t)
             last = int(drawn[-1])

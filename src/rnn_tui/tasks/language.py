@@ -11,7 +11,7 @@ import numpy as np
 
 from rnn_tui.config import RunConfig
 from rnn_tui.core import make_optimizer
-from rnn_tui.core.fused import FusedLM
+from rnn_tui.core.fast.fused import FusedLM
 from rnn_tui.core.network import State
 from rnn_tui.errors import UserError
 from rnn_tui.models.language import LanguageModel
@@ -106,9 +106,9 @@ class LanguageTask(Task):
 
     def prepare(self) -> None:
         if self.cfg.train.sample_every > 0:  # the first sample then needs no compile of its own
-            from rnn_tui.core.precompile import compile_ahead
+            from rnn_tui.core.fast.ahead import SAMPLING, compile_ahead
 
-            compile_ahead("sampling")
+            compile_ahead(SAMPLING)
 
     def input_shape(self) -> tuple[int, int, list[str]]:
         t = self.cfg.train

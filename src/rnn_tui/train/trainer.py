@@ -22,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from rnn_tui.config import RunConfig
-from rnn_tui.core._jit import compile_seconds
+from rnn_tui.core.fast._jit import compile_seconds
 from rnn_tui.models.training import NonFiniteError
 from rnn_tui.train import events as ev
 from rnn_tui.train.runs import BEST, CHECKPOINT, atomic_write_text, save_checkpoint
@@ -477,7 +477,7 @@ def write_config(run_dir: Path, cfg: RunConfig) -> None:
 
 def _compute_description() -> str:
     from rnn_tui import runtime
-    from rnn_tui.core.blas import blas_name
+    from rnn_tui.core.fast.blas import blas_name
 
     n = runtime.threads_in_use
     return f"{blas_name()}, {n} thread{'s' if n != 1 else ''}"

@@ -26,7 +26,7 @@ import numpy as np
 from numba import types
 from numba.extending import overload
 
-from rnn_tui.core._jit import FASTMATH
+from rnn_tui.core.fast._jit import FASTMATH
 
 _CLAMP = np.float32(7.90531110763549805)
 _A1 = np.float32(4.89352455891786e-03)

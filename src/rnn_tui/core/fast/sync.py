@@ -18,7 +18,7 @@ from numba import types
 from numba.core import cgutils
 from numba.core.extending import intrinsic
 
-from rnn_tui.core._jit import kernel
+from rnn_tui.core.fast._jit import kernel
 
 SPIN_LIMIT = 2000
 STRIDE = 16  # int64 slots between two threads' counters: one 128-byte span each

@@ -3,8 +3,9 @@
 Every kernel is ``@njit(nogil=True, cache=True)``: training runs on a worker thread while the
 app draws, and a second start loads machine code from the cache instead of compiling.
 
-Where: ``<user cache dir>/rnn-tui/kernels-<hash of the core's sources>`` (or below
-``NUMBA_CACHE_DIR`` when that is set). Keying the directory by a hash of every core module matters:
+Where: ``<user cache dir>/rnn-tui/kernels-<hash of the core's sources>`` (``core/`` and
+``core/fast/``; below ``NUMBA_CACHE_DIR`` when that is set). Keying the directory by a hash of
+every core module matters:
 Numba checks only the timestamp of the file that holds a kernel, so a change to a helper it
 inlines from another file would otherwise load stale machine code. Using the user's cache
 directory also means a read-only installed package still caches. If that directory cannot be
@@ -47,10 +48,10 @@ FULL_LLVM_ENV = "RNN_TUI_FULL_LLVM"  # set (not 0): every kernel gets Numba's fu
 
 
 def _choose_cache_dir() -> str | None:
-    core = Path(__file__).resolve().parent
+    core = Path(__file__).resolve().parent.parent  # rnn_tui/core, the fast layer within it
     digest = hashlib.sha1()
-    for src in sorted(core.glob("*.py")):
-        digest.update(src.name.encode())
+    for src in sorted(core.rglob("*.py")):
+        digest.update(src.relative_to(core).as_posix().encode())
         digest.update(src.read_bytes())
     if os.environ.get(FULL_LLVM_ENV, "") not in ("", "0"):
         digest.update(b"full LLVM")  # other machine code for the same sources
@@ -149,7 +150,7 @@ class _LockedIndexDataCacheFile(IndexDataCacheFile):
 
     A save reads the index, picks the first free data-file number, and writes index and data.
     Two processes compiling one kernel into a fresh cache at once (two trials of a sweep, or
-    :mod:`rnn_tui.core.precompile`'s workers) could pick the same number for two signatures:
+    :mod:`rnn_tui.core.fast.precompile`'s workers) could pick the same number for two signatures:
     the index would then point one signature at the other's machine code. Under the lock the
     read-pick-write is one step."""
 

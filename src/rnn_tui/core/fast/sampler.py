@@ -7,7 +7,7 @@ a uniform number supplied by the caller (so a seeded NumPy generator makes it re
 
 Batch-1 generation is bound by reading the weights. For large models two threads share each
 token: each owns half the units of every layer (and half the logits) and reads only its columns,
-from its own core's L2; they meet at a spin barrier (:mod:`rnn_tui.core.sync`) after each layer
+from its own core's L2; they meet at a spin barrier (:mod:`rnn_tui.core.fast.sync`) after each layer
 and after the logits, and draw the same token from the same numbers.
 """
 
@@ -15,17 +15,20 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 
 import numpy as np
 
-from rnn_tui.core import precompile
-from rnn_tui.core._jit import kernel
-from rnn_tui.core.blas import NO_TRANS, blas_handle, mm, set_threads_local
 from rnn_tui.core.cells import CELL_CODES, GRU, LSTM, RNN_RELU, RNN_SIGMOID
-from rnn_tui.core.mathfn import exp_nonpositive, sigmoid, tanh
-from rnn_tui.core.sync import STRIDE, barrier, yield_address
+from rnn_tui.core.fast._jit import kernel
+from rnn_tui.core.fast.ahead import SAMPLING, wait_ahead
+from rnn_tui.core.fast.blas import NO_TRANS, blas_handle, mm, set_threads_local
+from rnn_tui.core.fast.mathfn import exp_nonpositive, sigmoid, tanh
+from rnn_tui.core.fast.sync import STRIDE, barrier, yield_address
+from rnn_tui.core.params import stack_offsets
 
 PAD = 64  # elements kept free around each thread's private buffers
+DEFAULT_L2_BYTES = 1 << 20  # one core's L2 where the caller does not say
 
 
 @kernel(internal=True, full_llvm=True)
@@ -148,7 +151,7 @@ def generate(part, nparts, sync, yield_fn, data, offs, table, cell, L, H, V, h, 
     [part*H/nparts, (part+1)*H/nparts) of every layer and the same share of the logits, so it
     reads only its columns of every weight matrix. ``hbuf`` (2, L, H) holds the states of the
     previous and the current token (index 0 = ``h`` on entry); ``logit`` (V,) and ``sync`` (see
-    :mod:`rnn_tui.core.sync`) are shared; ``scratch`` (nparts, 3*G*H + V + 2*PAD, plus room
+    :mod:`rnn_tui.core.fast.sync`) are shared; ``scratch`` (nparts, 3*G*H + V + 2*PAD, plus room
     for a thread's columns of every matrix when split: :func:`scratch_width`) gives each thread
     its own row. The threads meet after every layer and after the
     logits; each then draws the same token from the same numbers. With ``alternate`` (see
@@ -305,21 +308,6 @@ def generate(part, nparts, sync, yield_fn, data, offs, table, cell, L, H, V, h, 
     return token
 
 
-def generator_offsets(net) -> np.ndarray:
-    """(L+1, 4) int64: per layer the flat offsets of W_ih, W_hh, b_ih, b_hh; last row the
-    offsets of the embedding and head and layer 0's input width."""
-    slots = net.params.layout.slots
-    L = net.spec.layers
-    offs = np.zeros((L + 1, 4), dtype=np.int64)
-    for layer in range(L):
-        for k, name in enumerate(("W_ih", "W_hh", "b_ih", "b_hh")):
-            offs[layer, k] = slots[f"l{layer}.{name}"].offset
-    emb = slots.get("embed.W")
-    offs[L] = (emb.offset if emb else 0, slots["head.W"].offset, slots["head.b"].offset,
-               slots["l0.W_ih"].shape[0])
-    return offs
-
-
 # Split generation over two threads only where it pays: the recurrent weights must be large
 # enough that reading them dominates a token and the chunk long enough to amortise starting the
 # second thread and copying its columns. Measured (tok/s, one thread vs two): GRU H256 93k vs
@@ -330,32 +318,33 @@ _pool = None
 _split_lock = threading.Lock()
 
 
-def split_parts(net, n: int) -> int:
+def split_parts(net, n: int, threads: int, other_load: Callable[[], float]) -> int:
     """How many threads :func:`generate_tokens` uses for ``n`` tokens: 2 when the run may use
-    two cores (``runtime.threads_in_use``), no other process has kept a core busy lately and the
-    recurrent weights are large, else 1. (With both cores busy elsewhere, the split ran at 16k
-    tok/s against 85k on one thread: a spinning thread waits for one that is not running.)"""
-    from rnn_tui import runtime
-
+    ``threads`` >= 2 cores, no other process has kept a core busy lately (``other_load()``, in
+    cores, at most 0.5) and the recurrent weights are large, else 1. (With both cores busy
+    elsewhere, the split ran at 16k tok/s against 85k on one thread: a spinning thread waits
+    for one that is not running.)"""
     spec = net.spec
     w_bytes = spec.layers * spec.gates * spec.hidden ** 2 * net.params.data.itemsize
-    if not (runtime.threads_in_use >= 2 and (os.cpu_count() or 1) >= 2):
+    if not (threads >= 2 and (os.cpu_count() or 1) >= 2):
         return 1
     if n < SPLIT_MIN_TOKENS or w_bytes < SPLIT_MIN_WEIGHT_BYTES:
         return 1
-    return 1 if runtime.recent_other_load() > 0.5 else 2
+    return 1 if other_load() > 0.5 else 2
 
 
 def generate_tokens(net, token: int, n: int, h: np.ndarray, c: np.ndarray | None,
                     temperature: float, top_k: int, uniforms: np.ndarray,
-                    parts: int | None = None) -> np.ndarray:
+                    parts: int = 1, l2_bytes: int = DEFAULT_L2_BYTES) -> np.ndarray:
     """Draw ``n`` tokens following ``token``; ``h``/``c`` (L, H) are updated in place.
-    ``parts`` threads share the work (default: :func:`split_parts`)."""
+    ``parts`` threads share the work (:func:`split_parts` says how many pay); ``l2_bytes`` is
+    the size of one core's L2 cache (:func:`alternates`). Held to
+    :func:`rnn_tui.core.reference.generate`."""
     spec = net.spec
     if spec.input_mode == "real":
         raise ValueError("generation needs token input")
-    parts = split_parts(net, n) if parts is None else max(1, min(int(parts), 2, spec.hidden))
-    precompile.wait_ahead("sampling")
+    parts = max(1, min(int(parts), 2, spec.hidden))
+    wait_ahead(SAMPLING)
     out = np.empty(n, dtype=np.int64)
     # The kernel is float32 only (float64 networks exist for gradient checks): a float64
     # network generates from a float32 copy of its weights and state.
@@ -371,12 +360,12 @@ def generate_tokens(net, token: int, n: int, h: np.ndarray, c: np.ndarray | None
     hbuf = np.empty((2, *h.shape), dtype=f32)
     hbuf[0] = hr
     sync = np.zeros(parts * STRIDE, dtype=np.int64)
-    args = (sync, yield_address(), data, generator_offsets(net),
+    args = (sync, yield_address(), data, stack_offsets(net.params.layout, spec.layers),
             np.ascontiguousarray(table), CELL_CODES[spec.cell], spec.layers, spec.hidden,
             spec.output_size, hr, cr, hbuf, np.empty(spec.output_size, dtype=f32))
     rest = (int(token), int(n), float(temperature), int(top_k),
             np.ascontiguousarray(uniforms, dtype=np.float64), out)
-    _run_generate(parts, args, rest, spec)
+    _run_generate(parts, args, rest, spec, l2_bytes)
     if hr is not h:
         h[...] = hr
     if c is not None and cr is not c:
@@ -429,25 +418,23 @@ def streamed_bytes(spec, parts: int) -> int:
     return 4 * ((2 * L - 1) * H * G * nu + H * nv)
 
 
-def alternates(spec, parts: int) -> bool:
+def alternates(spec, parts: int, l2_bytes: int) -> bool:
     """Whether :func:`generate` reads W_hh in alternate directions token by token: only where
-    a thread's weights are larger than its core's L2 (GRU H512 split: 7 % more tokens a
-    second); where they fit, the reversed pass was up to 5 % slower (RNN H256)."""
-    from rnn_tui import runtime
-
-    return streamed_bytes(spec, parts) > runtime.l2_cache_bytes()
+    a thread's weights are larger than its core's L2 of ``l2_bytes`` (GRU H512 split: 7 % more
+    tokens a second); where they fit, the reversed pass was up to 5 % slower (RNN H256)."""
+    return streamed_bytes(spec, parts) > l2_bytes
 
 
 _split_scratch: np.ndarray | None = None
 
 
-def _run_generate(parts: int, args: tuple, rest: tuple, spec) -> None:
+def _run_generate(parts: int, args: tuple, rest: tuple, spec, l2_bytes: int) -> None:
     global _pool, _split_scratch
     # one split generation at a time: a second would queue its helper behind the first's while
     # its own half spun at the barrier; it runs on one thread instead
     if parts == 1 or not _split_lock.acquire(blocking=False):
         generate(0, 1, *args, np.empty((1, scratch_width(spec, False)), dtype=np.float32),
-                 alternates(spec, 1), *rest)
+                 alternates(spec, 1, l2_bytes), *rest)
         return
     try:
         if _pool is None:
@@ -457,7 +444,7 @@ def _run_generate(parts: int, args: tuple, rest: tuple, spec) -> None:
         width = scratch_width(spec, True)
         if _split_scratch is None or _split_scratch.shape != (2, width):
             _split_scratch = np.empty((2, width), dtype=np.float32)
-        full = (*args, _split_scratch, alternates(spec, 2), *rest)
+        full = (*args, _split_scratch, alternates(spec, 2, l2_bytes), *rest)
         helper = _pool.submit(generate, 1, 2, *full)
         generate(0, 2, *full)
         helper.result()

@@ -3,26 +3,33 @@
 Numba compiles one kernel at a time in a process (it holds one compiler lock), so a cold compile
 of every kernel is some twenty seconds of one core. The kernels fall into independent jobs that
 share few callees (float32 training, float64 training, sampling), so separate processes can
-compile them side by side into the one cache (see :mod:`rnn_tui.core._jit`, whose saves are
+compile them side by side into the one cache (see :mod:`rnn_tui.core.fast._jit`, whose saves are
 locked against each other). ``rnn-tui compile`` runs this; a run afterwards loads every kernel
 from the cache in about a second.
 
-    python -m rnn_tui.core.precompile JOB [JOB ...]   (one worker: compiles JOBs in turn)
+    python -m rnn_tui.core.fast.precompile JOB [JOB ...]   (one worker: compiles JOBs in turn)
+
+It sits above every kernel it compiles; :mod:`rnn_tui.core.fast.ahead`, below them, starts a
+job in the background and waits for it.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import queue
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
+
+from rnn_tui.core import NetSpec, Network, clip_global_norm, make_optimizer
+from rnn_tui.core.fast.ahead import SAMPLING, WORKER, usable_cores
+from rnn_tui.core.fast.fused import FusedLM
+from rnn_tui.core.fast.sampler import generate_tokens
+from rnn_tui.core.optim import OPTIMIZERS
 
 CELLS = ("rnn", "rnn_relu", "lstm", "gru")
 
@@ -31,10 +38,6 @@ def _training(dtype) -> None:
     """Every training kernel of one float type: each cell's sequence kernels through the
     network (token input with softmax cross-entropy, real input with MSE on the last step),
     the fused step (float32 only; two workers = two halves), every optimizer, clipping."""
-    from rnn_tui.core import NetSpec, Network, clip_global_norm, make_optimizer
-    from rnn_tui.core.fused import FusedLM
-    from rnn_tui.core.optim import OPTIMIZERS
-
     for cell in CELLS:
         net = Network(NetSpec(cell=cell, input_mode="embedding", input_size=7, embed_dim=3,
                               hidden=4, output_size=7), dtype=dtype)
@@ -53,9 +56,6 @@ def _training(dtype) -> None:
 
 def _sampling() -> None:
     """The generation kernel for every cell (it runs in float32 whatever the model's type)."""
-    from rnn_tui.core import NetSpec, Network
-    from rnn_tui.core.sampler import generate_tokens
-
     for cell in CELLS:
         net = Network(NetSpec(cell=cell, input_mode="embedding", input_size=7, embed_dim=3,
                               hidden=4, output_size=7), dtype=np.float32)
@@ -69,7 +69,7 @@ def _sampling() -> None:
 JOBS: dict[str, tuple[Callable[[], None], float]] = {
     "train-float32": (lambda: _training(np.float32), 10.0),
     "train-float64": (lambda: _training(np.float64), 7.0),
-    "sampling": (_sampling, 4.0),
+    SAMPLING: (_sampling, 4.0),
 }
 
 
@@ -98,7 +98,7 @@ def compile_all(workers: int, report: Callable[[str, float], None] | None = None
 
     Raises ``RuntimeError`` with the worker's last line of error output if one fails."""
     t0 = time.perf_counter()
-    procs = [subprocess.Popen([sys.executable, "-m", "rnn_tui.core.precompile", *group],
+    procs = [subprocess.Popen([sys.executable, "-m", WORKER, *group],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
              for group in plan(workers)]
     events: queue.Queue = queue.Queue()
@@ -131,49 +131,15 @@ def compile_all(workers: int, report: Callable[[str, float], None] | None = None
     return time.perf_counter() - t0
 
 
-_ahead: dict[str, subprocess.Popen] = {}
-_INDEX = {"sampling": "*sampler.generate-*.nbi"}  # a job's kernel whose index says "cached"
-
-
-def compile_ahead(job: str) -> bool:
-    """Start compiling ``job``'s kernels in a background process, if they are not in the cache
-    yet and a second core is there to do it. A run on a new install calls this for the kernels
-    it needs later (sampling) before compiling its training step: the two compile side by
-    side, and the first sample needs no compile of its own. Returns whether it started."""
-    from rnn_tui.core import _jit
-
-    if job in _ahead or not _jit.cache_enabled or _jit.cache_dir is None:
-        return False
-    if default_workers() < 2 or any(Path(_jit.cache_dir).rglob(_INDEX[job])):
-        return False
-    _ahead[job] = subprocess.Popen([sys.executable, "-m", "rnn_tui.core.precompile", job],
-                                   stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.DEVNULL)
-    return True
-
-
-def wait_ahead(job: str) -> None:
-    """Before ``job``'s kernels are first called here: let a compile started by
-    :func:`compile_ahead` finish, so that they load from the cache instead of being compiled
-    a second time in this process."""
-    proc = _ahead.pop(job, None)
-    if proc is not None:
-        proc.wait()
-
-
 def default_workers() -> int:
     """One worker per core this process may use, at most one per job."""
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        cores = os.cpu_count() or 1
-    return max(1, min(cores, len(JOBS)))
+    return max(1, min(usable_cores(), len(JOBS)))
 
 
 def main(argv: list[str]) -> int:
     unknown = [n for n in argv if n not in JOBS]
     if unknown or not argv:
-        print(f"usage: python -m rnn_tui.core.precompile JOB ...  (JOBs: {', '.join(JOBS)})",
+        print(f"usage: python -m rnn_tui.core.fast.precompile JOB ...  (JOBs: {', '.join(JOBS)})",
               file=sys.stderr)
         return 2
     for name in argv:

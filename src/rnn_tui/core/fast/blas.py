@@ -7,11 +7,11 @@ passed in as an integer: the compiled code stays cacheable (no address baked in)
 loop, with every product, runs in one GIL-free call.
 
 ``BLAS`` is a tuple of integers ``(kind, sgemm, dgemm, s_pack_size, d_pack_size, s_pack, d_pack,
-s_compute, d_compute)``: kind 3 = Intel MKL (``cblas_?gemm_64``, ILP64), with its packed-matrix API;
-kind 1 = CBLAS with 64-bit integers (NumPy's bundled ``scipy_openblas64_``); kind 2 = Fortran
-``sgemm_`` with 32-bit integers from ``scipy.linalg.cython_blas`` (where NumPy's library is not
-found, e.g. a NumPy built on macOS's Accelerate; SciPy is a dependency only there). The pack
-entries are 0 for kinds 1 and 2.
+s_compute, d_compute)``, ``kind`` a :class:`BlasKind`: ``MKL`` = Intel MKL (``cblas_?gemm_64``,
+ILP64), with its packed-matrix API; ``OPENBLAS`` = CBLAS with 64-bit integers (NumPy's bundled
+``scipy_openblas64_``); ``SCIPY`` = Fortran ``sgemm_`` with 32-bit integers from
+``scipy.linalg.cython_blas`` (where NumPy's library is not found, e.g. a NumPy built on macOS's
+Accelerate; SciPy is a dependency only there). The pack entries are 0 but for MKL.
 
 Why MKL where it is installed (the ``[mkl]`` extra, x86-64 Linux): the recurrent product of a
 training step is a short, wide one (16 x 256 @ 256 x 1024 per worker) repeated T times with the
@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import enum
 import functools
 import os
 import sys
@@ -36,8 +37,17 @@ from llvmlite import ir
 from numba import types
 from numba.core.extending import intrinsic
 
-from rnn_tui.core._jit import call_by_address, kernel
-from rnn_tui.core.ukernel import NR32, NR64, pack_panels, panel_gemm
+from rnn_tui.core.fast._jit import call_by_address, kernel
+from rnn_tui.core.fast.ukernel import NR32, NR64, pack_panels, panel_gemm
+
+
+class BlasKind(enum.IntEnum):
+    """Which BLAS a ``BLAS`` tuple reaches (its first entry; kernels compare against these)."""
+
+    OPENBLAS = 1  # CBLAS with 64-bit integers: NumPy's own OpenBLAS
+    SCIPY = 2  # Fortran ?gemm_ with 32-bit integers, from SciPy
+    MKL = 3  # Intel MKL's ILP64 CBLAS, with its packed-matrix API
+
 
 # CBLAS enum values. NumPy integers, not Python ints: Numba types a Python int constant passed to
 # a kernel as a literal and compiles one specialisation per value (and per omitted default);
@@ -115,7 +125,7 @@ def _mkl_lib():
 
 def blas_name() -> str:
     """Which BLAS the kernels call: ``"mkl"``, ``"openblas"`` or ``"scipy"``."""
-    return {3: "mkl", 1: "openblas", 2: "scipy"}[blas_handle()[0]]
+    return BlasKind(blas_handle()[0]).name.lower()
 
 
 @functools.lru_cache(maxsize=1)
@@ -125,7 +135,7 @@ def blas_handle() -> tuple[int, int, int, int, int, int, int, int, int]:
     if mkl is not None:
         f = [_addr(getattr(mkl, f"cblas_{p}gemm{n}_64")) for n in ("", "_pack_get_size", "_pack",
                                                                     "_compute") for p in "sd"]
-        return (3, *f)
+        return (int(BlasKind.MKL), *f)
     try:
         lib = _numpy_blas_lib()
         if lib is not None:
@@ -134,7 +144,7 @@ def blas_handle() -> tuple[int, int, int, int, int, int, int, int, int]:
                     s = getattr(lib, f"{pre}cblas_sgemm{suf}", None)
                     d = getattr(lib, f"{pre}cblas_dgemm{suf}", None)
                     if s is not None and d is not None:
-                        return (1, _addr(s), _addr(d), 0, 0, 0, 0, 0, 0)
+                        return (int(BlasKind.OPENBLAS), _addr(s), _addr(d), 0, 0, 0, 0, 0, 0)
     except Exception:  # noqa: BLE001 - any failure means: use the fallback
         pass
     try:
@@ -146,8 +156,8 @@ def blas_handle() -> tuple[int, int, int, int, int, int, int, int, int]:
                         "not from PyPI?) and SciPy, the fallback, is not installed; "
                         "pip install scipy") from None
 
-    return (2, _capsule_addr(cb.__pyx_capi__["sgemm"]), _capsule_addr(cb.__pyx_capi__["dgemm"]),
-            0, 0, 0, 0, 0, 0)
+    return (int(BlasKind.SCIPY), _capsule_addr(cb.__pyx_capi__["sgemm"]),
+            _capsule_addr(cb.__pyx_capi__["dgemm"]), 0, 0, 0, 0, 0, 0)
 
 
 def _addr(fn) -> int:
@@ -299,7 +309,7 @@ def gemm(blas, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc):
     """Row-major C (m x n) = alpha op(A) op(B) + beta C on raw pointers ``a``, ``b``, ``c``
     (integers from ``arr.ctypes.data``), float type taken from ``alpha``."""
     fptr = blas[2] if isinstance_f64(alpha) else blas[1]
-    if blas[0] != 2:  # MKL and NumPy's OpenBLAS: CBLAS with 64-bit integers
+    if blas[0] != BlasKind.SCIPY:  # MKL and NumPy's OpenBLAS: CBLAS with 64-bit integers
         _cblas64(fptr, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
     else:  # column-major: C^T = op(B)^T op(A)^T
         _f77(fptr, tb, ta, n, m, k, alpha, b, ldb, a, lda, beta, c, ldc)
@@ -359,17 +369,17 @@ def rec_prepare(blas, W, trans, m, uses):
     row (the T steps of a sequence).
 
     op(W) (W, or W^T when ``trans``) is packed once: with MKL into MKL's internal layout
-    (``cblas_?gemm_pack``), otherwise into the panels of :mod:`rnn_tui.core.ukernel` (``NR``
+    (``cblas_?gemm_pack``), otherwise into the panels of :mod:`rnn_tui.core.fast.ukernel` (``NR``
     columns each, ``K`` rows of ``NR`` contiguous numbers, the last panel padded with zeros).
     Returns the buffer (empty when the product is too small or W used once, so that packing
     would not pay: W is then used as it is)."""
     R, S = W.shape
     n, k = (R, S) if trans else (S, R)
-    if uses < 2 or (m * n * k <= PACK_MIN if blas[0] == 3 else n * k < PANEL_MIN):
+    if uses < 2 or (m * n * k <= PACK_MIN if blas[0] == BlasKind.MKL else n * k < PANEL_MIN):
         return np.empty(0, dtype=W.dtype)
     one = W.dtype.type(1.0)
     f64 = isinstance_f64(one)
-    if blas[0] == 3:
+    if blas[0] == BlasKind.MKL:
         size = _mkl_pack_size(blas[4] if f64 else blas[3], _B_MATRIX, m, n, k)
         buf = np.empty(size // W.itemsize + 16, dtype=W.dtype)
         _mkl_pack(blas[6] if f64 else blas[5], TRANS if trans else NO_TRANS, m, n, k, one,
@@ -402,7 +412,7 @@ def rec_mm(blas, A, W, prep, trans, C, beta):
         return
     bt = C.dtype.type(beta)
     f64 = isinstance_f64(bt)
-    if blas[0] == 3:
+    if blas[0] == BlasKind.MKL:
         _mkl_compute(blas[8] if f64 else blas[7], m, n, k, A.ctypes.data,
                      A.shape[1], prep.ctypes.data, bt, C.ctypes.data, C.shape[1])
         return

@@ -6,17 +6,27 @@ batch 1 it dominates. :func:`lm_forward_backward` runs embedding -> every layer 
 softmax cross-entropy -> backward -> gradients in the flat buffer inside one GIL-free call, reusing
 the same cell kernels as :class:`~rnn_tui.core.network.Network` and a preallocated workspace.
 It calls them (and the products) by address, the ``call_*`` names (see
-:func:`rnn_tui.core._jit.call_by_address`): one compiled copy of each, shared with the network
+:func:`rnn_tui.core.fast._jit.call_by_address`): one compiled copy of each, shared with the network
 path, instead of copies linked into this kernel.
 """
 
 from __future__ import annotations
 
+import enum
+
 import numpy as np
 
-from rnn_tui.core._jit import kernel
-from rnn_tui.core.blas import NO_TRANS, TRANS, blas_handle, call_mm, copy_rows, set_threads_local
 from rnn_tui.core.cells import GRU, LSTM
+from rnn_tui.core.fast._jit import kernel
+from rnn_tui.core.fast.blas import (
+    NO_TRANS,
+    TRANS,
+    BlasKind,
+    blas_handle,
+    call_mm,
+    copy_rows,
+    set_threads_local,
+)
 from rnn_tui.core.layers import (
     CELL_CODES,
     call_accumulate_weight_grads,
@@ -25,7 +35,15 @@ from rnn_tui.core.layers import (
     call_sequence_forward,
 )
 from rnn_tui.core.losses import call_softmax_xent
-from rnn_tui.core.sampler import generator_offsets
+from rnn_tui.core.params import stack_offsets
+
+
+class EmbMode(enum.IntEnum):
+    """How the fused step's first layer reads its tokens."""
+
+    EMBEDDING = 0  # rows of the embedding, then one product with W_ih
+    ONEHOT = 1  # rows of W_ih
+    TABLE = 2  # rows of P = emb W_ih, one small product a step (a small vocabulary)
 
 
 # The step's own loops, each a kernel of its own called by address: written out inside
@@ -71,8 +89,8 @@ def lm_forward_backward(blas, cell, emb_mode, data, grad, offs, emb_off, tokens,
 
     Shapes: tokens/targets (T, B); h0/c0/hN/cN (L, B, H); hs/cs (L, T+1, B, H); gates (L, T, B,
     G*H); extra (L, T, B, H); xg, dGx, dGh (T, B, G*H); xin (T, B, E) the embedded tokens;
-    logits (T*B, V); dy (T, B, H); dh_norms (L, T); table (V, G*H). ``emb_mode`` 0 = embedding,
-    1 = one-hot, 2 = embedding through a table.
+    logits (T*B, V); dy (T, B, H); dh_norms (L, T); table (V, G*H). ``emb_mode`` an
+    :class:`EmbMode`.
 
     The table form: the first layer's input projection of token k is
     :math:`\mathrm{emb}_k W_{ih}`, a row of :math:`P = \mathrm{emb}\, W_{ih}` (V x G*H), so when
@@ -92,7 +110,7 @@ def lm_forward_backward(blas, cell, emb_mode, data, grad, offs, emb_off, tokens,
     dGx2 = dGx.reshape((T * B, GH))
     dGh2 = dGh.reshape((T * B, GH)) if cell == GRU else dGx2  # (the same for the others)
     # the embedding and its gradient (none for one-hot input)
-    Vin = 0 if emb_mode == 1 else (table.shape[0] if emb_mode == 2 else V)
+    Vin = 0 if emb_mode == EmbMode.ONEHOT else (table.shape[0] if emb_mode == EmbMode.TABLE else V)
     emb = data[emb_off : emb_off + Vin * E].reshape((Vin, E))
     gemb = grad[emb_off : emb_off + Vin * E].reshape((Vin, E))
     # ---------------------------------------------------------------- forward
@@ -104,10 +122,10 @@ def lm_forward_backward(blas, cell, emb_mode, data, grad, offs, emb_off, tokens,
         b_hh = data[offs[layer, 3] : offs[layer, 3] + GH]
         # LSTM turns its projection into its gates
         proj2 = (gates[layer] if cell == LSTM else xg).reshape((T * B, GH))
-        if layer == 0 and emb_mode != 0:
+        if layer == 0 and emb_mode != EmbMode.EMBEDDING:
             # one-hot: row k of W_ih; embedding through the table: row k of (emb W_ih)
             rows = W_ih
-            if emb_mode == 2:
+            if emb_mode == EmbMode.TABLE:
                 call_mm(blas, emb, W_ih, table, NO_TRANS, NO_TRANS, 0.0)
                 rows = table
             _gather_rows(rows, tok, proj2)
@@ -149,16 +167,16 @@ def lm_forward_backward(blas, cell, emb_mode, data, grad, offs, emb_off, tokens,
         call_sequence_backward(blas, cell, dy, zero, zero, W_hh, hs[layer], cs[layer],
                                gates[layer], extra[layer], dGx, dGh, dh_norms[layer])
         # dW_ih from the layer's input where there is a product with it (not for token rows)
-        with_x = layer > 0 or emb_mode == 0
+        with_x = layer > 0 or emb_mode == EmbMode.EMBEDDING
         x2 = hs[layer - 1, 1:].reshape((T * B, H)) if layer > 0 else xin2
         call_accumulate_weight_grads(blas, x2, hs[layer, :T].reshape((T * B, H)), dGx2, dGh2,
                                      gW_ih, gW_hh, grad[o_bi : o_bi + GH],
                                      grad[o_bh : o_bh + GH], with_x)
         if layer > 0:
             call_mm(blas, dGx2, W_ih, dy2, NO_TRANS, TRANS, 0.0)  # dL/dh of the layer below
-        elif emb_mode == 1:
+        elif emb_mode == EmbMode.ONEHOT:
             call_scatter_add_rows(gW_ih, tok, dGx2)
-        elif emb_mode == 2:
+        elif emb_mode == EmbMode.TABLE:
             # d(emb W_ih) = scatter of dGx by token; then dW_ih += emb^T d, d emb += d W_ih^T
             table[:] = 0
             call_scatter_add_rows(table, tok, dGx2)
@@ -217,28 +235,26 @@ class FusedLM:
         if spec.input_mode == "real" or spec.dropout > 0 or net.dtype != np.float32:
             raise ValueError("the fused step needs token input, no dropout and float32")
         self.net = net
-        L = spec.layers
         self.T, self.B, self.workers = T, B, workers
         self.cell = CELL_CODES[spec.cell]
-        self.emb_mode = 0 if spec.input_mode == "embedding" else 1
-        if self.emb_mode == 0 and 2 * spec.input_size <= T * B // max(workers, 1):
-            self.emb_mode = 2  # small vocabulary: the input projection through a table
-        offs = generator_offsets(net)
+        self.emb_mode = EmbMode.EMBEDDING if spec.input_mode == "embedding" else EmbMode.ONEHOT
+        if self.emb_mode == EmbMode.EMBEDDING and 2 * spec.input_size <= T * B // max(workers, 1):
+            self.emb_mode = EmbMode.TABLE  # small vocabulary: the input projection through a table
+        offs = stack_offsets(net.params.layout, spec.layers)
         slots = net.params.layout.slots
-        offs[L, 3] = slots["l0.W_ih"].shape[0]  # layer 0's input width (E, or V for one-hot)
-        self.offs = offs
+        self.offs = offs  # its last row ends with layer 0's input width (E, or V for one-hot)
         self.emb_off = slots["embed.W"].offset if "embed.W" in slots else 0
         parts = 1
-        if workers > 1 and B >= 2 * workers and blas_handle()[0] == 3:
+        if workers > 1 and B >= 2 * workers and blas_handle()[0] == BlasKind.MKL:
             parts = workers  # MKL runs sequentially in each caller
-        elif workers > 1 and B >= 2 * workers and blas_handle()[0] == 1:
+        elif workers > 1 and B >= 2 * workers and blas_handle()[0] == BlasKind.OPENBLAS:
             prev = set_threads_local(1)  # probe: per-thread BLAS threads supported?
             if prev is not None:
                 set_threads_local(prev)
                 parts = workers
         bounds = np.linspace(0, B, parts + 1).astype(int)
         self.slices = [slice(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
-        self.ws = [_Workspace(net, T, sl.stop - sl.start, self.emb_mode == 2)
+        self.ws = [_Workspace(net, T, sl.stop - sl.start, self.emb_mode == EmbMode.TABLE)
                    for sl in self.slices]
         self.grads = [net.params.grad] + [np.zeros_like(net.params.grad)
                                           for _ in self.slices[1:]]
@@ -262,7 +278,7 @@ class FusedLM:
         prev = set_threads_local(1) if self.parts > 1 or self.workers > 1 else None
         try:
             return lm_forward_backward(
-                blas_handle(), self.cell, self.emb_mode, self.net.params.data, grad, self.offs,
+                blas_handle(), self.cell, int(self.emb_mode), self.net.params.data, grad, self.offs,
                 self.emb_off, np.ascontiguousarray(tokens[:, sl]),
                 np.ascontiguousarray(targets[:, sl]), np.ascontiguousarray(h0[:, sl]),
                 np.ascontiguousarray(c0[:, sl]), hN[i], cN[i], ws.hs, ws.cs, ws.gates,
