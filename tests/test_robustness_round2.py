@@ -281,12 +281,13 @@ def test_resume_where_the_directory_cannot_be_written(tmp_path, capsys, monkeypa
     assert main(small_run(tmp_path, extra=["--steps", "10"])) == 0
     run = tmp_path / "runs" / "run"
     before = (run / "checkpoint.npz").read_bytes()
-    import rnn_tui.train.runs as runs
 
     def mkstemp(*_a, dir=None, **_k):
         raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(dir))
 
-    monkeypatch.setattr(runs.tempfile, "mkstemp", mkstemp)
+    import rnn_tui.safeio as safeio
+
+    monkeypatch.setattr(safeio.tempfile, "mkstemp", mkstemp)
     line = refused_in_process(capsys, ["train", "--resume", run, "--steps", "20", "--quiet"],
                               "read-only file system")
     assert "copy the run somewhere writable" in line

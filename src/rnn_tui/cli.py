@@ -391,10 +391,11 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_evaluate(args)
         if args.command == "recipes":
             return cmd_recipes(args)
-        if args.command == "export":
-            return cmd_export(args)
-        if args.command == "import":
-            return cmd_import(args)
+        if args.command in ("export", "import"):  # a signal unwinds: no half-written files
+            from rnn_tui.safeio import signals_raise
+
+            with signals_raise():
+                return cmd_export(args) if args.command == "export" else cmd_import(args)
         if args.command == "serve":
             return cmd_serve(args)
         if args.command == "sweep":
@@ -794,11 +795,9 @@ def run_training(cfg, args, resume_dir: Path | None) -> int:
             from rnn_tui.interop.logs import close_sinks
 
             close_sinks(trainer.sinks)
-    if reason == "failed":
-        if trainer.failure:  # a write failed (disk full, read-only): the console said why
-            discard_if_unsaved(trainer)
-            return 2
-        return 1
+    if reason == "failed":  # a write failed or it diverged: the console said why in one line
+        discard_if_unsaved(trainer)  # a run that never saved a checkpoint leaves nothing
+        return 2
     if reason == "interrupted":
         print(f"rnn-tui: interrupted; checkpoint saved. Continue with: rnn-tui train --resume "
               f"{run_dir}", file=sys.stderr)

@@ -24,6 +24,7 @@ from rnn_tui.train.runs import (
     MetricsWriter,
     clean_stale_temporaries,
     load_checkpoint,
+    lock_run,
     make_run_dir,
 )
 from rnn_tui.train.task import Task
@@ -65,28 +66,59 @@ def prepare_run(cfg: RunConfig, runs_dir, name: str | None, resume_dir: Path | N
         from rnn_tui.interop.logs import check_formats
 
         logs = check_formats(logs)  # a missing extra is said before anything is built
+    lock = None
+    if resume_dir is not None:  # one writer per run
+        try:
+            lock = lock_run(resume_dir)
+        except OSError as err:
+            raise UserError(_unwritable(resume_dir, err, True)) from None
+    try:
+        return _prepare(cfg, runs_dir, name, resume_dir, sinks, on_nonfinite, logs, lock)
+    except BaseException:
+        if lock is not None:
+            lock.release()
+        raise
+
+
+def _prepare(cfg, runs_dir, name, resume_dir, sinks, on_nonfinite, logs, lock):
     task = build_task(cfg)
     trainer = Trainer(task, cfg, None, list(sinks), on_nonfinite=on_nonfinite)
     new_root = None
-    if resume_dir is not None:
+    fresh = resume_dir is not None and not _has_checkpoint(resume_dir)
+    if resume_dir is not None and not fresh:
         path = resume_dir / CHECKPOINT
         restore_checked(trainer.restore, path, *load_checkpoint(path))  # refuses a mismatch
+        run_dir = resume_dir
+    elif resume_dir is not None:  # killed before its first checkpoint: it starts afresh
         run_dir = resume_dir
     else:
         new_root = _first_missing(Path(runs_dir))  # --runs-dir made here: removed on failure
         run_dir = make_run_dir(runs_dir, name, cfg.data.task)
+        try:
+            lock = lock_run(run_dir)
+        except OSError as err:
+            shutil.rmtree(run_dir, ignore_errors=True)
+            _remove_empty(run_dir.parent, new_root)
+            raise UserError(_unwritable(run_dir, err, False)) from None
     trainer.run_dir = run_dir
     trainer.created_run_dir = resume_dir is None
     trainer.created_root = new_root if resume_dir is None else None
     writer = None
     try:
+        if fresh:
+            _start_afresh(run_dir)
         writer = MetricsWriter(run_dir / "metrics.jsonl")
+        writer.lock = lock
         if resume_dir is not None:
             clean_stale_temporaries(run_dir)
         write_config(run_dir, cfg)
+        if fresh:
+            trainer.notes.append(f"{run_dir} had no checkpoint (it stopped before its first "
+                                 "one), so it starts again from step 0")
     except (OSError, UserError) as err:
         if writer is not None:
             writer.close()
+        lock.release()
         if resume_dir is None:
             shutil.rmtree(run_dir, ignore_errors=True)
             _remove_empty(run_dir.parent, new_root)
@@ -99,6 +131,20 @@ def prepare_run(cfg: RunConfig, runs_dir, name: str | None, resume_dir: Path | N
 
         trainer.sinks += open_log_sinks(logs, run_dir)
     return trainer, writer, run_dir
+
+
+def _has_checkpoint(run_dir: Path) -> bool:
+    return os.path.lexists(run_dir / CHECKPOINT)
+
+
+def _start_afresh(run_dir: Path) -> None:
+    """A run that never saved a checkpoint begins again: its old events (and samples) go, so
+    ``watch`` does not show two beginnings; nothing else in the folder is touched."""
+    for name in ("metrics.jsonl", "samples.txt", BEST):
+        try:
+            os.unlink(run_dir / name)
+        except FileNotFoundError:
+            pass
 
 
 def _first_missing(path: Path) -> Path | None:

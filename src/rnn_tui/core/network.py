@@ -183,7 +183,9 @@ class Network:
                     W = self.params[f"{name}.W_hh"]
                     for g in range(self.spec.gates):
                         q, r = np.linalg.qr(rng.standard_normal((H, H)))
-                        W[:, g * H : (g + 1) * H] = recurrent_scale * q * np.sign(np.diag(r))
+                        with np.errstate(over="ignore", invalid="ignore"):  # a huge S gives
+                            # inf weights, which the first step reports as a divergence
+                            W[:, g * H : (g + 1) * H] = recurrent_scale * q * np.sign(np.diag(r))
                 if self.spec.cell == "lstm":
                     self.params[f"{name}.b_ih"][H : 2 * H] = 1.0
                     self.params[f"{name}.b_hh"][H : 2 * H] = 0.0

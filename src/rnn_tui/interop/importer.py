@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -36,15 +37,7 @@ def import_run(path: str | Path, task: str | None = None, *, corpus: str | None 
     further ``{"data": …, "train": …}`` values (batch, seq, learning rate …). Every input is
     checked before the directory is made."""
     from rnn_tui.tasks.language import LanguageTask
-    from rnn_tui.train.runs import (
-        BEST,
-        CHECKPOINT,
-        MetricsWriter,
-        atomic_write_text,
-        make_run_dir,
-        save_checkpoint,
-    )
-    from rnn_tui.train.trainer import write_config
+    from rnn_tui.train.runs import make_run_dir
 
     if not corpus:
         raise UserError("give the text the imported model reads: --text FILE or --corpus NAME "
@@ -77,7 +70,38 @@ def import_run(path: str | Path, task: str | None = None, *, corpus: str | None 
     task.net.params.load_flat(net.params.data)
     val, metrics = task.evaluate()
 
-    run_dir = make_run_dir(runs_dir, name, cfg.data.task)
+    from rnn_tui.safeio import make_dirs, remove_made_dirs, write_error
+
+    made_root = make_dirs(runs_dir)
+    try:
+        run_dir = make_run_dir(runs_dir, name, cfg.data.task)
+    except UserError:
+        remove_made_dirs(Path(runs_dir), made_root)
+        raise
+    try:
+        _write_run(run_dir, path, cfg, weights, task, val, metrics)
+    except BaseException as err:  # a write failed, or a signal: nothing half-made is left
+        shutil.rmtree(run_dir, ignore_errors=True)
+        remove_made_dirs(Path(runs_dir), made_root)
+        if isinstance(err, OSError):
+            raise write_error(run_dir, err, "free some space or choose another --runs-dir") \
+                from None
+        raise
+    return run_dir
+
+
+def _write_run(run_dir: Path, path, cfg: RunConfig, weights, task, val, metrics) -> None:
+    """The files of an imported run, each through the safe write path."""
+    from rnn_tui.safeio import append_text
+    from rnn_tui.train.runs import (
+        BEST,
+        CHECKPOINT,
+        MetricsWriter,
+        atomic_write_text,
+        save_checkpoint,
+    )
+    from rnn_tui.train.trainer import write_config
+
     vocab_file = (run_dir / "vocab.json").resolve()
     atomic_write_text(vocab_file, json.dumps(weights.tokenizer.to_dict(), ensure_ascii=False))
     cfg.data.vocab = str(vocab_file)
@@ -98,8 +122,8 @@ def import_run(path: str | Path, task: str | None = None, *, corpus: str | None 
         sample = task.sample(cfg.train.temperature, cfg.train.sample_len)
         writer(sample)
         text = sample.text
-        with open(run_dir / "samples.txt", "a", encoding="utf-8") as f:
-            f.write(f"--- step 0, imported (temperature {cfg.train.temperature:.2f})\n{text}\n")
+        append_text(run_dir / "samples.txt",
+                    f"--- step 0, imported (temperature {cfg.train.temperature:.2f})\n{text}\n")
         arrays, meta = task.checkpoint()
         meta.update(step=0, elapsed_s=0.0, best_val_loss=val, best_step=0, last_val_loss=val,
                     bad_evals=0, lr_scale=1.0, config=cfg.to_dict(), imported_from=source)
@@ -109,7 +133,8 @@ def import_run(path: str | Path, task: str | None = None, *, corpus: str | None 
         writer(ev.Finished(reason="imported", best_val_loss=val, last_val_loss=val, best_step=0))
     finally:
         writer.close()
-    return run_dir
+    if writer.failed is not None:
+        raise writer.failed
 
 
 def hidden_snapshot(task, ids: np.ndarray) -> ev.HiddenSnapshot:

@@ -12,8 +12,9 @@ The scalars are those of the event stream: a ``step`` event's ``loss``, ``tokens
 Both writers are event sinks: ``rnn-tui train --log tensorboard`` (or ``csv``) appends them to
 the trainer beside the :class:`~rnn_tui.train.runs.MetricsWriter`, writing ``RUN/tensorboard/``
 and ``RUN/metrics.csv`` as the run goes; ``rnn-tui export RUN --to DIR --format …`` replays a
-run's ``metrics.jsonl`` through the same code. TensorBoard files are written by ``tensorboardX``
-(the ``[tensorboard]`` extra), never TensorFlow or torch.
+run's ``metrics.jsonl`` through the same code. TensorBoard records are made with ``tensorboardX``'s
+protocol buffers (the ``[tensorboard]`` extra, never TensorFlow or torch) and written, like the
+CSV, through :mod:`rnn_tui.safeio`: an export is one file written whole or not at all.
 
 ``metrics.csv`` has one row per event that carries scalars (a ``step`` or an ``eval`` event):
 ``step``, ``elapsed_s`` (seconds of training), then one column per scalar, empty where that
@@ -28,6 +29,8 @@ import io
 import itertools
 import math
 import os
+import socket
+import struct
 import sys
 import time
 from collections.abc import Iterable, Sequence
@@ -116,49 +119,97 @@ def close_sinks(sinks: Iterable) -> None:
             sink.close()
 
 
+def event_file_name(suffix: str = "") -> str:
+    """TensorBoard's name for an event file: ``events.out.tfevents.<seconds>.<host><suffix>``."""
+    return f"events.out.tfevents.{int(time.time())}.{socket.gethostname()}{suffix}"
+
+
+class EventRecords:
+    """TensorBoard event records as bytes: tensorboardX's protocol buffers (an ``Event`` around
+    a ``Summary``) in TFRecord framing (length, masked CRC-32C of the length, the event, its
+    masked CRC-32C). The bytes are written by the caller, through :mod:`rnn_tui.safeio`."""
+
+    def __init__(self):
+        tbx = require_tensorboardx()
+        from tensorboardX.proto import event_pb2
+        from tensorboardX.record_writer import masked_crc32c
+
+        self._summary = tbx.summary
+        self._event_pb2 = event_pb2
+        self._crc = masked_crc32c
+
+    def record(self, event) -> bytes:
+        data = event.SerializeToString()
+        header = struct.pack("<Q", len(data))
+        return b"".join((header, struct.pack("<I", self._crc(header)), data,
+                         struct.pack("<I", self._crc(data))))
+
+    def file_version(self, wall: float) -> bytes:
+        """The record every event file starts with."""
+        return self.record(self._event_pb2.Event(wall_time=wall, file_version="brain.Event:2"))
+
+    def scalar(self, tag: str, value: float, step: int, wall: float) -> bytes:
+        return self.record(self._event_pb2.Event(summary=self._summary.scalar(tag, value),
+                                                 step=step, wall_time=wall))
+
+    def text(self, tag: str, text: str, step: int, wall: float) -> bytes:
+        return self.record(self._event_pb2.Event(summary=self._summary.text(tag, text),
+                                                 step=step, wall_time=wall))
+
+    def of_event(self, event: ev.Event, wall: float) -> bytes:
+        """The records of one of our events: its scalars, or a sample as text."""
+        values = scalars(event)
+        if values:
+            return b"".join(self.scalar(tag, v, event.step, wall) for tag, v in values.items())
+        if isinstance(event, ev.SampleText) and event.text:
+            return self.text("samples", event.text, event.step, wall)
+        return b""
+
+
 class TensorBoardSink:
-    """Event sink writing scalars (and samples, as text) to TensorBoard event files in
-    ``logdir``. Wall times are the run's start plus ``elapsed_s``; ``start_time`` fixes the start
-    (an export), otherwise it is now minus the first event's ``elapsed_s``."""
+    """Event sink writing scalars (and samples, as text) to a TensorBoard event file of its own
+    in ``logdir``, appended through :func:`rnn_tui.safeio.open_append` and flushed at every
+    evaluation and every ``flush_secs``. Wall times are the run's start plus ``elapsed_s``;
+    ``start_time`` fixes the start, otherwise it is now minus the first event's
+    ``elapsed_s``. A failed write raises its ``OSError`` (the trainer stops on it)."""
 
     def __init__(self, logdir: Path, start_time: float | None = None, flush_secs: int = 5):
         self.logdir = Path(logdir)
         self.start_time = start_time
         self.flush_secs = flush_secs
-        self._writer = None
+        self._records = EventRecords()
+        self._f = None
+        self._last_flush = 0.0
 
     def _open(self):
-        if self._writer is None:
-            tbx = require_tensorboardx()
+        if self._f is None:
+            from rnn_tui.safeio import open_append
+
             self.logdir.mkdir(parents=True, exist_ok=True)
-            # tensorboardX names a file by the second it opened it and truncates one of the
-            # same name: a second writer within that second (a resumed run, an export of a
-            # resumed run) must not reuse it
-            suffix = f".{os.getpid()}.{next(_WRITERS)}"
-            self._writer = tbx.SummaryWriter(logdir=str(self.logdir), flush_secs=self.flush_secs,
-                                             filename_suffix=suffix)
-        return self._writer
+            # a file of its own per writer: a resumed run adds a second one
+            name = event_file_name(f".{os.getpid()}.{next(_WRITERS)}")
+            self._f = open_append(self.logdir / name)
+            self._f.write(self._records.file_version(time.time()))
+            self._last_flush = time.monotonic()
+        return self._f
 
     def __call__(self, event: ev.Event) -> None:
         if self.start_time is None:
             self.start_time = time.time() - event.elapsed_s
-        wall = self.start_time + event.elapsed_s
-        values = scalars(event)
-        if values:
-            w = self._open()
-            for tag, v in values.items():
-                w.add_scalar(tag, v, global_step=event.step, walltime=wall)
-        elif isinstance(event, ev.SampleText) and event.text:
-            self._open().add_text("samples", event.text, global_step=event.step, walltime=wall)
-        if isinstance(event, ev.Evaluated) and self._writer is not None:
-            self._writer.flush()
+        data = self._records.of_event(event, self.start_time + event.elapsed_s)
+        if data:
+            self._open().write(data)
+        if self._f is not None and (isinstance(event, ev.Evaluated) or
+                                    time.monotonic() - self._last_flush >= self.flush_secs):
+            self._f.flush()
+            self._last_flush = time.monotonic()
         if isinstance(event, (ev.Finished, ev.Failed)):
             self.close()
 
     def close(self) -> None:
-        if self._writer is not None:
-            self._writer.close()
-            self._writer = None
+        if self._f is not None:
+            f, self._f = self._f, None
+            f.close()
 
 
 class CsvSink:
@@ -194,7 +245,7 @@ class CsvSink:
     def _widen(self, new: list[str]) -> None:
         """(Re)open the file for appending; with new columns, rewrite it with the wider
         header first (atomically)."""
-        from rnn_tui.train.runs import atomic_write_text
+        from rnn_tui.safeio import atomic_write, open_append
 
         self.close()
         if new or not self.path.exists() or not self.path.stat().st_size:
@@ -203,13 +254,13 @@ class CsvSink:
                 with open(self.path, newline="", encoding="utf-8") as f:
                     rows = [r for r in csv.reader(f) if r][1:]
             self.columns += new
-            atomic_write_text(self.path, to_csv(self.columns, rows))
-        self._f = open(self.path, "a", newline="", encoding="utf-8")  # noqa: SIM115
+            atomic_write(self.path, to_csv(self.columns, rows).encode("utf-8"))
+        self._f = io.TextIOWrapper(open_append(self.path), encoding="utf-8", newline="")
 
     def close(self) -> None:
         if self._f is not None:
-            self._f.close()
-            self._f = None
+            f, self._f = self._f, None
+            f.close()
 
 
 def to_csv(columns: list[str], rows: Iterable[list]) -> str:
@@ -239,12 +290,21 @@ def read_events(run: str | Path) -> tuple[Path, list[ev.Event]]:
 
 def export_logs(run: str | Path, to: str | Path, fmt: str) -> tuple[Path, int]:
     """Write a run's scalars from its ``metrics.jsonl`` as ``fmt`` into the directory ``to``.
-    Returns (the file or directory written, the number of scalar events)."""
+    Returns (the file or directory written, the number of scalar events).
+
+    The whole file is made in memory and written once through
+    :func:`rnn_tui.safeio.write_file`: a failure (or a signal) leaves nothing behind, not even
+    the directory when this made it, and the export can simply be run again."""
+    from rnn_tui.safeio import make_dirs, remove_made_dirs, write_file
+
     (fmt,) = check_formats([fmt])
     path, events = read_events(run)
     out = Path(to)
-    if out.exists() and not out.is_dir():
-        raise UserError(f"{out} is a file; --format {fmt} writes into a directory")
+    if os.path.lexists(out) and not out.is_dir():
+        from rnn_tui.safeio import kind_of
+
+        what = kind_of(os.stat(out).st_mode) if out.exists() else "a broken symbolic link"
+        raise UserError(f"{out} is {what}; --format {fmt} writes into a directory")
     with_scalars = [e for e in events if scalars(e)]
     if fmt == "csv":
         columns: list[str] = []
@@ -255,27 +315,22 @@ def export_logs(run: str | Path, to: str | Path, fmt: str) -> tuple[Path, int]:
             rows.append((e.step, e.elapsed_s, values))
         lines = [[step, repr(float(el)), *(repr(v[c]) if c in v else "" for c in columns)]
                  for step, el, v in rows]
-        _make_dir(out)
-        from rnn_tui.train.runs import atomic_write_text
-
-        atomic_write_text(out / CSV_NAME, to_csv(columns, lines))
-        return out / CSV_NAME, len(rows)
-    if out.is_dir() and any(f.name.startswith("events.out.tfevents") for f in out.iterdir()):
-        raise UserError(f"{out} already holds TensorBoard event files; export into a new or "
-                        "empty directory (TensorBoard would show both)")
-    _make_dir(out)
-    last = max((e.elapsed_s for e in events), default=0.0)
-    sink = TensorBoardSink(out, start_time=os.path.getmtime(path) - last)
+        data = to_csv(columns, lines).encode("utf-8")
+        target = out / CSV_NAME
+    else:
+        if out.is_dir() and any(f.name.startswith("events.out.tfevents") for f in out.iterdir()):
+            raise UserError(f"{out} already holds TensorBoard event files; export into a new "
+                            "or empty directory (TensorBoard would show both)")
+        records = EventRecords()
+        last = max((e.elapsed_s for e in events), default=0.0)
+        start = os.path.getmtime(path) - last
+        data = records.file_version(start + last) + b"".join(
+            records.of_event(e, start + e.elapsed_s) for e in events)
+        target = out / event_file_name(f".{os.getpid()}.export")
+    made = make_dirs(out)
     try:
-        for e in events:
-            sink(e)
-    finally:
-        sink.close()
-    return out, len(with_scalars)
-
-
-def _make_dir(out: Path) -> None:
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise UserError(f"cannot create {out}: {err.strerror}") from None
+        write_file(target, data)
+    except BaseException:
+        remove_made_dirs(out, made)
+        raise
+    return (target if fmt == "csv" else out), len(with_scalars)

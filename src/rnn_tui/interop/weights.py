@@ -91,9 +91,10 @@ def file_metadata(spec: NetSpec, meta: dict[str, Any]) -> dict[str, str]:
 def export_safetensors(run: str | Path, to: str | Path, which: str = "best") -> dict[str, Any]:
     """Write a run's weights (``best`` or ``latest``) to ``to`` with PyTorch's names, atomically.
     Returns a summary: the checkpoint used, which one, the tensors and the metadata."""
+    from rnn_tui.safeio import write_file
     from rnn_tui.session import checkpoint_path
     from rnn_tui.tasks.common import network_from_meta
-    from rnn_tui.train.runs import atomic_write_bytes, load_checkpoint
+    from rnn_tui.train.runs import load_checkpoint
 
     stn = _safetensors_numpy()
     target = _writable_target(to)
@@ -102,16 +103,21 @@ def export_safetensors(run: str | Path, to: str | Path, which: str = "best") -> 
     net = network_from_meta(arrays, meta)
     tensors = to_torch(net.params.w, net.spec)
     md = file_metadata(net.spec, meta)
-    atomic_write_bytes(target, stn.save(tensors, metadata=md))
+    write_file(target, stn.save(tensors, metadata=md))
     return {"checkpoint": path, "which": kind, "tensors": tensors, "metadata": md,
             "path": target}
 
 
 def _writable_target(to: str | Path) -> Path:
+    """Checked before the weights are read: a directory, a missing folder, a device or a FIFO
+    is refused (:func:`rnn_tui.safeio.write_target`)."""
+    from rnn_tui.safeio import write_target
+
     target = Path(to)
     if target.is_dir():
         raise UserError(f"{target} is a directory; give a file name ending in {SUFFIX} "
                         "(or --format tensorboard|csv to write the logs there)")
+    write_target(target)
     if not target.parent.is_dir():
         raise UserError(f"cannot write {target}: the directory {target.parent} does not exist")
     return target

@@ -8,13 +8,14 @@ vocabulary, config, step, optimizer and RNG state.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import os
 import re
 import shutil
 import stat
 import struct
-import tempfile
 import time
 import zipfile
 import zlib
@@ -36,32 +37,12 @@ CHECKPOINT = "checkpoint.npz"  # the latest state: what --resume continues
 BEST = "best.npz"  # the weights (and the rest) of the best evaluation so far
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-_FILE_MODE = 0o666 & ~_umask()
-
-
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write to a temporary file in the same directory, fsync, then rename over ``path``."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.fchmod(fd, _FILE_MODE)  # mkstemp makes 0600; give the usual permissions
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    """:func:`rnn_tui.safeio.atomic_write`: a temporary in the same directory, synced, renamed
+    over ``path``; a target that is not a regular file is refused."""
+    from rnn_tui.safeio import atomic_write
+
+    atomic_write(path, data)
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -95,6 +76,85 @@ def make_run_dir(root: str | Path, name: str | None, task: str) -> Path:
         raise UserError(f"cannot create run directory {path}: {describe_os_error(err)}; "
                         f"{storage_advice(err)}") from None
     return path
+
+
+LOCK = ".lock"  # held (flock) by the one process writing the run; readers never take it
+
+
+class RunLock:
+    """An exclusive ``flock`` on ``RUN/.lock``, held by the one process that writes the run
+    (``train``, ``--resume``, the app) for as long as it writes. The file names its holder
+    (process id, command, start time) for the refusal a second writer gets. The lock goes
+    with the process, so a ``kill -9`` never leaves a run locked."""
+
+    def __init__(self, run_dir: Path):
+        """Raises a UserError naming the holder when another process has the lock, and the
+        ``OSError`` of a run directory where the lock file cannot be made."""
+        import fcntl
+
+        self.path = Path(run_dir) / LOCK
+        flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | \
+            getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+        try:
+            fd = os.open(self.path, flags, 0o644)
+        except OSError as err:
+            if err.errno not in (errno.EROFS, errno.EACCES) or not self.path.is_file():
+                raise
+            fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))  # still lockable
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise UserError(f"{self.path} is not a regular file; remove it and try again")
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise UserError(f"run {run_dir} is being written by {_holder(fd)}; one process "
+                                "writes a run at a time: wait for it to end (or stop it), then "
+                                "try again; `rnn-tui watch` shows it meanwhile") from None
+            with contextlib.suppress(OSError):  # who holds it, for the refusal of others
+                os.ftruncate(fd, 0)
+                os.pwrite(fd, json.dumps(_holder_record()).encode("utf-8") + b"\n", 0)
+        except BaseException:
+            os.close(fd)
+            raise
+        self._fd: int | None = fd
+
+    def release(self) -> None:
+        """Let go of the run (closing the file ends the lock); idempotent."""
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            os.close(fd)
+
+    @property
+    def held(self) -> bool:
+        return self._fd is not None
+
+
+def _holder_record() -> dict[str, Any]:
+    import sys
+
+    argv = [os.path.basename(sys.argv[0]) or "rnn-tui", *sys.argv[1:]] if sys.argv else []
+    return {"pid": os.getpid(), "command": argv[:40],
+            "started": time.strftime("%Y-%m-%d %H:%M:%S %Z")}
+
+
+def _holder(fd: int) -> str:
+    """Who holds the lock, from what the lock file says (as plain, printable words)."""
+    try:
+        info = json.loads(os.pread(fd, 4096, 0).decode("utf-8"))
+        pid = int(info["pid"])
+        cmd = " ".join(str(a) for a in info.get("command", []))
+        cmd = "".join(c if c.isprintable() else "?" for c in cmd)[:200]
+        started = "".join(c for c in str(info.get("started", "")) if c.isprintable())[:40]
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return "another process"
+    what = f" ({cmd})" if cmd else ""
+    since = f", since {started}" if started else ""
+    return f"process {pid}{what}{since}"
+
+
+def lock_run(run_dir: Path) -> RunLock:
+    """Take the run's writer lock, or raise a UserError naming the process that holds it."""
+    return RunLock(run_dir)
 
 
 PROBE = ".write-test"
@@ -368,22 +428,31 @@ class MetricsWriter:
         self.max_units = max_units
         self._last_heavy: dict[str, float] = {}  # per heavy event type
         self.path = Path(path)
-        torn = False
+        self.lock: RunLock | None = None  # the run's writer lock, released on close
+        import io
+
+        from rnn_tui.safeio import NotRegularFile, open_append
+
         try:
-            st = os.stat(self.path)
-        except FileNotFoundError:
-            st = None
-        if st is not None and not stat.S_ISREG(st.st_mode):
+            raw = open_append(self.path)  # a regular file only: never a FIFO or a device
+        except NotRegularFile:
             from rnn_tui.safeio import kind_of
 
-            raise UserError(f"{self.path} is {kind_of(st.st_mode)}, not a file; rnn-tui keeps "
-                            "the run's events there: move it away and try again")
-        if st is not None and st.st_size:
-            with open(self.path, "rb") as f:
-                f.seek(-1, os.SEEK_END)
-                torn = f.read(1) != b"\n"  # a run killed mid-line: start on a fresh line
+            raise UserError(f"{self.path} is {kind_of(os.stat(self.path).st_mode)}, not a file; "
+                            "rnn-tui keeps the run's events there: move it away and try "
+                            "again") from None
+        torn = False
+        try:
+            size = os.fstat(raw.fileno()).st_size
+            if size:
+                with open(self.path, "rb") as f:
+                    f.seek(-1, os.SEEK_END)
+                    torn = f.read(1) != b"\n"  # a run killed mid-line: start on a fresh line
+        except BaseException:
+            raw.close()
+            raise
         self.failed: OSError | None = None
-        self._f = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - lives with the run
+        self._f = io.TextIOWrapper(raw, encoding="utf-8")
         if torn:
             self._f.write("\n")
             self._f.flush()
@@ -422,6 +491,8 @@ class MetricsWriter:
         except OSError as err:  # the last flush: the line is lost, the run is not
             if self.failed is None:
                 self.failed = err
+        if self.lock is not None:  # the run's writer is done with it
+            self.lock.release()
 
 
 def _json_default(v: Any) -> Any:

@@ -78,6 +78,7 @@ class Trainer:
         self.thread: threading.Thread | None = None
         self.finished = threading.Event()
         self.provenance: dict = {}  # for run_started: the engine, node and trial that ran it
+        self.notes: list[str] = []  # said at the start, beside the task's own notes
         self._t0 = time.perf_counter()
         self._compile0 = compile_seconds()
 
@@ -180,7 +181,8 @@ class Trainer:
         info_ = task.run_info()
         self.emit(ev.RunStarted(
             run_dir=str(self.run_dir or ""), task=cfg.data.task, config=cfg.to_dict(),
-            vocab_size=int(info_.get("vocab_size", 0)), notes=list(info_.get("notes", [])),
+            vocab_size=int(info_.get("vocab_size", 0)),
+            notes=list(info_.get("notes", [])) + self.notes,
             parameters=int(task.net.params.data.size), total_steps=t.steps or None,
             time_budget_s=t.time_budget or None, resumed=self.step > 0,
             compute=_compute_description(), views=list(task.views),
@@ -410,8 +412,10 @@ class Trainer:
         self.emit(sample)
         text = sample.text
         if self.run_dir is not None:
-            with open(self.run_dir / "samples.txt", "a", encoding="utf-8") as f:
-                f.write(f"--- step {self.step} (temperature {self.temperature:.2f})\n{text}\n")
+            from rnn_tui.safeio import append_text
+
+            append_text(self.run_dir / "samples.txt",
+                        f"--- step {self.step} (temperature {self.temperature:.2f})\n{text}\n")
 
     def _save(self, name: str = CHECKPOINT) -> None:
         if name == CHECKPOINT:
@@ -466,9 +470,12 @@ class Trainer:
             f"{MAX_RECOVERIES}); gradient clipping (--clip) prevents this")))
 
     def _divergence_message(self, detail: str) -> str:
-        return (f"training diverged at step {self.step + 1} ({detail}); the weights were not "
-                "updated and the last good checkpoint is kept. Lower the learning rate or turn "
-                "on gradient clipping (--clip).")
+        if self.saved_step is None:
+            kept = "it had saved no checkpoint, so there is nothing to keep"
+        else:
+            kept = "the weights were not updated and the last good checkpoint is kept"
+        return (f"training diverged at step {self.step + 1} ({detail}); {kept}. Lower the "
+                "learning rate or turn on gradient clipping (--clip).")
 
 
 def write_config(run_dir: Path, cfg: RunConfig) -> None:
