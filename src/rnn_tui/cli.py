@@ -45,7 +45,8 @@ TRAIN_FLAGS: list[tuple[str, str, str, type, str]] = [
     ("--val-data", "data", "val_data", str,
      "classify/tag: a held-out file (default: a seeded, stratified split of the data)"),
     ("--tokens", "data", "tokens", str, "classify: word | char (word)"),
-    ("--max-len", "data", "max_len", int, "classify: tokens read per sentence, 0 = all (0)"),
+    ("--max-len", "data", "max_len", int,
+     "classify, tag: tokens per sentence, longer ones cut (with a notice); 0 = all (400)"),
     ("--word-features", "data", "word_features", str,
      "tag: suffix (each word's suffixes and shape, for unknown words) | none (suffix)"),
     ("--cell", "model", "cell", str, "rnn | rnn_relu | rnn_sigmoid | lstm | gru (gru)"),
@@ -380,6 +381,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        from rnn_tui.limits import check_ranges
+
+        check_ranges(args.command, args)  # the commands' own options, from one table
         if getattr(args, "handler", None):
             return args.handler(args)
         if args.command == "train":
@@ -871,6 +875,10 @@ def cmd_sample(args) -> int:
 def _sample_with_probs(model, args, rng, out) -> int:
     """Each generated token on a line of its own, after the likeliest candidates the model
     weighed for it (the next-token distribution, under --temperature and --top-k)."""
+    from rnn_tui.limits import Limit, check_value
+
+    vocab = model.tokenizer.vocab_size
+    check_value("--show-probs", args.show_probs, Limit(1, vocab, "(the vocabulary's size)"))
     ids = model.context(args.prime, rng)
     gen = list(model.sample_ids(args.length, ids, args.temperature, args.top_k, rng))
     tops, probs = model.next_token_distributions(ids, gen, args.temperature, args.top_k,

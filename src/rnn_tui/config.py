@@ -50,7 +50,8 @@ class DataConfig:
     windows: int = 0  # char / word: > 0 = every window of this many tokens predicts the next
     val_data: str = ""  # classify / tag: a separate held-out file (default: a split)
     tokens: str = "word"  # classify: word | char
-    max_len: int = 0  # classify: tokens read per sentence (0 = all)
+    max_len: int = 0  # classify, tag: tokens per sentence, longer cut (0 = all; their defaults
+    # MAX_SENTENCE)
     word_features: str = "suffix"  # tag: none | suffix (suffixes and shape of each word)
     # char / word task: a tokenizer file (JSON, as `rnn-tui import` writes it) to use instead of
     # a vocabulary built from the corpus ("" = build it from the corpus)
@@ -113,13 +114,16 @@ SERIES_DEFAULTS = {"data": {"corpus": "sales"},
 # its best weights and stops when the held-out score stalls. Dropout measured with
 # benchmarks/classify.sh and tag.sh (120 s, docs/labelled.md): classification 0.759 without,
 # 0.783 at 0.3, 0.809 at 0.5; tagging (GRU) 0.905-0.909 at 0.3 against 0.893-0.895 without.
-CLASSIFY_DEFAULTS = {"data": {"corpus": "sentiment", "min_count": 1},
+# A step's time grows with its longest sentence: longer ones are cut at MAX_SENTENCE tokens
+# (with a notice); --max-len 0 reads them whole.
+MAX_SENTENCE = 400
+CLASSIFY_DEFAULTS = {"data": {"corpus": "sentiment", "min_count": 1, "max_len": MAX_SENTENCE},
                      "model": {"cell": "gru", "hidden": 64, "embed": 64, "bidirectional": True,
                                "dropout": 0.5},
                      "train": {"batch": 32, "lr": 2e-3, "time_budget": 120.0, "eval_every": 50,
                                "checkpoint_every": 500, "sample_every": 1000, "patience": 10,
                                "warmup": 20}}
-TAG_DEFAULTS = {"data": {"corpus": "pos"},
+TAG_DEFAULTS = {"data": {"corpus": "pos", "max_len": MAX_SENTENCE},
                 "model": {"cell": "gru", "hidden": 128, "embed": 64, "bidirectional": True,
                           "dropout": 0.3},
                 "train": {"batch": 32, "lr": 3e-3, "time_budget": 120.0, "eval_every": 100,

@@ -81,6 +81,8 @@ def prepare_run(cfg: RunConfig, runs_dir, name: str | None, resume_dir: Path | N
 
 
 def _prepare(cfg, runs_dir, name, resume_dir, sinks, on_nonfinite, logs, lock):
+    if resume_dir is None:
+        absolute_data_paths(cfg)  # config.toml then works from any directory
     task = build_task(cfg)
     trainer = Trainer(task, cfg, None, list(sinks), on_nonfinite=on_nonfinite)
     new_root = None
@@ -131,6 +133,31 @@ def _prepare(cfg, runs_dir, name, resume_dir, sinks, on_nonfinite, logs, lock):
 
         trainer.sinks += open_log_sinks(logs, run_dir)
     return trainer, writer, run_dir
+
+
+DATA_FILES = ("corpus", "val_data", "vocab")  # the [data] settings that may name a file
+
+
+def absolute_data_paths(cfg: RunConfig) -> None:
+    """Files named relative to the current directory (``--corpus data/x.txt``) become absolute,
+    so that the run's ``config.toml`` names the same files when it is resumed, evaluated or
+    watched from anywhere else. Built-in names are left alone, even where a file of that name
+    happens to exist here."""
+    from rnn_tui.data.corpora import manifest
+    from rnn_tui.data.series import BUILTIN_SERIES
+
+    builtin = set(manifest()) | set(BUILTIN_SERIES)
+    for key in DATA_FILES:
+        value = getattr(cfg.data, key, "")
+        if not isinstance(value, str) or not value or value in builtin:
+            continue
+        p = Path(value).expanduser()
+        try:
+            if (p.is_absolute() and p == Path(value)) or not os.path.lexists(p):
+                continue
+        except (OSError, ValueError):
+            continue
+        setattr(cfg.data, key, os.path.abspath(p))
 
 
 def _has_checkpoint(run_dir: Path) -> bool:

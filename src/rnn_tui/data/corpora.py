@@ -239,10 +239,15 @@ def read_file_bytes(path: Path, what: str = "file") -> bytes:
 
 
 def check_encoding(encoding: str) -> None:
+    """A known text encoding: not a bytes-to-bytes codec (hex, base64, zlib, bz2, uu) nor a
+    str-to-str one (rot13), which ``bytes.decode`` cannot use."""
     try:
-        codecs.lookup(encoding)
+        info = codecs.lookup(encoding)
     except (LookupError, TypeError, ValueError):
         raise UserError(f"unknown encoding {encoding!r}; try utf-8 or latin-1") from None
+    if not getattr(info, "_is_text_encoding", True):  # what bytes.decode itself checks
+        raise UserError(f"{encoding!r} is not a text encoding (it turns bytes into bytes, or "
+                        "text into text); give a text encoding such as utf-8 or latin-1")
 
 
 def decode_text(data: bytes, path: Path, encoding: str = "utf-8") -> str:

@@ -46,6 +46,42 @@ class TaggedData:
         return sum(len(s) for s in self.sentences)
 
 
+def split_long(data: TaggedData, max_len: int) -> tuple[TaggedData, int]:
+    """``data`` with every sentence longer than ``max_len`` words cut into pieces of at most
+    ``max_len`` (each word keeps its tag; nothing is dropped), and how many were cut. A step's
+    time grows with its longest sentence: this bounds it. ``max_len`` 0 leaves them whole."""
+    if max_len <= 0 or all(len(s) <= max_len for s in data.sentences):
+        return data, 0
+    sents: list[list[str]] = []
+    tags: list[list[str]] = []
+    cut = 0
+    for words, ts in zip(data.sentences, data.tags, strict=True):
+        cut += len(words) > max_len
+        for i in range(0, len(words), max_len):
+            sents.append(words[i:i + max_len])
+            tags.append(ts[i:i + max_len])
+    return TaggedData(data.name, sents, tags, data.source, data.heldout), cut
+
+
+def long_note(n: int, max_len: int, how: str) -> str:
+    """The notice that ``n`` sentences were longer than ``max_len`` tokens."""
+    return (f"{n:,} sentence{'s' if n != 1 else ''} longer than {max_len:,} tokens "
+            f"{'were' if n != 1 else 'was'} {how} (--max-len; 0 reads them whole)")
+
+
+def check_known(known, found, path, what: str = "labels") -> None:
+    """The one rule for held-out data (``--val-data``, ``evaluate --data``, a corpus's own
+    held-out part): every label (or tag) in it was seen in training, since a model can only
+    predict those it was trained on. Refuses the others, naming a few."""
+    unseen = sorted(set(found) - set(known))
+    if unseen:
+        shown = ", ".join(repr(u) for u in unseen[:5]) + (f" and {len(unseen) - 5} more"
+                                                         if len(unseen) > 5 else "")
+        raise UserError(f"{path} has {what} the training data never has: {shown}; a model can "
+                        f"only predict {what} it was trained on: remove those rows, or add "
+                        "examples of them to the training data")
+
+
 # ---------------------------------------------------------------------- reading
 def _builtin(name: str, kind: str) -> dict | None:
     from rnn_tui.data.corpora import manifest

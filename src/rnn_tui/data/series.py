@@ -83,7 +83,8 @@ def load_csv(path: str | Path, column: str | int | None = None, encoding: str = 
             raise UserError(f"{path} is not a well-formed CSV: line {line} has {len(r)} fields, "
                             f"the first line has {width}")
     has_header = not any(_looks_numeric(c) for c in rows[0])
-    header = [_clean(h) for h in rows[0]] if has_header else [str(i) for i in range(width)]
+    header = unique_names([_clean(h) for h in rows[0]]) if has_header else \
+        [str(i) for i in range(width)]
     body = rows[1:] if has_header else rows
     body_lines = line_of[1:] if has_header else line_of
     if not body:
@@ -124,6 +125,24 @@ _DATE = re.compile(
     r"(?:\.[0-9]+)?)?)?(?:Z|[+-][0-9]{2}:?[0-9]{2})?"
     r"|[0-9]{1,2}[-/.][0-9]{1,2}[-/.][0-9]{2,4}|[0-9]{1,4}-[0-9]{1,2}|[0-9]{4}-?[QqWw][0-9]{1,2}"
     r"|[0-9]{1,2}:[0-9]{2}(?::[0-9]{2})?", re.ASCII)
+
+
+def unique_names(names: list[str]) -> list[str]:
+    """Column names made unambiguous: the second ``v`` becomes ``v.1``, the third ``v.2`` (as
+    pandas does), skipping any name the file already uses; empty names (an unnamed index
+    column) stay as they are."""
+    taken = set(names)
+    seen: set[str] = set()
+    out = []
+    for name in names:
+        if name and name in seen:
+            k = 1
+            while f"{name}.{k}" in taken or f"{name}.{k}" in seen:
+                k += 1
+            name = f"{name}.{k}"
+        seen.add(name)
+        out.append(name)
+    return out
 
 
 def _detect_delimiter(lines: list[str]) -> str:
@@ -407,6 +426,14 @@ def load_series(name_or_path: str, column: str | int | None = None,
 
 
 # ------------------------------------------------------------------ splits, scaling, windows
+def check_holdout(holdout: int) -> None:
+    """A series run holds out at least one final point: its validation loss, its forecast and
+    the baselines' errors are measured there (never on points it trained on)."""
+    if holdout < 1:
+        raise UserError(f"--holdout must be at least 1, got {holdout}: the validation loss and "
+                        "the forecast are measured on the final points held out from training")
+
+
 def split_series(values: np.ndarray, val: int, test: int = 0):
     """Chronological split into (train, val, test) by counts from the end."""
     n = len(values)

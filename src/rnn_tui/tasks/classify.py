@@ -14,7 +14,13 @@ import numpy as np
 
 from rnn_tui.config import RunConfig
 from rnn_tui.core.network import NetSpec
-from rnn_tui.data.labelled import LabelledData, load_labelled, stratified_split
+from rnn_tui.data.labelled import (
+    LabelledData,
+    check_known,
+    load_labelled,
+    long_note,
+    stratified_split,
+)
 from rnn_tui.data.text import CharTokenizer, WordTokenizer, split_words
 from rnn_tui.errors import UserError
 from rnn_tui.models.baselines import NaiveBayes, majority
@@ -48,6 +54,12 @@ class ClassifyTask(SentenceTask):
         self.train_y = np.array([self.label_index[c] for c in train.labels], dtype=np.int64)
         self.val_x = [self.encode(t) for t in val.texts]
         self.val_y = np.array([self.label_index[c] for c in val.labels], dtype=np.int64)
+        self.notes: list[str] = []
+        cut = sum(self._tokens(t) > self.max_len for t in (*train.texts, *val.texts)) \
+            if self.max_len else 0
+        if cut:
+            self.notes.append(long_note(cut, self.max_len, f"cut to their first "
+                                        f"{self.max_len:,}"))
         V = self.tokenizer.vocab_size
         spec = NetSpec(cell=m.cell, input_mode="embedding" if m.embed > 0 else "onehot",
                        input_size=V, embed_dim=max(m.embed, 1), hidden=m.hidden,
@@ -69,6 +81,7 @@ class ClassifyTask(SentenceTask):
         data = load_labelled(d.corpus, d.encoding)
         if d.val_data:
             val = load_labelled(d.val_data, d.encoding)
+            check_known(data.labels, val.labels, d.val_data, "labels")
             return cls(cfg, data, val)
         tr, va = stratified_split(data.labels, d.val_fraction, cfg.train.seed)
         if len(va) == 0 or len(tr) == 0:
@@ -83,6 +96,10 @@ class ClassifyTask(SentenceTask):
         if isinstance(self.tokenizer, CharTokenizer):
             return list(text)
         return split_words(text, self.tokenizer.lowercase)
+
+    def _tokens(self, text: str) -> int:
+        return len(text) if isinstance(self.tokenizer, CharTokenizer) else \
+            len(split_words(text, self.tokenizer.lowercase))
 
     def encode(self, text: str) -> np.ndarray:
         ids = self.tokenizer.encode(text, unknown="skip" if isinstance(
@@ -99,7 +116,7 @@ class ClassifyTask(SentenceTask):
 
     def run_info(self) -> dict[str, Any]:
         return {"vocab_size": self.tokenizer.vocab_size,
-                "notes": self.train.notes + self.val.notes}
+                "notes": self.train.notes + self.val.notes + self.notes}
 
     # ------------------------------------------------------------------ scoring
     def score(self, seqs: list[np.ndarray], y: np.ndarray) -> tuple[float, np.ndarray,
@@ -128,9 +145,7 @@ class ClassifyTask(SentenceTask):
 
     def evaluate_file(self, path, encoding: str = "utf-8") -> tuple[float, dict[str, float]]:
         data = load_labelled(str(path), encoding)
-        unseen = sorted(set(data.labels) - set(self.labels))
-        if unseen:
-            raise UserError(f"{path} has labels the model never saw: {', '.join(unseen[:5])}")
+        check_known(self.labels, data.labels, path, "labels")
         y = np.array([self.label_index[c] for c in data.labels], dtype=np.int64)
         loss, pred, _ = self.score([self.encode(t) for t in data.texts], y)
         nb = accuracy(self.nb.predict([self.bag(t) for t in data.texts]), data.labels)

@@ -25,6 +25,7 @@ import numpy as np
 from rnn_tui.config import RunConfig
 from rnn_tui.core import make_optimizer
 from rnn_tui.core.network import NetSpec, Network
+from rnn_tui.data.series import check_holdout
 from rnn_tui.errors import UserError
 from rnn_tui.models.training import train_step
 from rnn_tui.tasks.common import (
@@ -115,11 +116,12 @@ class SeriesTask(HeldOutErrors, Task):
         d, m, t = cfg.data, cfg.model, cfg.train
         self.series = series
         values = np.asarray(series.values, dtype=np.float64)
+        check_holdout(d.holdout)
         if d.holdout >= len(values) - 4:
             raise UserError(f"the series has {len(values)} points; holding out {d.holdout} "
                             "leaves too few to learn from; use a smaller --holdout")
-        self.train_values = values[: len(values) - d.holdout] if d.holdout else values
-        self.holdout = values[len(values) - d.holdout :] if d.holdout else values[-1:]
+        self.train_values = values[: len(values) - d.holdout]
+        self.holdout = values[len(values) - d.holdout :]
         n = len(self.train_values)
         self.period = d.period or detect_period(self.train_values)
         self.H = max(d.holdout, d.horizon, 1)  # the networks forecast this many steps at once

@@ -20,7 +20,7 @@ import numpy as np
 from rnn_tui.config import RunConfig
 from rnn_tui.core.network import NetSpec
 from rnn_tui.data.batches import pad_batch
-from rnn_tui.data.labelled import TaggedData, load_tagged
+from rnn_tui.data.labelled import TaggedData, check_known, load_tagged, long_note, split_long
 from rnn_tui.errors import UserError
 from rnn_tui.models.baselines import MostFrequentTag
 from rnn_tui.tasks.common import embedding_snapshot
@@ -106,6 +106,9 @@ class TagTask(SentenceTask):
         """``full``: all of the training file, when ``val`` was split off it (the baseline
         is fitted on all of it, as it would be without a model to select)."""
         m = cfg.model
+        max_len = cfg.data.max_len
+        train, cut_train = split_long(train, max_len)
+        val, cut_val = split_long(val, max_len)
         self.train, self.val = train, val
         self.features = WordFeatures.fit(train.sentences, cfg.data.word_features)
         self.tags = sorted({t for s in train.tags for t in s} | {t for s in val.tags for t in s})
@@ -134,15 +137,19 @@ class TagTask(SentenceTask):
         self._last_eval: dict[str, Any] = {}
         self._shown = 0
         self.notes: list[str] = []
+        if cut_train + cut_val:
+            self.notes.append(long_note(cut_train + cut_val, max_len, f"cut into pieces of "
+                                        f"{max_len:,}"))
 
     @classmethod
     def from_config(cls, cfg: RunConfig) -> TagTask:
         d = cfg.data
         data = load_tagged(d.corpus, d.encoding, d.column)
-        if d.val_data:
-            return cls(cfg, data, load_tagged(d.val_data, d.encoding, d.column))
-        if data.heldout is not None:
-            return cls(cfg, data, data.heldout)
+        if d.val_data or data.heldout is not None:
+            val = load_tagged(d.val_data, d.encoding, d.column) if d.val_data else data.heldout
+            check_known({t for s in data.tags for t in s}, {t for s in val.tags for t in s},
+                        d.val_data or val.source, "tags")
+            return cls(cfg, data, val)
         n = len(data.sentences)
         if n < MIN_SPLIT:  # a toy set: train and score on the same sentences, and say so
             task = cls(cfg, data, data)
@@ -223,10 +230,9 @@ class TagTask(SentenceTask):
                       "baseline_unknown_accuracy": self._base_val["unknown_accuracy"]}
 
     def evaluate_file(self, path, encoding: str = "utf-8") -> tuple[float, dict[str, float]]:
-        data = load_tagged(str(path), encoding, self.cfg.data.column)
-        unseen = sorted({t for s in data.tags for t in s} - set(self.tags))
-        if unseen:
-            raise UserError(f"{path} has tags the model never saw: {', '.join(unseen[:5])}")
+        data, _ = split_long(load_tagged(str(path), encoding, self.cfg.data.column),
+                             self.cfg.data.max_len)
+        check_known(self.tags, {t for s in data.tags for t in s}, path, "tags")
         seqs = [self.features.encode(s) for s in data.sentences]
         ys = [np.array([self.tag_index[t] for t in ts], dtype=np.int64) for ts in data.tags]
         loss, metrics, _ = self.score(data, seqs, ys)

@@ -20,6 +20,7 @@ import numpy as np
 from rnn_tui.config import RunConfig
 from rnn_tui.core import make_optimizer
 from rnn_tui.core.network import NetSpec, Network
+from rnn_tui.data.series import check_holdout
 from rnn_tui.errors import UserError
 from rnn_tui.models.training import train_step
 from rnn_tui.tasks.common import check_compatible, float_type, hidden_snapshot
@@ -104,8 +105,9 @@ class WindowSeriesTask(HeldOutErrors, Task):
         if len(values) < self.lookback + 2:
             raise UserError(f"the series has {len(values)} points, too few for windows of "
                             f"{self.lookback}; use a smaller --lookback")
-        self.train_values = values[: len(values) - d.holdout] if d.holdout else values
-        self.holdout = values[len(values) - d.holdout :] if d.holdout else values[-1:]
+        check_holdout(d.holdout)
+        self.train_values = values[: len(values) - d.holdout]
+        self.holdout = values[len(values) - d.holdout :]
         from rnn_tui.data.series import detect_period
 
         self.period = d.period or detect_period(self.train_values)
