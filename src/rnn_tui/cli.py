@@ -328,9 +328,9 @@ def build_parser() -> argparse.ArgumentParser:
     vg = v.add_argument_group("model and training (every session's run)")
     add_train_flags(vg)
     v.set_defaults(resume=None)
-    from rnn_tui.commands import explain, predict
+    from rnn_tui.commands import explain, neurons, predict
 
-    for mod in (predict, explain):
+    for mod in (predict, explain, neurons):
         mod.add_arguments(cp := command(mod.NAME, help=mod.HELP, description=mod.__doc__))
         cp.set_defaults(handler=mod.run)
     return p
