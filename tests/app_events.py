@@ -188,3 +188,96 @@ def tag_run(steps: int = 400) -> list[ev.Event]:
         unknown=[w == "zorbly" for w in words], accuracy=0.9, known_accuracy=0.93,
         unknown_accuracy=0.75, baseline_accuracy=0.819, baseline_unknown_accuracy=0.34))
     return out
+
+
+WORDS = ("the phone was unusable and was not new . i would buy it again , said no one ever "
+         "and the screen broke on the second day").split()
+
+
+def word_run(steps: int = 600, seq: int = 24, hidden: int = 24) -> list[ev.Event]:
+    """A word language model's run: whole words along the hidden state's edge."""
+    cfg = RunConfig()
+    cfg.data.task, cfg.data.corpus = "word", "pydocs"
+    cfg.model.cell, cfg.model.hidden = "lstm", hidden
+    out: list[ev.Event] = [ev.RunStarted(step=0, task="word", config=cfg.to_dict(),
+                                         vocab_size=5_000, parameters=400_000, views=["text"],
+                                         time_budget_s=300)]
+    for e in language_run("lstm", layers=1, hidden=hidden, steps=steps, seq=seq)[1:]:
+        if isinstance(e, ev.HiddenSnapshot):
+            e.tokens = WORDS[:seq]
+        if isinstance(e, ev.SampleText):
+            e.text = " ".join(WORDS[: 12 + e.step // 100])
+        out.append(e)
+    return out
+
+
+class ScriptedSource:
+    """A live run without training: the controls answer with the events the trainer sends
+    (paused, resumed, one step, a sample, a checkpoint), and none once the run has finished,
+    as a finished trainer does not."""
+
+    live = True
+
+    def __init__(self, events: list[ev.Event], run_dir=None, state: str = "training"):
+        self.pending = list(events)
+        self.run_dir = run_dir
+        self.task = next((e.task for e in events if isinstance(e, ev.RunStarted)), "char")
+        self.step = max((e.step for e in events), default=0)
+        self.paused = state == "paused"
+        self.finished = state == "finished"
+        if self.paused:
+            self.pending.append(ev.Paused(step=self.step, reason="paused"))
+        if self.finished:
+            self.pending.append(ev.CheckpointSaved(step=self.step, path="runs/x/checkpoint.npz"))
+            self.pending.append(ev.Finished(step=self.step, reason="time budget"))
+        self.temperature = 0.8
+        self.learning_rate = 3e-3
+        self.clip = 5.0
+        self.calls: list[str] = []
+
+    def drain(self) -> list[ev.Event]:
+        out, self.pending = self.pending, []
+        return out
+
+    def _emit(self, e: ev.Event) -> None:
+        if not self.finished:
+            e.step = self.step
+            self.pending.append(e)
+
+    def toggle_pause(self) -> None:
+        self.calls.append("toggle_pause")
+        self.paused = not self.paused
+        self._emit(ev.Paused(reason="paused") if self.paused else ev.Resumed())
+
+    def step_once(self) -> None:
+        self.calls.append("step_once")
+        if self.paused and not self.finished:
+            self.step += 1
+            self._emit(ev.StepEnded(loss=1.5, tokens_per_s=1000.0, lr=self.learning_rate))
+            self._emit(ev.Paused(reason=f"one step: step {self.step:,}"))
+
+    def sample_now(self) -> None:
+        self.calls.append("sample_now")
+        if self.task in ("char", "word"):
+            self._emit(ev.SampleText(text="a fresh sample of text", temperature=self.temperature))
+
+    def save_now(self) -> None:
+        self.calls.append("save_now")
+        self._emit(ev.CheckpointSaved(path="runs/x/checkpoint.npz"))
+
+    def set_temperature(self, t: float) -> None:
+        self.temperature = t
+
+    def set_lr(self, value: float) -> None:
+        self.learning_rate = value
+
+    def set_clip(self, value: float) -> None:
+        self.clip = value
+
+    def stop(self, reason: str = "stopped") -> None:
+        self.calls.append("stop")
+        self._emit(ev.Finished(reason=reason))
+        self.finished = True
+
+    def join(self, timeout=None) -> bool:
+        return True

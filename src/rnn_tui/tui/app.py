@@ -8,15 +8,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rich.text import Text
 from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.events import DeliveryComplete, DeliveryFailed
+from textual.widgets import Input
 
+from rnn_tui.tui.keys import typed_actions
 from rnn_tui.tui.screens.dashboard import DashboardScreen
 from rnn_tui.tui.screens.generate import GenerateScreen
 from rnn_tui.tui.screens.help import HelpScreen
 from rnn_tui.tui.screens.open_run import OpenRunScreen
 from rnn_tui.tui.screens.setup import SetupScreen
+from rnn_tui.tui.screenshots import screenshot_dir
 from rnn_tui.tui.source import EventSource, LiveSource
 from rnn_tui.tui.themes import choose_theme, load_settings, load_themes, save_settings
 
@@ -25,12 +30,13 @@ class RnnTuiApp(App):
     CSS_PATH = "app.tcss"
     TITLE = "rnn-tui"
     BINDINGS = [
-        Binding("question_mark,f1", "help", "Help", key_display="?"),
+        Binding("question_mark", "help", "Help", key_display="?"),
+        Binding("f1", "help_anywhere", "Help", show=False),  # also while typing in a field
         Binding("t", "next_theme", "Theme"),
         Binding("o", "open_run", "Open run", show=False),
         Binding("C", "compare", "Compare runs", show=False),
         Binding("q", "quit", "Quit"),
-        Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
+        Binding("ctrl+c", "quit_now", "Quit", show=False, priority=True),
     ]
 
     def __init__(self, source: EventSource, cfg=None, theme: str | None = None,
@@ -49,6 +55,7 @@ class RnnTuiApp(App):
         self.quitting = False
         self.session_runs: list[Path] = []  # run directories trained earlier in this session
         self._theme_ready = False
+        self._screenshot_path: Path | None = None
         self.broken_themes: dict[str, str] = {}  # name -> why its file did not load
         themes = load_themes(self.broken_themes)
         for t in themes.values():
@@ -96,14 +103,27 @@ class RnnTuiApp(App):
                 return s
         raise LookupError("no dashboard")
 
+    # ------------------------------------------------------------------ keys while typing
+    def check_action(self, action: str, parameters) -> bool | None:
+        """While a text field has the focus, the app's letter keys type into it: they leave
+        the footer (f1 is help there)."""
+        if isinstance(self.focused, Input) and action in typed_actions(self.BINDINGS):
+            return False
+        return True
+
     # ------------------------------------------------------------------ actions
+    def action_help_anywhere(self) -> None:
+        self.action_help()
+
     def action_help(self) -> None:
         if isinstance(self.screen, HelpScreen):
             return
-        keys = []
+        keys, seen = [], set()
         for b in DashboardScreen.BINDINGS + self.BINDINGS:
-            keys.append((b.key_display or b.key.split(",")[0].replace("_", " "),
-                         b.description or b.action))
+            key = b.key_display or b.key.split(",")[0].replace("_", " ")
+            if key not in seen:
+                seen.add(key)
+                keys.append((key, b.description or b.action))
         keys += [("ctrl+p", "command palette (every action, every theme)"),
                  ("escape", "back / close")]
         self.push_screen(HelpScreen(keys))
@@ -149,7 +169,7 @@ class RnnTuiApp(App):
                 if p is not None and Path(p).is_dir()]
         if len(dirs) < 2:
             self.notify("one run so far: press n and start the same run as another cell "
-                        "(the 'compare' buttons), then C", timeout=5)
+                        "(the 'compare' buttons), then C", severity="warning", timeout=5)
             return
         if isinstance(self.screen, CompareScreen):
             return
@@ -170,6 +190,7 @@ class RnnTuiApp(App):
 
         def swap():
             dash = self.dashboard
+            self.clear_notifications()  # the old run's notices are not the new run's
             self.switch_screen_stack(dash, DashboardScreen(new, self.low_bandwidth))
             new.start()
 
@@ -179,6 +200,9 @@ class RnnTuiApp(App):
         while self.screen is not old:
             self.pop_screen()
         self.switch_screen(new)
+
+    async def action_quit_now(self) -> None:
+        await self.action_quit()
 
     async def action_quit(self) -> None:
         if self.quitting:
@@ -195,6 +219,38 @@ class RnnTuiApp(App):
         self.source.stop("stopped")
         self.source.join(120)
         self.call_from_thread(self.exit)
+
+    # ------------------------------------------------------------------ screenshots
+    SCREENSHOT = "rnn-tui screenshot"  # the delivery's name, so Textual's own handlers skip it
+
+    def deliver_screenshot(self, filename: str | None = None, path: str | None = None,
+                           time_format: str | None = None) -> str | None:
+        """The palette's Screenshot: saved in a folder that exists (see
+        :func:`~rnn_tui.tui.screenshots.screenshot_dir`); the toast names the file, or the
+        folder and the reason it could not be written."""
+        import io
+        from datetime import datetime
+
+        folder = Path(path) if path else screenshot_dir(self.confine)
+        name = filename or f"rnn-tui {datetime.now():{time_format or '%Y-%m-%dT%H_%M_%S'}}.svg"
+        self._screenshot_path = folder / name
+        return self.deliver_text(io.StringIO(self.export_screenshot()), save_directory=folder,
+                                 save_filename=name, open_method="browser",
+                                 mime_type="image/svg+xml", name=self.SCREENSHOT)
+
+    def on_delivery_complete(self, event: DeliveryComplete) -> None:
+        if event.name == self.SCREENSHOT:
+            where = f" to {event.path}" if event.path else ""
+            self.notify(Text(f"saved the screenshot{where}"), title="Screenshot")
+
+    def on_delivery_failed(self, event: DeliveryFailed) -> None:
+        if event.name == self.SCREENSHOT:
+            from rnn_tui.safeio import describe_os_error
+
+            err = event.exception
+            why = describe_os_error(err) if isinstance(err, OSError) else str(err)
+            self.notify(Text(f"could not save the screenshot as {self._screenshot_path}: {why}"),
+                        title="Screenshot", severity="error", timeout=10)
 
     # ------------------------------------------------------------------ command palette
     def get_system_commands(self, screen):
@@ -228,7 +284,7 @@ class RnnTuiApp(App):
         if dash is not None:
             for title, action, key in dash_actions:
                 yield SystemCommand(title, f"key: {key}",
-                                    lambda a=action: self.call_later(self.run_action, a, dash))
+                                    lambda a=action: dash.try_action(a))
         yield SystemCommand("Generate text from a run", "key: g", self.action_generate)
         yield SystemCommand("New run (setup)", "key: n", self.action_setup)
         yield SystemCommand("Watch a run (open)", "key: o", self.action_open_run)

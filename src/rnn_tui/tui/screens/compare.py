@@ -119,7 +119,7 @@ class CompareScreen(Screen):
         rs = self.runs
         counts = " · ".join(f"{n} {s}" for s, n in rs.counts().items())
         hidden = sum(r.hidden for r in rs.runs)
-        where = ", ".join(str(p) for p in rs.roots) or f"{len(rs.runs)} runs"
+        where = ", ".join(str(p) for p in rs.roots)  # a sweep's folder; nothing for loose runs
         _k, title, _asc = rs.sort_column
         parts = [f"comparing {len(rs.runs)} run{'s' if len(rs.runs) != 1 else ''}", where,
                  counts, f"sorted by {title}{' (reversed)' if rs.reverse else ''}"]

@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import time
 
+from textual import events
+from textual.actions import parse as parse_action
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal
+from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Footer
 
-from rnn_tui.train.events import Failed, Finished, Notice, Paused, Resumed
+from rnn_tui.train.events import CheckpointSaved, Failed, Finished, Notice, Paused, Resumed
+from rnn_tui.tui.keys import KeyContext, why_not
 from rnn_tui.tui.source import EventSource
 from rnn_tui.tui.state import RunState, fmt_time
 from rnn_tui.tui.widgets.curves import ForecastChart, GradChart, LossChart
@@ -55,14 +59,18 @@ def describe_run(s) -> str:
 
 
 class DashboardScreen(Screen):
+    # The footer shows a key only while it applies (rnn_tui.tui.keys); Help and Quit first, so
+    # that they fit at 80 columns
     BINDINGS = [
+        Binding("question_mark", "app.help", "Help", key_display="?"),
+        Binding("q", "app.quit", "Quit"),
         Binding("space", "toggle_pause", "Pause/Resume"),
         Binding("s", "sample", "Sample"),
-        Binding("w", "save", "Save"),
+        Binding("w", "save", "Save", show=False),
         Binding("plus,equals_sign", "temperature(0.1)", "Temp+", key_display="+"),
         Binding("minus,underscore", "temperature(-0.1)", "Temp−", key_display="-"),
         Binding("right_square_bracket", "unit(1)", "Unit+", key_display="]"),
-        Binding("left_square_bracket", "unit(-1)", "Unit−", key_display="["),
+        Binding("left_square_bracket", "unit(-1)", "Unit−", key_display="[", show=False),
         Binding("l", "layer(1)", "Layer"),
         Binding("L", "layer(-1)", "Layer−", show=False),
         Binding("c", "toggle_cell", "h/c", show=False),
@@ -70,14 +78,14 @@ class DashboardScreen(Screen):
         Binding("G", "gates_view", "Gates", key_display="G"),
         Binding("e", "embedding_view", "Embeddings", show=False),
         Binding("p", "next_token_view", "Next-token", show=False),
-        Binding("full_stop", "step_once", "One step", show=False, key_display="."),
+        Binding("full_stop", "step_once", "One step", key_display="."),
         Binding("r", "set_value('lr')", "Learning rate", show=False),
         Binding("k", "set_value('clip')", "Clip", show=False),
         Binding("d", "toggle_grad_mode", "Grad view", show=False),
         Binding("v", "next_view", "View"),
-        Binding("f", "forecast_view", "Forecast", show=False),
-        Binding("g", "app.generate", "Generate"),
-        Binding("n", "app.setup", "New run", show=False),
+        Binding("f", "forecast_view", "Forecast"),
+        Binding("g", "generate", "Generate"),
+        Binding("n", "setup", "New run", show=False),
     ]
 
     def __init__(self, source: EventSource, low_bandwidth: bool = False, **kw):
@@ -101,6 +109,10 @@ class DashboardScreen(Screen):
         self.view_index = 0
         self.opened = time.monotonic()
         self._spin = 0
+        self._stepping = False  # `.` was pressed: the pause that follows is expected
+        self._saving = False  # `w` was pressed: the checkpoint that follows is news
+        self._held: list[tuple[str, str, float]] = []  # notices that came while out of view
+        self._keys_seen: KeyContext | None = None
 
     def compose(self) -> ComposeResult:
         yield StatusLine("starting…", id="status")
@@ -169,13 +181,40 @@ class DashboardScreen(Screen):
                 self._on_run_started()
             if isinstance(e, (Failed, Paused, Resumed, Finished)):
                 self.last_draw.pop("status", None)  # a change of state shows at once
-            if isinstance(e, (Failed, Paused)) and self.state.message:
+            if isinstance(e, Paused) and self._stepping:
+                self._stepping = False  # the one step asked for: the status line says so
+            elif isinstance(e, (Failed, Paused)) and self.state.message:
                 # a divergence pauses the run; a failure ends it: say so where it is seen
-                self.notify(self.state.message, severity="error", timeout=30)
+                self.tell(self.state.message, "error", 30)
             if isinstance(e, Notice):
-                self.notify(e.message, severity="warning", timeout=12)
+                self.tell(e.message, "warning", 12)
+            if isinstance(e, CheckpointSaved) and self._saving:
+                self._saving = False
+                self.tell(f"saved step {e.step:,} to {e.path}", "information", 4)
         self.dirty.add("status")
         self.redraw()
+        keys = self.key_context()
+        if keys != self._keys_seen:  # the footer shows the keys that apply now
+            self._keys_seen = keys
+            self.refresh_bindings()
+
+    def tell(self, message: str, severity: str, timeout: float) -> None:
+        """Notify about this run, unless another run's dashboard is on screen (one opened to
+        watch): then it is held until this one is back (a notice belongs to its run)."""
+        top = self.app.screen
+        if top is self or not isinstance(top, DashboardScreen):
+            self.notify(message, severity=severity, timeout=timeout)
+        else:
+            self._held = [*self._held[-4:], (message, severity, timeout)]
+
+    def on_screen_resume(self) -> None:
+        self.call_after_refresh(self._show_held)  # (a notify within this handler is lost)
+        self.refresh_bindings()
+
+    def _show_held(self) -> None:
+        held, self._held = self._held, []
+        for message, severity, timeout in held:
+            self.notify(message, severity=severity, timeout=timeout)
 
     def _on_run_started(self) -> None:
         self.dirty.discard("run")
@@ -328,35 +367,102 @@ class DashboardScreen(Screen):
         self.last_draw.pop(aspect, None)
         self.redraw()
 
-    # ------------------------------------------------------------------ actions
-    def _live(self) -> bool:
-        if not self.source.live:
-            self.notify("watching a run: training controls belong to the process that trains it",
-                        severity="warning", timeout=3)
-            return False
-        return True
+    # ------------------------------------------------------------------ keys
+    def key_context(self) -> KeyContext:
+        """What the keys depend on now (see :mod:`rnn_tui.tui.keys`)."""
+        st = self.state
+        snap = st.hidden
+        cfg = st.started.config if st.started and isinstance(st.started.config, dict) else {}
+        model = cfg.get("model") if isinstance(cfg.get("model"), dict) else {}
+        try:
+            view = self.memory_view()
+        except NoMatches:  # not composed yet
+            view = "heatmap"
+        return KeyContext(
+            live=self.source.live, status=st.status, task=st.task, views=st.views,
+            message=st.message, snapshot=bool(snap and snap.h), layers=st.layers,
+            cell_state=bool(snap and snap.c), gates=bool(snap and snap.gates),
+            cell=str(model.get("cell", "")), reads_tokens="forecast" not in st.views,
+            embedding=bool(st.embedding and st.embedding.vectors),
+            can_setup=getattr(self.app, "cfg", None) is not None, checkpoint=st.checkpoint,
+            memory_view=view)
 
+    def check_action(self, action: str, parameters) -> bool | None:
+        """A key that does not apply now is left out of the footer (pressing it says why)."""
+        return why_not(action, self.key_context()) is None
+
+    def on_key(self, event: events.Key) -> None:
+        """A key bound here that does not apply now says why, instead of doing nothing."""
+        for binding in self._bindings.key_to_bindings.get(event.key, ()):
+            _ns, action, _params = parse_action(binding.action)
+            why = why_not(action, self.key_context())
+            if why is not None:
+                event.stop()
+                event.prevent_default()
+                self.refuse(why)
+                return
+
+    def refuse(self, why: str) -> None:
+        self.notify(why, severity="warning", timeout=4)
+
+    def try_action(self, action: str) -> None:
+        """Run ``action`` (from the command palette), or say why it does not apply."""
+        _ns, name, _params = parse_action(action)
+        why = why_not(name, self.key_context())
+        if why is not None:
+            self.refuse(why)
+        else:
+            self.call_later(self.run_action, action)
+
+    def reveal(self, panel: str) -> None:
+        """With another panel maximised, a key that changes ``panel`` brings it into view."""
+        if self.maximized is not None and self.maximized.id != panel:
+            ids = self.panels()
+            if panel in ids:
+                self.view_index = ids.index(panel) + 1
+                self.show_view()
+
+    # ------------------------------------------------------------------ actions
+    # each runs only when rnn_tui.tui.keys lets it (check_action), so none checks again
     def action_toggle_pause(self) -> None:
-        if self._live():
-            self.source.toggle_pause()
+        self.source.toggle_pause()
+        self.notify("resuming…" if self.state.status == "paused" else "pausing…", timeout=1.5)
 
     def action_sample(self) -> None:
-        if self._live():
-            self.source.sample_now()
-            self.notify("sampling…", timeout=1.5)
+        self.source.sample_now()
+        self.reveal("text-panel")
+        self.notify("sampling…", timeout=1.5)
 
     def action_save(self) -> None:
-        if self._live():
-            self.source.save_now()
-            self.notify("saving a checkpoint…", timeout=1.5)
+        self._saving = True
+        self.source.save_now()
+        self.notify("saving a checkpoint…", timeout=1.5)
 
     def action_temperature(self, delta: float) -> None:
-        if self._live():
-            t = round(min(3.0, max(0.1, self.source.temperature + delta)), 2)
-            self.source.set_temperature(t)
-            self._redraw_now("status")
+        t = round(min(3.0, max(0.1, self.source.temperature + delta)), 2)
+        if t == round(self.source.temperature, 2):
+            self.refuse(f"the temperature is already at its {'highest' if delta > 0 else 'lowest'}"
+                        f" ({t:g})")
+            return
+        self.source.set_temperature(t)
+        self.notify(f"temperature {t:g} (from the next sample)", timeout=1.5)
+        self._redraw_now("status")
+
+    # the hidden-state panel's views, by the selections they show
+    USES = {"unit": ("heatmap", "neurons", "gates", "embeddings"),
+            "layer": ("heatmap", "neurons", "gates", "saturation"),
+            "cell": ("heatmap", "neurons")}
+
+    def _show_selection(self, what: str) -> None:
+        """A key that picks a unit, layer or h/c shows it: the heatmap, when the panel's
+        view does not show that choice."""
+        sw = self.query_one("#memory", ContentSwitcher)
+        if (sw.current or "heatmap") not in self.USES[what]:
+            sw.current = "heatmap"
+        self.reveal("hidden-panel")
 
     def action_unit(self, delta: int) -> None:
+        self._show_selection("unit")
         if self.memory_view() == "embeddings":
             n = len(self.state.embedding.tokens) if self.state.embedding else 1
             self.sel_token = (self.sel_token + delta) % max(n, 1)
@@ -368,51 +474,47 @@ class DashboardScreen(Screen):
         self._redraw_now("hidden")
 
     def action_layer(self, delta: int) -> None:
+        self._show_selection("layer")
         n = max(self.state.layers, 1)
         self.sel_layer = (self.sel_layer + delta) % n
         self._redraw_now("hidden")
 
     def action_toggle_cell(self) -> None:
-        snap = self.state.hidden
-        if snap is not None and not snap.c:
-            self.notify("only an LSTM has a cell state c", timeout=2)
-            return
+        self._show_selection("cell")
         self.sel_cell = not self.sel_cell
         self._redraw_now("hidden")
 
     def action_toggle_memory_view(self) -> None:
         sw = self.query_one("#memory", ContentSwitcher)
         sw.current = "neurons" if sw.current == "heatmap" else "heatmap"
+        self.reveal("hidden-panel")
         self._redraw_now("hidden")
 
     def action_gates_view(self) -> None:
         """G: the gates, then their saturation, then back to the hidden state."""
         sw = self.query_one("#memory", ContentSwitcher)
         sw.current = {"gates": "saturation", "saturation": "heatmap"}.get(sw.current, "gates")
+        self.reveal("hidden-panel")
         self._redraw_now("hidden")
 
     def action_embedding_view(self) -> None:
         sw = self.query_one("#memory", ContentSwitcher)
         sw.current = "heatmap" if sw.current == "embeddings" else "embeddings"
+        self.reveal("hidden-panel")
         self._redraw_now("hidden")
         self._redraw_now("embedding")
 
     def action_next_token_view(self) -> None:
         sw = self.query_one("#text-views", ContentSwitcher)
         sw.current = "samples" if sw.current == "next-token" else "next-token"
+        self.reveal("text-panel")
         self._redraw_now("sample")
 
     def action_step_once(self) -> None:
-        if not self._live():
-            return
-        if self.state.status != "paused":
-            self.notify("pause first (space); then . trains one batch at a time", timeout=2)
-            return
+        self._stepping = True
         self.source.step_once()
 
     def action_set_value(self, which: str) -> None:
-        if not self._live():
-            return
         from rnn_tui.tui.screens.value import ValueScreen
 
         current = self.source.learning_rate if which == "lr" else self.source.clip
@@ -435,7 +537,14 @@ class DashboardScreen(Screen):
     def action_toggle_grad_mode(self) -> None:
         chart = self.query_one(GradChart)
         chart.mode = "time" if chart.mode == "depth" else "depth"
+        self.reveal("grad-panel")
         chart.refresh()
+
+    def action_generate(self) -> None:
+        self.app.action_generate()
+
+    def action_setup(self) -> None:
+        self.app.action_setup()
 
     def task_panel(self) -> str:
         views = [v for v in self.state.views if v in TASK_PANELS]
@@ -460,10 +569,8 @@ class DashboardScreen(Screen):
         self.show_view()
 
     def action_forecast_view(self) -> None:
-        if "forecast" not in self.state.views:
-            self.notify("the forecast view is for series runs (--task series)", timeout=2)
-            return
-        self.view_index = 4
+        """f: the forecast maximised; again: the four panels."""
+        self.view_index = 0 if self.view_index == 4 else 4
         self.show_view()
 
     def show_view(self) -> None:

@@ -25,6 +25,7 @@ class GenerateScreen(Screen):
         Binding("escape", "app.pop_screen", "Back"),
         Binding("ctrl+g", "generate", "Generate"),
         Binding("ctrl+x", "stop", "Stop"),
+        Binding("f1", "app.help_anywhere", "Help"),  # ? types into the field
     ]
 
     def __init__(self, run_dir: str | Path | None = None, confine: Path | None = None, **kw):

@@ -58,7 +58,8 @@ class WatchScreen(DashboardScreen):
 
 
 class OpenRunScreen(Screen):
-    BINDINGS = [Binding("escape", "app.pop_screen", "Cancel")]
+    BINDINGS = [Binding("escape", "app.pop_screen", "Cancel"),
+                Binding("f1", "app.help_anywhere", "Help")]  # ? types into the field
 
     def __init__(self, root: str | Path, confined: bool, low_bandwidth: bool = False, **kw):
         super().__init__(**kw)
@@ -67,12 +68,19 @@ class OpenRunScreen(Screen):
         self.low_bandwidth = low_bandwidth
 
     def compose(self) -> ComposeResult:
-        yield Label("Watch a run — type its name under the runs folder, or pick one below",
-                    classes="title")
+        runs = list_runs(self.root)
+        where = "the runs folder" if self.confined else str(self.root.resolve())
+        yield Label(Text(f"Watch a run — type its name under {where}"
+                         + (", or pick one below" if runs else "")), classes="title")
         yield Input(placeholder="run name, e.g. alice/char-20250101-120000", id="open-name",
                     compact=True)
         yield Label("", id="open-error", classes="error")
-        yield OptionList(*(Text(n) for n in list_runs(self.root)), id="open-list")
+        if not runs:  # say so, rather than an empty list
+            yield Label("no runs there yet: a run is listed once it has started (here, or with "
+                        "`rnn-tui train`)" + ("" if self.confined else
+                                               "; a path to a run elsewhere works too"),
+                        id="open-none", classes="note")
+        yield OptionList(*(Text(n) for n in runs), id="open-list")
         yield Footer()
 
     def on_mount(self) -> None:

@@ -68,7 +68,8 @@ def corpus_ok(value: str, task: str, allow_files: bool = True, also: str = "") -
 
 class SetupScreen(Screen):
     BINDINGS = [Binding("escape", "app.pop_screen", "Cancel"),
-                Binding("ctrl+s", "start", "Start")]
+                Binding("ctrl+s", "start", "Start"),
+                Binding("f1", "app.help_anywhere", "Help")]  # ? types into the fields
 
     class Start(Message):
         def __init__(self, cfg: RunConfig, compare: bool = False):
@@ -130,6 +131,7 @@ class SetupScreen(Screen):
 
     def on_mount(self) -> None:
         self._hint()
+        self.query(Input).first().focus()  # typing goes into the first field at once
 
     def task(self) -> str:
         try:
