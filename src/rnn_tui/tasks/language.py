@@ -24,7 +24,13 @@ from rnn_tui.tasks.common import (
     hidden_snapshot,
 )
 from rnn_tui.train import events as ev
-from rnn_tui.train.task import VIEW_TEXT, Task
+from rnn_tui.train.task import (
+    VIEW_TEXT,
+    ParamGroup,
+    Task,
+    groups_checkpoint,
+    restore_groups,
+)
 
 SNAPSHOT_BATCH = 8  # sequences of the latest batch the gate saturation is measured over
 
@@ -80,6 +86,9 @@ class LanguageTask(Task):
         return cls(cfg, tok, ids)
 
     # -------------------------------------------------------------- training
+    def parameter_groups(self) -> list[ParamGroup]:
+        return [ParamGroup("", self.net.params, self.opt)]
+
     @property
     def epoch(self) -> int:
         return self.batcher.epoch
@@ -194,21 +203,19 @@ class LanguageTask(Task):
 
     # -------------------------------------------------------------- checkpoints
     def checkpoint(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-        opt_meta, opt_arrays = self.opt.state_dict()
-        arrays = {"params": self.net.params.data, "state_h": self.state.h}
+        arrays, meta = groups_checkpoint(self.parameter_groups())
+        arrays["state_h"] = self.state.h
         if self.state.c is not None:
             arrays["state_c"] = self.state.c
-        arrays.update({f"opt.{k}": v for k, v in opt_arrays.items()})
-        meta = {
+        meta.update({
             "task": self.kind,
             "spec": self.net.spec.to_dict(),
             "dtype": self.net.dtype.name,
             "tokenizer": self.tokenizer.to_dict(),
-            "optimizer": opt_meta,
             "rng": self.rng.bit_generator.state,
             "sample_rng": self.sample_rng.bit_generator.state,
             "batcher": self.batcher.state_dict(),
-        }
+        })
         return arrays, meta
 
     def restore(self, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
@@ -224,9 +231,7 @@ class LanguageTask(Task):
                 raise UserError(f"checkpoint's carried state {key} has shape "
                                 f"{None if got is None else got.shape}, not {want}; the file "
                                 "is corrupt")
-        self.net.params.load_flat(arrays["params"])
-        self.opt.load_state_dict(meta["optimizer"], {
-            k[4:]: v for k, v in arrays.items() if k.startswith("opt.")})
+        restore_groups(self.parameter_groups(), arrays, meta)
         self.rng.bit_generator.state = meta["rng"]
         self.sample_rng.bit_generator.state = meta["sample_rng"]
         c = arrays.get("state_c")

@@ -15,7 +15,7 @@ from rnn_tui.data.batches import BucketBatcher, pad_batch
 from rnn_tui.models.training import train_step
 from rnn_tui.tasks.common import check_compatible, float_type, hidden_snapshot
 from rnn_tui.train import events as ev
-from rnn_tui.train.task import Task
+from rnn_tui.train.task import ParamGroup, Task, groups_checkpoint, restore_groups
 
 EVAL_BATCH = 64
 SNAPSHOT_SENTENCES = 8  # held-out sentences the gate saturation is measured over
@@ -58,6 +58,9 @@ class SentenceTask(Task):
             f"batch: {self.batcher.B} sentences of about the same length; time: the batch's "
             f"longest sentence, up to {longest} tokens here (shorter ones padded and masked)",
             what]
+
+    def parameter_groups(self) -> list[ParamGroup]:
+        return [ParamGroup("", self.net.params, self.opt)]
 
     @property
     def epoch(self) -> int:
@@ -115,21 +118,16 @@ class SentenceTask(Task):
         raise NotImplementedError
 
     def checkpoint(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-        opt_meta, opt_arrays = self.opt.state_dict()
-        arrays = {"params": self.net.params.data}
-        arrays.update({f"opt.{k}": v for k, v in opt_arrays.items()})
-        meta = {"task": self.kind, "spec": self.net.spec.to_dict(),
-                "dtype": self.net.dtype.name, "optimizer": opt_meta,
-                "rng": self.rng.bit_generator.state, "batcher": self.batcher.state_dict(),
-                **self.checkpoint_meta()}
+        arrays, meta = groups_checkpoint(self.parameter_groups())
+        meta.update({"task": self.kind, "spec": self.net.spec.to_dict(),
+                     "dtype": self.net.dtype.name, "rng": self.rng.bit_generator.state,
+                     "batcher": self.batcher.state_dict(), **self.checkpoint_meta()})
         return arrays, meta
 
     def restore(self, arrays, meta) -> None:
         check_compatible(self.net, None, arrays, meta)
         self.check_vocabulary(meta)
-        self.net.params.load_flat(arrays["params"])
-        self.opt.load_state_dict(meta["optimizer"], {
-            k[4:]: v for k, v in arrays.items() if k.startswith("opt.")})
+        restore_groups(self.parameter_groups(), arrays, meta)
         self.rng.bit_generator.state = meta["rng"]
         self.batcher.load_state_dict(meta["batcher"])
 

@@ -35,7 +35,13 @@ from rnn_tui.tasks.common import (
     network_from_meta,
 )
 from rnn_tui.train import events as ev
-from rnn_tui.train.task import VIEW_FORECAST, Task
+from rnn_tui.train.task import (
+    VIEW_FORECAST,
+    ParamGroup,
+    Task,
+    groups_checkpoint,
+    restore_groups,
+)
 
 MEMBERS = 3  # networks averaged (seeds seed, seed+1, ...)
 PHASE1_STEPS = 750  # when the run has no step count
@@ -226,6 +232,15 @@ class SeriesTask(HeldOutErrors, Task):
             f"the last state forecasts {self.H} steps at once (many-to-one); {len(self.nets)} "
             "such networks are averaged"]
 
+    def parameter_groups(self) -> list[ParamGroup]:
+        """The ensemble's members, the first unnamed."""
+        return [ParamGroup("" if k == 0 else f"member{k + 1}", net.params, opt)
+                for k, (net, opt) in enumerate(zip(self.nets, self.opts, strict=True))]
+
+    def gradient_norms(self) -> dict[str, float]:
+        """The first member's (the members train alike, on batches of their own)."""
+        return self.net.params.group_grad_norms()
+
     @property
     def epoch(self) -> int:
         X = self._windows[0] if self._windows is not None else None
@@ -240,7 +255,6 @@ class SeriesTask(HeldOutErrors, Task):
         batch = min(self.batch, len(X))
         first = None
         for net, opt, rng in zip(self.nets, self.opts, self.rngs, strict=True):
-            opt.lr = self.opt.lr  # the trainer sets the first optimizer's rate
             idx = rng.integers(0, len(X), batch)
             x = np.ascontiguousarray(X[idx].transpose(1, 0, 2), dtype=net.dtype)
             if M is None:  # legacy: one value ahead
@@ -314,24 +328,18 @@ class SeriesTask(HeldOutErrors, Task):
     # ------------------------------------------------------------------ checkpoints
     def checkpoint(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         model = self._ensure_model()
-        arrays: dict[str, np.ndarray] = {}
-        opt_meta = []
-        for k, (net, opt) in enumerate(zip(self.nets, self.opts, strict=True)):
-            om, oa = opt.state_dict()
-            opt_meta.append(om)
-            arrays["params" if k == 0 else f"params.{k}"] = net.params.data
-            arrays.update({(f"opt.{n}" if k == 0 else f"opt{k}.{n}"): v for n, v in oa.items()})
+        arrays, meta = groups_checkpoint(self.parameter_groups())
         forecaster = model.meta()
         if self.legacy is None:
             forecaster.update(phase=self.phase, switch_step=self.switch_step, n_fit=self.n_fit,
                               validation=self.validation,
                               choice_scores=self.choice.scores if self.choice else [])
-        meta = {"task": "series", "spec": self.net.spec.to_dict(), "dtype": self.net.dtype.name,
-                "forecaster": forecaster, "period": self.period,
-                "optimizer": opt_meta[0], "optimizers": opt_meta[1:],
-                "rng": self.rng.bit_generator.state,
-                "rngs": [g.bit_generator.state for g in self.rngs[1:]],
-                "steps_done": self.steps_done, "series": self.series.source}
+        meta.setdefault("optimizers", [])
+        meta.update({"task": "series", "spec": self.net.spec.to_dict(),
+                     "dtype": self.net.dtype.name, "forecaster": forecaster,
+                     "period": self.period, "rng": self.rng.bit_generator.state,
+                     "rngs": [g.bit_generator.state for g in self.rngs[1:]],
+                     "steps_done": self.steps_done, "series": self.series.source})
         return arrays, meta
 
     def restore(self, arrays, meta) -> None:
@@ -347,12 +355,7 @@ class SeriesTask(HeldOutErrors, Task):
                                             for k in range(1, members)):
             raise UserError(f"checkpoint holds {members} networks, this version uses "
                             f"{len(self.nets)}; start a new run")
-        for k, (net, opt) in enumerate(zip(self.nets, self.opts, strict=True)):
-            net.params.load_flat(arrays["params" if k == 0 else f"params.{k}"])
-            prefix = "opt." if k == 0 else f"opt{k}."
-            om = meta["optimizer"] if k == 0 else meta["optimizers"][k - 1]
-            opt.load_state_dict(om, {n[len(prefix):]: v for n, v in arrays.items()
-                                     if n.startswith(prefix)})
+        restore_groups(self.parameter_groups(), arrays, meta)
         self.rngs[0].bit_generator.state = meta["rng"]
         for g, st in zip(self.rngs[1:], meta.get("rngs", []), strict=False):
             g.bit_generator.state = st
@@ -374,8 +377,7 @@ class SeriesTask(HeldOutErrors, Task):
         net = network_from_meta(arrays, meta)
         opt = make_optimizer(self.cfg.train.optimizer, net.params.data.size, net.dtype,
                              self.cfg.train.lr)
-        opt.load_state_dict(meta["optimizer"], {
-            k[4:]: v for k, v in arrays.items() if k.startswith("opt.")})
+        restore_groups([ParamGroup("", net.params, opt)], arrays, meta)
         self.nets, self.opts, self.rngs = [net], [opt], [self.rng]
         self.net, self.opt = net, opt
         self.rng.bit_generator.state = meta["rng"]

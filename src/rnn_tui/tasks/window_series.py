@@ -26,7 +26,13 @@ from rnn_tui.models.training import train_step
 from rnn_tui.tasks.common import check_compatible, float_type, hidden_snapshot
 from rnn_tui.tasks.series import HeldOutErrors, forecast_event
 from rnn_tui.train import events as ev
-from rnn_tui.train.task import VIEW_FORECAST, Task
+from rnn_tui.train.task import (
+    VIEW_FORECAST,
+    ParamGroup,
+    Task,
+    groups_checkpoint,
+    restore_groups,
+)
 
 DEFAULT_LOOKBACK = 7
 
@@ -145,6 +151,9 @@ class WindowSeriesTask(HeldOutErrors, Task):
             "reads; features: 1 (the value)",
             "the last state predicts the next value (many-to-one)"]
 
+    def parameter_groups(self) -> list[ParamGroup]:
+        return [ParamGroup("", self.net.params, self.opt)]
+
     @property
     def epoch(self) -> int:
         return self.epochs_done
@@ -197,14 +206,13 @@ class WindowSeriesTask(HeldOutErrors, Task):
 
     # ------------------------------------------------------------------ checkpoints
     def checkpoint(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-        opt_meta, opt_arrays = self.opt.state_dict()
-        arrays = {"params": self.net.params.data, "order": self.order}
-        arrays.update({f"opt.{k}": v for k, v in opt_arrays.items()})
-        meta = {"task": "series", "spec": self.net.spec.to_dict(), "dtype": self.net.dtype.name,
-                "window_forecaster": {"lookback": self.lookback, **self.scaling.to_dict()},
-                "period": self.period, "optimizer": opt_meta,
-                "rng": self.rng.bit_generator.state, "pos": self.pos,
-                "epochs_done": self.epochs_done, "series": self.series.source}
+        arrays, meta = groups_checkpoint(self.parameter_groups())
+        arrays["order"] = self.order
+        meta.update({"task": "series", "spec": self.net.spec.to_dict(),
+                     "dtype": self.net.dtype.name,
+                     "window_forecaster": {"lookback": self.lookback, **self.scaling.to_dict()},
+                     "period": self.period, "rng": self.rng.bit_generator.state, "pos": self.pos,
+                     "epochs_done": self.epochs_done, "series": self.series.source})
         return arrays, meta
 
     def restore(self, arrays, meta) -> None:
@@ -221,8 +229,6 @@ class WindowSeriesTask(HeldOutErrors, Task):
                 sorted(order.tolist()) != list(range(len(self.X))):
             raise UserError("checkpoint's window order does not fit this run; it is corrupt or "
                             "from other data")
-        self.net.params.load_flat(arrays["params"])
-        self.opt.load_state_dict(meta["optimizer"], {
-            k[4:]: v for k, v in arrays.items() if k.startswith("opt.")})
+        restore_groups(self.parameter_groups(), arrays, meta)
         self.rng.bit_generator.state = meta["rng"]
         self.order, self.pos, self.epochs_done = order.astype(np.int64), pos, done

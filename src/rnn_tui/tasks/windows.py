@@ -23,7 +23,13 @@ from rnn_tui.models.language import draw
 from rnn_tui.models.training import train_step
 from rnn_tui.tasks.common import check_compatible, float_type, hidden_snapshot
 from rnn_tui.train import events as ev
-from rnn_tui.train.task import VIEW_TEXT, Task
+from rnn_tui.train.task import (
+    VIEW_TEXT,
+    ParamGroup,
+    Task,
+    groups_checkpoint,
+    restore_groups,
+)
 
 MIN_HELD_OUT = 5  # windows; fewer and the validation figure would be noise
 
@@ -86,6 +92,9 @@ class WindowTask(Task):
     def windows_at(self, starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         w = self.window
         return self.ids[starts[:, None] + np.arange(w)[None, :]], self.ids[starts + w]
+
+    def parameter_groups(self) -> list[ParamGroup]:
+        return [ParamGroup("", self.net.params, self.opt)]
 
     @property
     def epoch(self) -> int:
@@ -157,14 +166,13 @@ class WindowTask(Task):
 
     # ------------------------------------------------------------------ checkpoints
     def checkpoint(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-        opt_meta, opt_arrays = self.opt.state_dict()
-        arrays = {"params": self.net.params.data, "order": self.order}
-        arrays.update({f"opt.{k}": v for k, v in opt_arrays.items()})
-        meta = {"task": self.kind, "spec": self.net.spec.to_dict(), "dtype": self.net.dtype.name,
-                "tokenizer": self.tokenizer.to_dict(), "optimizer": opt_meta,
-                "rng": self.rng.bit_generator.state,
-                "sample_rng": self.sample_rng.bit_generator.state, "windows": self.window,
-                "pos": self.pos, "epochs_done": self.epochs_done}
+        arrays, meta = groups_checkpoint(self.parameter_groups())
+        arrays["order"] = self.order
+        meta.update({"task": self.kind, "spec": self.net.spec.to_dict(),
+                     "dtype": self.net.dtype.name, "tokenizer": self.tokenizer.to_dict(),
+                     "rng": self.rng.bit_generator.state,
+                     "sample_rng": self.sample_rng.bit_generator.state, "windows": self.window,
+                     "pos": self.pos, "epochs_done": self.epochs_done})
         return arrays, meta
 
     def restore(self, arrays, meta) -> None:
@@ -172,11 +180,6 @@ class WindowTask(Task):
         if meta.get("windows") != self.window:
             raise UserError("checkpoint was trained with other windows; resume with the same "
                             "--windows")
-        self.net.params.load_flat(arrays["params"])
-        self.opt.load_state_dict(meta["optimizer"], {
-            k[4:]: v for k, v in arrays.items() if k.startswith("opt.")})
-        self.rng.bit_generator.state = meta["rng"]
-        self.sample_rng.bit_generator.state = meta["sample_rng"]
         order, pos, done = arrays.get("order"), meta.get("pos"), meta.get("epochs_done")
         if order is None or order.ndim != 1 or order.dtype.kind != "i" or \
                 not np.isin(order, self.train_idx).all() or len(order) != len(self.train_idx) \
@@ -184,6 +187,9 @@ class WindowTask(Task):
                 not isinstance(done, int) or done < 0:
             raise UserError("checkpoint's window order does not fit this run; it is corrupt or "
                             "from other data")
+        restore_groups(self.parameter_groups(), arrays, meta)
+        self.rng.bit_generator.state = meta["rng"]
+        self.sample_rng.bit_generator.state = meta["sample_rng"]
         self.order = order.astype(np.int64)
         self.pos, self.epochs_done = pos, done
 

@@ -10,18 +10,86 @@ trainer nor the app's core; the app shows the panels a task names in :attr:`Task
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any, ClassVar
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
 from rnn_tui.core.anatomy import Anatomy, network_anatomy
+from rnn_tui.errors import UserError
 from rnn_tui.train import events as ev
+
+if TYPE_CHECKING:
+    from rnn_tui.core.optim import Optimizer
+    from rnn_tui.core.params import Params
 
 # The task-specific panels the dashboard knows (beside loss, gradients and the hidden state).
 VIEW_TEXT = "text"  # generated text (language models)
 VIEW_FORECAST = "forecast"  # forecast chart and error table (series)
 VIEW_CLASSIFY = "classify"  # accuracy, confusion matrix, scored sentences
 VIEW_TAG = "tag"  # a tagged sentence, accuracy on known and unknown words
+
+
+@dataclass
+class ParamGroup:
+    """One network's parameters and the optimizer that updates them. ``name`` prefixes its
+    gradient norms in the gradient view ("" for a task's only network)."""
+
+    name: str
+    params: Params
+    optimizer: Optimizer
+
+
+def groups_checkpoint(groups: list[ParamGroup]) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """(arrays, metadata) of every group's weights and optimizer state: group 0's as
+    ``params`` and ``opt.NAME`` with its optimizer in ``meta["optimizer"]``, group k's as
+    ``params.k`` and ``optk.NAME`` with its optimizer in ``meta["optimizers"][k - 1]``."""
+    arrays: dict[str, np.ndarray] = {}
+    metas = []
+    for k, g in enumerate(groups):
+        om, oa = g.optimizer.state_dict()
+        metas.append(om)
+        arrays["params" if k == 0 else f"params.{k}"] = g.params.data
+        arrays.update({(f"opt.{n}" if k == 0 else f"opt{k}.{n}"): v for n, v in oa.items()})
+    meta: dict[str, Any] = {"optimizer": metas[0]}
+    if len(groups) > 1:
+        meta["optimizers"] = metas[1:]
+    return arrays, meta
+
+
+def checkpoint_optimizers(meta: dict[str, Any]) -> list[Any]:
+    """The optimizer entries of a checkpoint's metadata, group by group."""
+    rest = meta.get("optimizers")
+    return [meta.get("optimizer")] + (list(rest) if isinstance(rest, list) else [])
+
+
+def restore_groups(groups: list[ParamGroup], arrays: dict[str, np.ndarray],
+                   meta: dict[str, Any]) -> None:
+    """Load what :func:`groups_checkpoint` wrote into ``groups`` (each group's shapes and
+    optimizer checked before anything is loaded)."""
+    opts = checkpoint_optimizers(meta)
+    if len(opts) < len(groups):
+        raise UserError(f"checkpoint holds {len(opts)} networks, this run has {len(groups)}; "
+                        "resume it with the run's own settings")
+    for k, g in enumerate(groups):
+        data = arrays.get("params" if k == 0 else f"params.{k}")
+        if data is None or data.shape != g.params.data.shape:
+            raise UserError("checkpoint parameter vector does not fit this model")
+        om = opts[k]
+        if not isinstance(om, dict) or om.get("name") != g.optimizer.name:
+            name = om.get("name") if isinstance(om, dict) else None
+            raise UserError(f"the checkpoint was trained with the {name!r} optimizer, this run "
+                            f"asks for {g.optimizer.name!r}; resume with --optimizer {name} or "
+                            "start a new run")
+    for k, g in enumerate(groups):
+        g.params.load_flat(arrays["params" if k == 0 else f"params.{k}"])
+        prefix = "opt." if k == 0 else f"opt{k}."
+        try:
+            g.optimizer.load_state_dict(opts[k], {n[len(prefix):]: v for n, v in arrays.items()
+                                                  if n.startswith(prefix)})
+        except (KeyError, ValueError, TypeError) as err:
+            raise UserError(f"checkpoint optimizer state does not fit this model ({err}); the "
+                            "file is corrupt") from None
 
 
 class Task(ABC):
@@ -38,8 +106,6 @@ class Task(ABC):
     # many-to-one (the head reads the last state only) or many-to-many (every step's output)
     last_only: ClassVar[bool] = False
 
-    net: Any  # rnn_tui.core.Network
-    opt: Any  # rnn_tui.core.optim.Optimizer
     tokens_per_step: int = 0  # for tokens/s and time-left estimates
     # False when the data were too few to hold any out and validation scores the training
     # data: there is then no "memorising" to warn of
@@ -53,6 +119,20 @@ class Task(ABC):
         happens here, before a run directory exists)."""
 
     # ------------------------------------------------------------------ training
+    @abstractmethod
+    def parameter_groups(self) -> list[ParamGroup]:
+        """Every network's parameters with its optimizer, in a fixed order (the trainer's only
+        view of the weights)."""
+
+    def gradient_norms(self) -> dict[str, float]:
+        """The latest step's gradient norm per parameter group of every network (``l0``,
+        ``head`` …), prefixed by the network's name where it has one."""
+        out: dict[str, float] = {}
+        for g in self.parameter_groups():
+            for k, v in g.params.group_grad_norms().items():
+                out[f"{g.name}.{k}" if g.name else k] = v
+        return out
+
     @property
     @abstractmethod
     def epoch(self) -> int:
@@ -116,8 +196,6 @@ class Task(ABC):
     def evaluate_file(self, path, encoding: str = "utf-8") -> tuple[float, dict[str, float]]:
         """Score a file of this task's kind of data with the current weights (``rnn-tui
         evaluate RUN --data FILE``)."""
-        from rnn_tui.errors import UserError
-
         raise UserError(f"a {self.kind} run cannot score a file; evaluate it on its own "
                         "validation data (without --data)")
 

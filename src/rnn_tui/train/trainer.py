@@ -26,7 +26,7 @@ from rnn_tui.core.fast._jit import compile_seconds
 from rnn_tui.models.training import NonFiniteError
 from rnn_tui.train import events as ev
 from rnn_tui.train.runs import BEST, CHECKPOINT, atomic_write_text, save_checkpoint
-from rnn_tui.train.task import Task
+from rnn_tui.train.task import Task, checkpoint_optimizers
 
 Sink = Callable[[ev.Event], None]
 MAX_RECOVERIES = 8  # divergences a "recover" run survives before it fails
@@ -143,14 +143,15 @@ class Trainer:
             sink(event)
 
     def restore(self, arrays, meta) -> None:
-        opt = meta.get("optimizer")
-        mine = getattr(self.task.opt, "name", None)
-        if isinstance(opt, dict) and mine and opt.get("name") != mine:
-            from rnn_tui.errors import UserError
+        saved = checkpoint_optimizers(meta)
+        for group, opt in zip(self.task.parameter_groups(), saved, strict=False):
+            mine = group.optimizer.name
+            if isinstance(opt, dict) and opt.get("name") != mine:
+                from rnn_tui.errors import UserError
 
-            raise UserError(f"the checkpoint was trained with the {opt.get('name')!r} optimizer, "
-                            f"this run asks for {mine!r}; resume with --optimizer "
-                            f"{opt.get('name')} or start a new run")
+                raise UserError(f"the checkpoint was trained with the {opt.get('name')!r} "
+                                f"optimizer, this run asks for {mine!r}; resume with "
+                                f"--optimizer {opt.get('name')} or start a new run")
         self.task.restore(arrays, meta)
         self.step = int(meta["step"])
         self.saved_step = self.step
@@ -183,7 +184,8 @@ class Trainer:
             run_dir=str(self.run_dir or ""), task=cfg.data.task, config=cfg.to_dict(),
             vocab_size=int(info_.get("vocab_size", 0)),
             notes=list(info_.get("notes", [])) + self.notes,
-            parameters=int(task.net.params.data.size), total_steps=t.steps or None,
+            parameters=sum(int(g.params.data.size) for g in task.parameter_groups()),
+            total_steps=t.steps or None,
             time_budget_s=t.time_budget or None, resumed=self.step > 0,
             compute=_compute_description(), views=list(task.views),
             provenance=dict(self.provenance)))
@@ -220,7 +222,9 @@ class Trainer:
                 if t.time_budget and self.elapsed() >= t.time_budget:
                     reason = "time budget"
                     break
-                task.opt.lr = self.learning_rate()
+                lr = self.learning_rate()
+                for group in task.parameter_groups():
+                    group.optimizer.lr = lr
                 try:
                     info, ntok = task.step()
                 except NonFiniteError as err:
@@ -356,9 +360,10 @@ class Trainer:
         # the gradient buffer holds the latest step's gradient after clipping, which scaled
         # every group alike: scale back, so every norm shown is the one before clipping
         back = info.grad_norm / self.clip if info.clipped and self.clip > 0 else 1.0
-        groups = {k: v * back for k, v in self.task.net.params.group_grad_norms().items()}
+        groups = {k: v * back for k, v in self.task.gradient_norms().items()}
         return ev.StepEnded(
-            epoch=self.task.epoch, loss=loss, tokens_per_s=tok_s, lr=self.task.opt.lr,
+            epoch=self.task.epoch, loss=loss, tokens_per_s=tok_s,
+            lr=self.task.parameter_groups()[0].optimizer.lr,
             grad_norm=info.grad_norm, grad_norms=groups,
             clipped=clipped, clip=self.clip, clipped_steps=self.clipped_steps,
             steps_total=t.steps or None, time_left_s=left)
@@ -434,9 +439,9 @@ class Trainer:
         self.emit(ev.CheckpointSaved(path=str(path), kind="best" if name == BEST else "latest"))
 
     def _keep_good(self) -> None:
-        opt = self.task.opt
-        self._good = (self.task.net.params.data.copy(), opt.t,
-                      {k: v.copy() for k, v in opt.state.items()})
+        self._good = [(g.params.data.copy(), g.optimizer.t,
+                       {k: v.copy() for k, v in g.optimizer.state.items()})
+                      for g in self.task.parameter_groups()]
 
     def _roll_back(self) -> bool:
         """Back to the weights and optimizer state of the last copy, the carried state
@@ -444,11 +449,12 @@ class Trainer:
         self.task.reset_state()
         if self._good is None:
             return False
-        data, t, state = self._good
-        self.task.net.params.data[...] = data
-        self.task.opt.t = t
-        for k, v in state.items():
-            self.task.opt.state[k][...] = v
+        for group, (data, t, state) in zip(self.task.parameter_groups(), self._good,
+                                           strict=True):
+            group.params.data[...] = data
+            group.optimizer.t = t
+            for k, v in state.items():
+                group.optimizer.state[k][...] = v
         return True
 
     def _recover(self, err: Exception) -> None:
