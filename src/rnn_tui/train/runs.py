@@ -19,7 +19,7 @@ import struct
 import time
 import zipfile
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -310,6 +310,7 @@ def _read_members(path: Path, avail: int | None) -> dict[str, np.ndarray]:
             raise UserError(f"{path} would unpack to {total / 2**30:.1f} GiB, more than the "
                             f"{avail / 2**30:.1f} GiB of memory available; it is not a "
                             "checkpoint rnn-tui wrote")
+        headers: dict[str, tuple[zipfile.ZipInfo, tuple[int, ...], np.dtype]] = {}
         for info in infos:
             name = info.filename
             key = name[:-4] if name.endswith(".npy") else None
@@ -317,7 +318,7 @@ def _read_members(path: Path, avail: int | None) -> dict[str, np.ndarray]:
                 raise UserError(f"{path} holds an unexpected member {name[:60]!r}; a checkpoint "
                                 "holds only .npy arrays named meta, params, state_h, state_c, "
                                 "order and opt.* (or params.K and optK.* of an ensemble)")
-            if key in out:
+            if key in headers:
                 raise UserError(f"{path} holds the member {name!r} twice; it is corrupt")
             if info.flag_bits & 0x1:
                 raise UserError(f"{path} is encrypted; a checkpoint is not")
@@ -345,9 +346,50 @@ def _read_members(path: Path, avail: int | None) -> dict[str, np.ndarray]:
             if count * dtype.itemsize != info.file_size - header:
                 raise UserError(f"{path}: {key!r} claims shape {tuple(shape)} but holds "
                                 f"{info.file_size - header} bytes; it is corrupt")
+            headers[key] = (info, tuple(int(n) for n in shape), dtype)
+        problem = _check_shapes({k: (sh, dt) for k, (_, sh, dt) in headers.items()})
+        if problem:  # before any array is unpacked: a header cannot make it allocate
+            raise UserError(f"{path} is not a valid checkpoint: {problem}; it is corrupt or "
+                            "from another program")
+        for key, (info, _shape, _dtype) in headers.items():
             with zf.open(info) as f:
                 out[key] = npformat.read_array(f, allow_pickle=False)
     return out
+
+
+def _check_shapes(headers: dict[str, tuple[tuple[int, ...], np.dtype]]) -> str:
+    """The shapes the ``.npy`` headers declare, checked before anything is unpacked: ``params``
+    (and each ensemble member's) a vector, the optimizer state of each the same shape and
+    type, the carried state three-dimensional, the metadata a byte string of bounded size,
+    the window order no longer than the largest corpus. So no optimizer array can be larger
+    than the parameters it belongs to."""
+    from rnn_tui.safeio import CORPUS_LIMIT
+
+    def vector(key: str) -> tuple[tuple[int, ...], np.dtype] | None:
+        got = headers.get(key)
+        return got if got is not None and len(got[0]) == 1 and got[0][0] > 0 else None
+
+    if "params" not in headers:
+        return "no parameters (params)"
+    if vector("params") is None:
+        return f"params has shape {headers['params'][0]}; expected a non-empty vector"
+    meta = headers.get("meta")
+    if meta is not None and (len(meta[0]) != 1 or meta[0][0] > _MAX_META):
+        return f"the metadata has shape {meta[0]}; expected at most {_MAX_META:,} bytes"
+    for key, (shape, dtype) in headers.items():
+        member = re.fullmatch(r"params\.(\d+)|opt(\d*)\..*", key)
+        if member:
+            own = vector(f"params.{member.group(1) or member.group(2)}" if
+                         (member.group(1) or member.group(2)) else "params")
+            if own is None or shape != own[0] or dtype != headers["params"][1]:
+                want = own[0] if own is not None else "a vector like params"
+                return f"{key} declares shape {shape} ({dtype.name}); expected {want}"
+        elif key.startswith("state_") and len(shape) != 3:
+            return f"{key} declares shape {shape}; expected (layers, batch, hidden)"
+        elif key == "order" and (len(shape) != 1 or shape[0] > CORPUS_LIMIT):
+            return f"order declares shape {shape}; expected a vector of window indices (at " \
+                "most one per byte of the largest corpus)"
+    return ""
 
 
 def _check_arrays(arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> str:
@@ -507,6 +549,8 @@ def _json_default(v: Any) -> Any:
 
 
 MAX_LINE = 16 << 20  # a line longer than this is not an event rnn-tui wrote: skipped
+SKIP_PER_POLL = 256 << 20  # bytes of an overlong line one poll may pass over (cheaply)
+_SKIP_CHUNK = 1 << 20
 
 
 @dataclass
@@ -515,16 +559,20 @@ class MetricsReader:
     lines added since the last call. A half-written last line waits for its newline.
 
     The file is untrusted input: a line that is not JSON, not an object, of an unknown type or
-    with a field of the wrong type is skipped and counted in :attr:`skipped` (a line longer than
-    :data:`MAX_LINE` too, without holding it in memory). A file that cannot be read (a directory,
-    permission denied) is reported in :attr:`error` and polled again later."""
+    with a field of the wrong type is skipped and counted in :attr:`skipped`. A line longer
+    than :data:`MAX_LINE` is skipped too, without holding it in memory and without copying it
+    again on every poll: the start of a line is kept as a list of pieces (joined once, when its
+    newline arrives), and once it is too long the reader only looks for the next newline, up to
+    :data:`SKIP_PER_POLL` bytes a poll. A file that cannot be read (a directory, permission
+    denied) is reported in :attr:`error` and polled again later."""
 
     path: Path
     offset: int = 0
-    _partial: bytes = b""
     skipped: int = 0
     error: str = ""
-    _overlong: bool = False
+    _parts: list = field(default_factory=list)  # the pieces of the line under way
+    _plen: int = 0
+    _overlong: bool = False  # inside a line that is too long: passed over to its newline
 
     def poll(self, max_bytes: int = -1) -> list[Event]:
         """Events of the whole lines added since the last call (at most ``max_bytes`` read, so a
@@ -536,9 +584,24 @@ class MetricsReader:
                 if not stat.S_ISREG(st.st_mode):
                     raise IsADirectoryError(21, "not a regular file")
                 if self.offset > st.st_size:  # truncated or replaced: start again
-                    self.offset, self._partial, self._overlong = 0, b"", False
+                    self.offset, self._overlong = 0, False
+                    self._parts, self._plen = [], 0
                 f.seek(self.offset)
+                if self._overlong and not self._skip(f):
+                    return []
                 data = f.read(max_bytes)
+                # a line longer than the slice: read on to its end (or until it is too long)
+                while data and b"\n" not in data and not self._overlong:
+                    self.offset += len(data)
+                    self._keep(data)
+                    data = f.read(_SKIP_CHUNK)
+                if self._overlong and not data:
+                    return []
+                if self._overlong:  # given up on: pass over the rest of it
+                    f.seek(self.offset)
+                    if not self._skip(f):
+                        return []
+                    data = f.read(max_bytes)
         except FileNotFoundError:
             return []
         except OSError as err:
@@ -548,16 +611,16 @@ class MetricsReader:
             return []
         self.error = ""
         self.offset += len(data)
-        data = self._partial + data
-        lines = data.split(b"\n")
-        self._partial = lines.pop()
-        if self._overlong and lines:  # the rest of an overlong line ends here
-            lines.pop(0)
-            self._overlong = False
-        if len(self._partial) > MAX_LINE:
-            if not self._overlong:
-                self.skipped += 1
-            self._partial, self._overlong = b"", True
+        end = data.rfind(b"\n")
+        if end < 0:  # no line ends here: keep the piece (unless the line is too long)
+            self._keep(data)
+            return []
+        head, tail = data[:end], data[end + 1:]
+        lines = head.split(b"\n")
+        if self._parts:
+            lines[0] = b"".join((*self._parts, lines[0]))
+            self._parts, self._plen = [], 0
+        self._keep(tail)
         out = []
         for line in lines:
             if not line.strip():
@@ -568,6 +631,35 @@ class MetricsReader:
             else:
                 out.append(ev)
         return out
+
+    def _keep(self, piece: bytes) -> None:
+        """Hold ``piece`` as part of the line under way, or give the line up as too long."""
+        if not piece:
+            return
+        if self._plen + len(piece) > MAX_LINE:
+            self.skipped += 1
+            self._parts, self._plen, self._overlong = [], 0, True
+            return
+        self._parts.append(piece)
+        self._plen += len(piece)
+
+    def _skip(self, f) -> bool:
+        """Pass over the rest of an overlong line; True once past its newline (``f`` then
+        stands at the next line), False while it goes on."""
+        passed = 0
+        while passed < SKIP_PER_POLL:
+            chunk = f.read(_SKIP_CHUNK)
+            if not chunk:
+                return False
+            i = chunk.find(b"\n")
+            if i >= 0:
+                self.offset += i + 1
+                self._overlong = False
+                f.seek(self.offset)
+                return True
+            self.offset += len(chunk)
+            passed += len(chunk)
+        return False
 
 
 def _parse_line(line: bytes) -> Event | None:
