@@ -371,7 +371,7 @@ def test_theme_flag_on_a_broken_file_starts_the_app_but_an_unknown_name_is_refus
     so); a name no theme has stays a one-line error (exit 2, tests/test_cli_errors.py)."""
     from argparse import Namespace
 
-    from rnn_tui.cli import _app_env
+    from rnn_tui.commands.shared import app_env as _app_env
     from rnn_tui.errors import UserError
 
     (config_dir / "themes").mkdir(parents=True)

@@ -236,7 +236,7 @@ def test_a_recipe_trains_headless_and_watch_finds_its_run(tmp_path, name):
     assert r.returncode == 0, r.stderr
     runs = list(tmp_path.glob(f"{name}-*"))
     assert len(runs) == 1 and (runs[0] / "checkpoint.npz").exists()
-    from rnn_tui.cli import latest_recipe_run
+    from rnn_tui.commands.shared import latest_recipe_run
 
     assert latest_recipe_run(str(tmp_path), name) == runs[0]
     r = cli("watch", "--recipe", "no-such-recipe", "--runs-dir", str(tmp_path))

@@ -153,13 +153,13 @@ def test_nonfinite_never_updates_weights():
 
 WATCHDOG = """
 import signal, time
-from rnn_tui.cli import _exit_anyway_after
+from rnn_tui.runtime import exit_anyway_after
 
 class Saved:  # a run that has saved and closed its log
     def join(self, timeout=None):
         return True
 
-_exit_anyway_after(lambda: Saved(), signal.SIGHUP, grace=0.2)
+exit_anyway_after(lambda: Saved(), signal.SIGHUP, grace=0.2)
 time.sleep(120)  # an app that cannot finish leaving
 """
 
@@ -173,8 +173,8 @@ def test_a_signal_ends_the_process_even_when_the_app_cannot_leave():
 def test_a_sighup_from_kill_leaves_a_terminal_that_is_still_there_alone(tmp_path):
     """Only a terminal that hung up is swapped for /dev/null: pipes and files keep the
     messages on the way out."""
-    code = ("import os, sys\nfrom rnn_tui.cli import _output_to_devnull\n"
-            "_output_to_devnull()\nprint('still here', flush=True)\n"
+    code = ("import os, sys\nfrom rnn_tui.runtime import output_to_devnull\n"
+            "output_to_devnull()\nprint('still here', flush=True)\n"
             "print('and here', file=sys.stderr, flush=True)\n")
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert p.stdout == "still here\n" and p.stderr == "and here\n"

@@ -1,4 +1,5 @@
-"""Process-wide run-time settings: BLAS threads."""
+"""Process-wide run-time settings: BLAS threads, and what a signal does to a running command
+(stop with a checkpoint, then leave, with the shell's exit status)."""
 
 from __future__ import annotations
 
@@ -148,3 +149,110 @@ def _read_l2_bytes(base: str = "/sys/devices/system/cpu/cpu0/cache") -> int | No
     except OSError:
         return None
     return None
+
+
+# ---------------------------------------------------------------------- signals
+# After a signal, how long the app may take to leave once its run has saved and closed its
+# log, before the process ends anyway (leaving normally takes well under a second)
+EXIT_GRACE_S = 10.0
+# How long to wait for the run to save its checkpoint after a signal
+RUN_SAVE_TIMEOUT_S = 120.0
+
+
+def signal_exit_code(signum: int) -> int:
+    """The shell's convention for a process ended by a signal: 128 + its number (SIGINT 130,
+    SIGTERM 143, SIGHUP 129), used by `train`, the app and `watch` alike."""
+    return 128 + int(signum)
+
+
+def _stop_signals() -> list:
+    import signal
+
+    return [s for s in (signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGHUP", None))
+            if s is not None]
+
+
+def stop_on_signals(stop) -> list[int]:
+    """SIGINT / SIGTERM / SIGHUP call ``stop()`` (a headless run: it saves a checkpoint and
+    ends). After SIGHUP the console's output, which has nowhere to go, goes to /dev/null.
+    Returns the list the signals received are recorded in (for the exit status)."""
+    import signal
+
+    received: list[int] = []
+
+    def on_signal(signum, _frame):
+        if signum == getattr(signal, "SIGHUP", None):
+            output_to_devnull()
+        received.append(signum)
+        stop()
+
+    for sig in _stop_signals():
+        signal.signal(sig, on_signal)
+    return received
+
+
+def exit_on_signals(app) -> list[int]:
+    """SIGTERM / SIGHUP (the terminal went away) / SIGINT: stop ``app.source``'s run with a
+    checkpoint, then leave the app (with :func:`exit_anyway_after` as a watchdog). Returns the
+    list the signals received are recorded in (for the exit status)."""
+    import signal
+
+    received: list[int] = []
+
+    def handler(signum, _frame):
+        if signum == getattr(signal, "SIGHUP", None):
+            output_to_devnull()
+        if not received:
+            exit_anyway_after(lambda: app.source, signum)
+        received.append(signum)
+        app.source.stop("interrupted")
+        app.quitting = True
+        try:
+            import asyncio
+
+            asyncio.get_running_loop().call_soon_threadsafe(app.exit)
+        except RuntimeError:
+            app.exit()
+
+    for sig in _stop_signals():
+        signal.signal(sig, handler)
+    return received
+
+
+def output_to_devnull() -> None:
+    """After SIGHUP: stdout / stderr that were a terminal which has now gone away (hung up)
+    are pointed at /dev/null, so that what is still drawn or printed on the way out goes
+    nowhere. Written to a hung-up terminal it fails (EIO), and Textual's output thread dies of
+    that, after which the app blocks for ever on its full output queue. Pipes, files and a
+    terminal still there (a SIGHUP sent by ``kill``) are left alone."""
+    import stat
+
+    null = None
+    try:
+        for fd in (1, 2):
+            try:
+                hung_up = stat.S_ISCHR(os.fstat(fd).st_mode) and not os.isatty(fd)
+                if hung_up:  # a hung-up terminal no longer answers as one
+                    null = os.open(os.devnull, os.O_WRONLY) if null is None else null
+                    os.dup2(null, fd)
+            except OSError:
+                pass
+    finally:
+        if null is not None:
+            os.close(null)
+
+
+def exit_anyway_after(get_source, signum: int, grace: float = EXIT_GRACE_S) -> None:
+    """Make sure a signal ends the process: once the run on screen (``get_source()``) has saved
+    its checkpoint and closed its log, the app has ``grace`` seconds to leave by itself; then
+    the process exits with the signal's status. Guards against an app that cannot finish
+    leaving (say, its output thread died when the terminal went away first)."""
+    import threading
+    import time
+
+    def watchdog() -> None:
+        get_source().join(RUN_SAVE_TIMEOUT_S)
+        time.sleep(grace)
+        os._exit(signal_exit_code(signum))
+
+    threading.Thread(target=watchdog, name="rnn-tui-exit", daemon=True).start()

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rnn_tui.config import RunConfig, load_toml
+from rnn_tui.config import TASK_DEFAULTS, RunConfig, load_toml
 from rnn_tui.errors import UserError
 from rnn_tui.train.runs import (
     BEST,
@@ -238,6 +238,51 @@ def restore_checked(restore, path: Path, arrays, meta) -> None:
     except (KeyError, TypeError, ValueError, IndexError, AttributeError, OverflowError) as err:
         raise UserError(f"{path} does not fit this run ({type(err).__name__}: {err}); it is "
                         "corrupt or from another program") from None
+
+
+# ---------------------------------------------------------------------- a run's settings
+def config_from_args(args, defaults: dict | None = None) -> RunConfig:
+    """Defaults (the task's), then a recipe or the resumed run's config, then --config, then
+    flags; validated, and the memory it needs checked."""
+    from rnn_tui.options import flags_to_dict
+
+    cfg = RunConfig()
+    if defaults:
+        cfg.update(defaults, "defaults")
+    recipe = None
+    if getattr(args, "recipe", None):
+        from rnn_tui.recipes import get_recipe
+
+        if args.resume:
+            raise UserError("--recipe starts a new run; --resume continues one with its own "
+                            "settings: give one of them")
+        recipe = get_recipe(args.recipe)
+    task = args.task
+    if task is None and args.config:
+        task = load_toml(args.config).get("data", {}).get("task")
+    if task is None and recipe is not None:
+        task = recipe.config.get("data", {}).get("task")
+    if task in TASK_DEFAULTS and not args.resume:
+        cfg.update(TASK_DEFAULTS[task], f"{task} defaults")
+    if recipe is not None:
+        cfg.update(recipe.config, f"recipe {recipe.name}")
+    if args.resume:
+        from rnn_tui.safeio import stat_path
+
+        resume_dir = Path(args.resume)
+        st = stat_path(resume_dir, "run directory")  # not found, a loop, permission denied
+        if not stat.S_ISDIR(st.st_mode) or not (resume_dir / "config.toml").is_file():
+            raise UserError(f"{resume_dir} is not a run directory (no config.toml); give the "
+                            "directory `rnn-tui train` created")
+        cfg.update(load_toml(resume_dir / "config.toml"), str(resume_dir / "config.toml"))
+    if args.config:
+        cfg.update(load_toml(args.config), args.config)
+    cfg.update(flags_to_dict(args), "command line")
+    cfg.validate()
+    from rnn_tui.memory import check_memory
+
+    check_memory(cfg)  # before the data is read: the vocabulary at its smallest
+    return cfg
 
 
 # ---------------------------------------------------------------------- opening a run

@@ -12,6 +12,7 @@ import sys
 
 NAME = "explain"
 HELP = "shade each input token by how much it made the output (gradients, integrated gradients)"
+DESCRIPTION = __doc__
 TOP = 8  # tokens listed by score under the shaded text
 
 

@@ -14,6 +14,7 @@ import sys
 NAME = "neurons"
 HELP = "find the hidden units that are on where a pattern is (quotes, line-end, brackets, " \
     "digits, a regex)"
+DESCRIPTION = __doc__
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

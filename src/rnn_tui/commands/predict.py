@@ -13,6 +13,7 @@ from rnn_tui.errors import UserError
 
 NAME = "predict"
 HELP = "run a trained model on your own input: label, tags, next token or forecast"
+DESCRIPTION = __doc__
 BAR = 24  # characters of a probability bar
 
 

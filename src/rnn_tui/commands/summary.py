@@ -15,6 +15,9 @@ import json
 import textwrap
 from typing import Any
 
+from rnn_tui.commands.shared import add_train_flags
+from rnn_tui.options import TRAIN_FLAGS
+
 NAME = "summary"
 HELP = "the model layer by layer: shapes (batch, time, features), sequence or last state, " \
     "parameters per matrix, memory"
@@ -44,6 +47,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    "[model] [train]; flags override it")
     p.add_argument("--recipe", metavar="NAME", help="without RUN: start from a named recipe "
                    "(see `rnn-tui recipes`)")
+    add_train_flags(p)
     p.set_defaults(resume=None)
 
 
@@ -53,7 +57,7 @@ def run(args) -> int:
 
     configure_threads(1)
     if args.run:
-        given = [key for key in ("config", "recipe", *getattr(args, "setting_keys", ()))
+        given = [key for key in ("config", "recipe", *(key for _, _, key, _, _ in TRAIN_FLAGS))
                  if getattr(args, key, None) is not None]
         if given:
             flag = "--" + given[0].replace("_", "-")
@@ -65,9 +69,9 @@ def run(args) -> int:
         cfg, task = opened.cfg, opened.task
         source = str(opened.path)
     else:
-        from rnn_tui.session import build_task
+        from rnn_tui.session import build_task, config_from_args
 
-        cfg = args.resolve_config(args)
+        cfg = config_from_args(args)
         task = build_task(cfg)
         source = ""
     report = summarise(task, cfg)

@@ -62,7 +62,7 @@ def app_argv(args) -> list[str]:
     """The server's own app flags, to be given to every session's app: every `train` option
     given, ``--recipe``, ``--config``, ``--theme`` and ``--low-bandwidth``. Paths are made
     absolute (the children run elsewhere)."""
-    from rnn_tui.cli import TRAIN_FLAGS
+    from rnn_tui.options import TRAIN_FLAGS
 
     out: list[str] = []
     if args.config:

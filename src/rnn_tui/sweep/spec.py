@@ -51,7 +51,7 @@ def flag_table() -> dict[str, tuple[str, str, type]]:
     """Every ``train`` option: key (as in ``--time-budget`` -> ``time_budget``) ->
     (flag, section, type). Read from the command line's own table, so a new option can be
     swept as soon as ``train`` has it."""
-    from rnn_tui.cli import TRAIN_FLAGS
+    from rnn_tui.options import TRAIN_FLAGS
 
     return {key: (flag, sec, typ) for flag, sec, key, typ, _hlp in TRAIN_FLAGS}
 

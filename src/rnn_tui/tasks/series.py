@@ -91,6 +91,75 @@ class HeldOutErrors:
                        "mase": S.mase(truth, f, tr, self.period)}
                 for name, f in forecasts.items()}
 
+    def print_report(self, horizon: int, chart: bool = True) -> None:
+        """What ``rnn-tui forecast`` prints: the held-out part step by step (truth, forecast,
+        one-step predictions, seasonal naive, Holt-Winters), the errors of every method, the
+        next ``horizon`` values after the data and (with ``chart``) a plot; the last line is
+        ``model_mae=<x> seasonal_naive_mae=<y>``. Needs ``errors()``, ``describe()``,
+        ``series`` and ``forecaster`` besides."""
+        import sys
+
+        from rich.console import Console
+        from rich.table import Table
+
+        errs, fc, one = self.errors()
+        truth = self.holdout
+        con = Console()
+        con.print(f"[bold]model[/]: {self.describe()}")
+        base = self.baselines()
+        hw_name = next((k for k in ("holt_winters_add", "holt_winters_mul", "holt")
+                        if k in base), None)
+        t = Table(title=f"{self.series.name}: last {len(truth)} points held out "
+                  f"(period {self.period})")
+        cols = ["step", "truth", "forecast", "one-step", "seasonal naive"]
+        if hw_name:
+            cols.append(hw_name.replace("_", " "))
+        for col in cols:
+            t.add_column(col, justify="right")
+        sn = base["seasonal_naive"]
+        n0 = len(self.train_values)
+        for i in range(len(truth)):
+            row = [str(n0 + i), f"{truth[i]:.2f}", f"{fc[i]:.2f}", f"{one[i]:.2f}",
+                   f"{sn[i]:.2f}"]
+            if hw_name:
+                row.append(f"{base[hw_name][i]:.2f}")
+            t.add_row(*row)
+        con.print(t)
+        e = Table(title="errors on the held-out part (lower is better)")
+        for col in ("method", "MAE", "RMSE", "MASE"):
+            e.add_column(col, justify="right" if col != "method" else "left")
+        for name, m in errs.items():
+            e.add_row(name.replace("_", " "), f"{m['mae']:.3f}", f"{m['rmse']:.3f}",
+                      f"{m['mase']:.3f}")
+        con.print(e)
+        future = None
+        if horizon:
+            future = self.forecaster.forecast(self.series.values, horizon)
+            con.print(f"next {horizon} after the data: " + ", ".join(f"{v:.2f}" for v in future))
+        if chart:
+            import plotext as plt
+
+            hist = self.train_values[-3 * len(truth):]
+            xs0 = list(range(n0 - len(hist), n0))
+            xs1 = list(range(n0, n0 + len(truth)))
+            plt.clear_figure()
+            if not sys.stdout.isatty():
+                plt.theme("clear")  # no colour codes in a pipe or file
+            plt.plot(xs0, list(hist), label="history")
+            plt.plot(xs1, list(truth), label="truth")
+            plt.plot(xs1, list(fc), label="forecast")
+            plt.plot(xs1, list(sn), label="seasonal naive")
+            if hw_name:
+                plt.plot(xs1, list(base[hw_name]), label=hw_name.replace("_", " "))
+            if future is not None:
+                n1 = len(self.series.values)
+                plt.plot(list(range(n1, n1 + len(future))), list(future), label="future")
+            plt.plotsize(min(con.width, 100), 20)
+            plt.title(f"{self.series.name}: forecast vs truth")
+            plt.show()
+        print(f"model_mae={errs['model']['mae']:.4f} "
+              f"seasonal_naive_mae={errs['seasonal_naive']['mae']:.4f}")
+
 
 def forecast_event(task) -> ev.ForecastUpdate:
     """What the forecast view shows of a series task (anything with ``errors()``,

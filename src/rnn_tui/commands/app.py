@@ -1,0 +1,90 @@
+"""With no command: the app, training a model (the defaults, or flags / --config)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from rnn_tui.commands.shared import (
+    add_train_flags,
+    app_env,
+    app_options,
+    log_option,
+    recipe_option,
+    run_name,
+)
+
+NAME = ""
+HELP = "open the app and train a model"
+
+
+def add_arguments(p) -> None:
+    app_options(p)
+    p.add_argument("--config", metavar="FILE", help="TOML file with [data] [model] [train] for "
+                   "the app's run; flags override it")
+    p.add_argument("--resume", metavar="RUN", help="open the app continuing RUN from its last "
+                   "checkpoint")
+    p.add_argument("--name", help="run name (default: TASK-DATE-TIME)")
+    p.add_argument("--runs-dir", default="runs", help="where run directories go (./runs)")
+    recipe_option(p)
+    log_option(p)
+    p.add_argument("--confine", metavar="DIR", help="keep what is typed in the app inside DIR: "
+                   "runs to open or generate from must lie under it, and corpora are the "
+                   "built-in ones or the one given here (`rnn-tui serve` runs its apps so)")
+    g = p.add_argument_group(
+        "model and training (the app's run)",
+        "The defaults shown are `rnn-tui train`'s; the app changes a few for watching: hidden 256, "
+        "time budget 600 s, evaluation and a sample every 100 steps.")
+    add_train_flags(g)
+
+
+def run(args) -> int:
+    from rnn_tui.config import APP_DEFAULTS
+    from rnn_tui.runtime import configure_threads, exit_on_signals, signal_exit_code
+    from rnn_tui.session import config_from_args
+
+    cfg = config_from_args(args, APP_DEFAULTS)
+    app_env(args)
+    configure_threads()
+    if sys.stderr.isatty():
+        print(f"rnn-tui: preparing {cfg.data.corpus}…", file=sys.stderr, flush=True)
+    from rnn_tui.session import prepare_run
+
+    trainer, writer, _ = prepare_run(cfg, args.runs_dir, run_name(args),
+                                     Path(args.resume) if args.resume else None,
+                                     on_nonfinite="pause", logs=args.log or ())
+    from rnn_tui.tui.app import RnnTuiApp
+    from rnn_tui.tui.source import LiveSource
+
+    app = RnnTuiApp(LiveSource(cfg, args.runs_dir, prepared=(trainer, writer)), cfg=cfg,
+                    theme=args.theme, low_bandwidth=args.low_bandwidth, runs_dir=args.runs_dir,
+                    confine=args.confine)
+    received = exit_on_signals(app)
+    try:
+        app.run()
+    finally:  # app.source: the run on screen at the end (the setup screen can start others)
+        app.source.stop("stopped" if app.quitting and not received else "interrupted")
+        app.source.join(120)
+    last = app.source.trainer
+    if last is not None and last.failure:  # a write failed (disk full, read-only)
+        from rnn_tui.session import discard_if_unsaved
+
+        discard_if_unsaved(last)
+        print(f"rnn-tui: error: {last.failure}", file=sys.stderr)
+        return 2
+    if received:
+        if last is not None and last.step > 0:
+            print(f"rnn-tui: interrupted; checkpoint saved in {last.run_dir}. Continue with: "
+                  f"rnn-tui --resume {last.run_dir}", file=sys.stderr)
+        return signal_exit_code(received[0])
+    if app.return_code not in (0, None):
+        return app.return_code
+    if last is not None and last.step > 0 and args.confine:
+        from rnn_tui.paths import relative_name
+
+        print(f"rnn-tui: checkpoint saved (run {relative_name(args.confine, last.run_dir)})",
+              file=sys.stderr)
+    elif last is not None and last.step > 0:
+        print(f"rnn-tui: checkpoint saved in {last.run_dir}; continue with: rnn-tui --resume "
+              f"{last.run_dir}", file=sys.stderr)
+    return 0

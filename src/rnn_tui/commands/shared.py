@@ -1,0 +1,110 @@
+"""What most commands share: the options they add to their parsers (every run setting, a
+recipe, logs, which checkpoint, the app's look), the theme check of the commands that open an
+app, the line naming the weights a command uses, and run names."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from rnn_tui.errors import UserError
+from rnn_tui.options import TRAIN_FLAGS
+
+
+def add_train_flags(p, switches: bool = True, sections=("data", "model", "train")) -> None:
+    """Every model and training setting (of ``sections``) as a flag; values stay strings until
+    the config coerces and checks them (so a bad value gets the config's message). With
+    ``switches``, a bool setting is a flag without a value."""
+    for flag, sec, key, typ, hlp in TRAIN_FLAGS:
+        if sec not in sections:
+            continue
+        if typ is bool and switches:
+            p.add_argument(flag, dest=key, action="store_const", const="true", help=hlp)
+        else:
+            p.add_argument(flag, dest=key, type=str, metavar=typ.__name__.upper(), help=hlp)
+
+
+def recipe_option(p) -> None:
+    p.add_argument("--recipe", metavar="NAME", help="start from a named recipe (see `rnn-tui "
+                   "recipes`); --config and flags still override it")
+
+
+def log_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--log", action="append", choices=("tensorboard", "csv"), metavar="FORMAT",
+                   help="also log the scalars as it trains, beside metrics.jsonl: tensorboard "
+                   "(RUN/tensorboard/, needs the [tensorboard] extra) or csv (RUN/metrics.csv); "
+                   "repeat for both")
+
+
+def checkpoint_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--checkpoint", choices=("best", "latest"), default="best",
+                   help="which weights: best (the best validation loss, best.npz; the "
+                   "default) or latest (checkpoint.npz)")
+
+
+def app_options(p: argparse.ArgumentParser) -> None:
+    from rnn_tui.tui.themes import user_themes_dir
+
+    p.add_argument("--theme", help="colour theme: rnn-dark, rnn-light, high-contrast, ansi-16, "
+                   f"any Textual theme, or your own TOML files in {user_themes_dir()} "
+                   "(remembered)")
+    p.add_argument("--low-bandwidth", action="store_true",
+                   help="for slow SSH links: 16 colours and fewer, slower redraws")
+
+
+def app_env(args) -> None:
+    """Check --theme; set what Textual reads at import (16 colours in low-bandwidth mode)."""
+    import os
+
+    if getattr(args, "low_bandwidth", False):
+        os.environ.setdefault("TEXTUAL_COLOR_SYSTEM", "standard")
+    if args.theme:
+        from textual.theme import BUILTIN_THEMES
+
+        from rnn_tui.config import suggest
+        from rnn_tui.tui.themes import load_themes
+
+        broken: dict[str, str] = {}  # a theme whose file is broken: the app says so, falls back
+        names = sorted({*load_themes(broken), *broken}) + sorted(BUILTIN_THEMES)
+        if args.theme not in names:
+            raise UserError(f"unknown theme {args.theme!r}{suggest(args.theme, names)}")
+
+
+def run_name(args) -> str | None:
+    """--name, or for a recipe run RECIPE-DATE-TIME (so `watch --recipe` finds it)."""
+    if args.name or not getattr(args, "recipe", None):
+        return args.name
+    import time
+
+    return f"{args.recipe}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+def latest_recipe_run(runs_dir: str, name: str) -> Path:
+    """The most recent run directory made from recipe ``name`` under ``runs_dir``."""
+    from rnn_tui.recipes import get_recipe
+
+    get_recipe(name)
+    runs = [p for p in Path(runs_dir).glob(f"{name}-*") if (p / "config.toml").is_file()]
+    if not runs:
+        raise UserError(f"no run of recipe {name!r} under {runs_dir}; start one with "
+                        f"`rnn-tui train --recipe {name}`")
+    return max(runs, key=lambda p: (p / "config.toml").stat().st_mtime)
+
+
+def say_which(path: Path, which: str, meta: dict | None = None) -> None:
+    """One line on stderr naming the weights a command uses."""
+    from rnn_tui.train.runs import load_checkpoint
+
+    if which == "file":
+        return
+    if meta is None:
+        try:
+            meta = load_checkpoint(path)[1]
+        except UserError:
+            return
+    what = {"best": "best", "latest": "latest"}[which]
+    val = meta.get("best_val_loss") if which == "best" else meta.get("last_val_loss")
+    extra = f", val_loss {val:.4f}" if isinstance(val, (int, float)) else ""
+    print(f"rnn-tui: using the {what} weights ({path.name}, step {meta.get('step', '?')}"
+          f"{extra})", file=sys.stderr)
