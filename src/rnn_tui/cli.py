@@ -1,7 +1,8 @@
 """Command line: ``rnn-tui`` (the app) and the commands of :data:`COMMANDS`.
 
 This module only parses and dispatches: each command is a module of :mod:`rnn_tui.commands`
-with ``NAME``, ``HELP``, ``add_arguments(parser)`` and ``run(args) -> int``. Heavy modules
+with ``NAME``, ``HELP``, ``add_arguments(parser)`` and ``run(args) -> int`` (and optionally
+``DESCRIPTION`` and ``EPILOG`` for its ``--help``). Heavy modules
 (NumPy, Numba, Textual) are imported inside the commands' ``run`` so ``--help`` is instant.
 Every :class:`~rnn_tui.errors.UserError` becomes one line on stderr and exit status 2.
 """
@@ -55,7 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     for command in COMMANDS:
         cp = sub.add_parser(command.NAME, prog=f"rnn-tui {command.NAME}", allow_abbrev=False,
-                            help=command.HELP)
+                            help=command.HELP, description=getattr(command, "DESCRIPTION", None),
+                            epilog=getattr(command, "EPILOG", None))
         command.add_arguments(cp)
         cp.set_defaults(_run=command.run)
     return p

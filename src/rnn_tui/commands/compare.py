@@ -13,7 +13,6 @@ DESCRIPTION = ("Overlay the loss curves and the gradient flow of several runs, w
 
 
 def add_arguments(cmp) -> None:
-    cmp.description = DESCRIPTION
     cmp.add_argument("runs", nargs="+", metavar="RUN_OR_SWEEP",
                      help="run directories and sweep folders")
     app_options(cmp)

@@ -16,7 +16,6 @@ DESCRIPTION = ("Compile every numerical kernel (every cell, both float types, th
 
 
 def add_arguments(k) -> None:
-    k.description = DESCRIPTION
     k.add_argument("--jobs", type=int, default=None, metavar="N",
                    help="processes compiling side by side (default: one per core, at most 3)")
 

@@ -13,7 +13,6 @@ DESCRIPTION = ("Score a run's best weights (or --checkpoint latest) on its own v
 
 
 def add_arguments(e) -> None:
-    e.description = DESCRIPTION
     e.add_argument("run", metavar="RUN", help="run directory (or checkpoint file)")
     e.add_argument("--data", metavar="FILE", help="a text file to score instead of the run's "
                    "validation split")

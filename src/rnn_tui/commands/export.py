@@ -15,7 +15,6 @@ FORMATS = ("safetensors", "tensorboard", "csv")
 
 
 def add_arguments(x) -> None:
-    x.description = DESCRIPTION
     x.add_argument("run", metavar="RUN", help="run directory")
     x.add_argument("--to", required=True, metavar="FILE|DIR",
                    help="FILE.safetensors for the weights, or a directory for the logs")

@@ -16,7 +16,6 @@ DESCRIPTION = ("Build a run directory from FILE.safetensors holding a language m
 
 
 def add_arguments(i) -> None:
-    i.description = DESCRIPTION
     i.add_argument("file", metavar="FILE", help="the .safetensors file")
     i.add_argument("--task", choices=("char", "word"), default=None,
                    help="char or word (default: the file's metadata 'task')")

@@ -13,7 +13,6 @@ DESCRIPTION = ("Named, documented configurations. `rnn-tui --recipe NAME` opens 
 
 
 def add_arguments(r) -> None:
-    r.description = DESCRIPTION
     r.add_argument("name", nargs="?", help="show one recipe in full: what it teaches, what "
                    "the app shows, its settings")
 

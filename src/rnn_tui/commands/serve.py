@@ -22,7 +22,6 @@ WEB_PORT = 8000
 
 
 def add_arguments(v) -> None:
-    v.description = DESCRIPTION
     v.add_argument("--host", default="127.0.0.1",
                    help="address to listen on (127.0.0.1; 0.0.0.0 for every interface)")
     v.add_argument("--port", type=int, default=None,

@@ -21,8 +21,6 @@ EPILOG = ('Needs the [sweep] extra: pip install "rnn-tui[sweep]". --config FILE 
 
 
 def add_arguments(sw) -> None:
-    sw.description = DESCRIPTION
-    sw.epilog = EPILOG
     sw.add_argument("--config", metavar="FILE", help="TOML with [data] [model] [train] and "
                     "[sweep]; flags override it")
     sw.add_argument("--name", help="the sweep's folder name (default: sweep-DATE-TIME)")

@@ -14,7 +14,6 @@ DESCRIPTION = ("Train a model without the app. Progress goes to the console; con
 
 
 def add_arguments(t) -> None:
-    t.description = DESCRIPTION
     t.add_argument("--config", metavar="FILE", help="TOML file with [data] [model] [train]; "
                    "flags override it")
     t.add_argument("--resume", metavar="RUN", help="continue a run from its last checkpoint")

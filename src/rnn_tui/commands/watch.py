@@ -12,7 +12,6 @@ DESCRIPTION = ("Watch a run that `rnn-tui train` is training (or trained): from 
 
 
 def add_arguments(w) -> None:
-    w.description = DESCRIPTION
     w.add_argument("run", metavar="RUN_DIR", nargs="?", help="the run directory")
     w.add_argument("--recipe", metavar="NAME", help="instead of RUN_DIR: the latest run made "
                    "from recipe NAME under --runs-dir")
