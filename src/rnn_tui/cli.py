@@ -31,6 +31,7 @@ from rnn_tui.commands import (
     summary,
     sweep,
     train,
+    translate,
     watch,
 )
 from rnn_tui.errors import UserError
@@ -38,7 +39,7 @@ from rnn_tui.errors import UserError
 # The commands, in the order `rnn-tui --help` lists them
 COMMANDS = (train, sample, forecast, evaluate, watch, recipes, export, import_, sweep, compare,
             summary, corpora, compile, serve, predict, explain,
-            neurons)
+            neurons, translate)
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT
 

@@ -22,9 +22,10 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-TASKS = ("char", "word", "series", "classify", "tag")
+TASKS = ("char", "word", "series", "classify", "tag", "seq2seq")
 CELLS = ("rnn", "rnn_relu", "rnn_sigmoid", "lstm", "gru")
-SEQUENCE_TASKS = ("classify", "tag")  # independent sentences: may read both ways
+SEQUENCE_TASKS = ("classify", "tag", "seq2seq")  # independent sentences: may read both ways
+ATTENTIONS = ("none", "dot", "additive")
 OPTIMIZERS = ("sgd", "adam", "adamw", "adagrad", "rmsprop")
 LR_SCHEDULES = ("cosine", "plateau", "constant")
 SCALINGS = ("auto", "raw", "minmax", "divide")
@@ -56,6 +57,9 @@ class DataConfig:
     # char / word task: a tokenizer file (JSON, as `rnn-tui import` writes it) to use instead of
     # a vocabulary built from the corpus ("" = build it from the corpus)
     vocab: str = ""
+    digits: int = 3  # seq2seq, corpus addition: numbers of up to this many digits
+    pairs: int = 50_000  # seq2seq, generated corpora (addition, reverse): how many pairs
+    reverse_source: bool = False  # seq2seq: read every source backwards (Sutskever et al.)
 
 
 @dataclass
@@ -68,6 +72,7 @@ class ModelConfig:
     dropout: float = 0.0
     bidirectional: bool = False  # classify / tag: a second direction reads each sentence back
     recurrent_scale: float = 0.0  # > 0: W_hh starts orthogonal times this (0 = PyTorch's init)
+    attention: str = "additive"  # seq2seq: none | dot (Luong) | additive (Bahdanau)
 
 
 @dataclass
@@ -95,6 +100,9 @@ class TrainConfig:
     log_every: int = 0  # steps between step events (0 = about five a second)
     seed: int = 0
     dtype: str = "float32"
+    # seq2seq: the chance that the decoder reads the reference's previous token rather than its
+    # own prediction (1 = always: teacher forcing; below 1: scheduled sampling)
+    teacher_forcing: float = 1.0
 
 
 # The app's defaults differ from `rnn-tui train`'s where watching asks for it: a model that
@@ -129,7 +137,16 @@ TAG_DEFAULTS = {"data": {"corpus": "pos", "max_len": MAX_SENTENCE},
                 "train": {"batch": 32, "lr": 3e-3, "time_budget": 120.0, "eval_every": 100,
                           "checkpoint_every": 500, "sample_every": 1000, "patience": 10,
                           "warmup": 20}}
-TASK_DEFAULTS = {"series": SERIES_DEFAULTS, "classify": CLASSIFY_DEFAULTS, "tag": TAG_DEFAULTS}
+# Sequence to sequence: an LSTM encoder-decoder with additive attention over characters, on the
+# generated sums, batches of 128 (Keras's addition_rnn uses LSTM 128).
+SEQ2SEQ_DEFAULTS = {"data": {"corpus": "addition", "tokens": "char", "min_count": 1},
+                    "model": {"cell": "lstm", "hidden": 128, "embed": 32,
+                              "attention": "additive"},
+                    "train": {"batch": 128, "lr": 3e-3, "time_budget": 600.0,
+                              "eval_every": 250, "eval_tokens": 1000, "checkpoint_every": 500,
+                              "sample_every": 1000, "patience": 10, "warmup": 20}}
+TASK_DEFAULTS = {"series": SERIES_DEFAULTS, "classify": CLASSIFY_DEFAULTS, "tag": TAG_DEFAULTS,
+                 "seq2seq": SEQ2SEQ_DEFAULTS}
 
 
 @dataclass
@@ -180,6 +197,13 @@ class RunConfig:
         if not (math.isfinite(d.scale) and d.scale != 0):
             raise UserError(f"data.scale must be a finite number other than 0, got {d.scale}")
         _choice("data.word_features", d.word_features, ("none", "suffix"))
+        _choice("model.attention", m.attention, ATTENTIONS)
+        if not 0.0 <= t.teacher_forcing <= 1.0:
+            raise UserError(f"train.teacher_forcing must be in [0, 1], got {t.teacher_forcing}")
+        if not 1 <= d.digits <= 9:
+            raise UserError(f"data.digits must be from 1 to 9, got {d.digits}")
+        if not 2 <= d.pairs <= 2_000_000:
+            raise UserError(f"data.pairs must be from 2 to 2,000,000, got {d.pairs:,}")
         if m.bidirectional and d.task not in SEQUENCE_TASKS:
             raise UserError("model.bidirectional: a backward direction reads the future; only "
                             "classify and tag (whole sentences) can use it, not "

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 # flag -> (section, key, type, help)
 TRAIN_FLAGS: list[tuple[str, str, str, type, str]] = [
-    ("--task", "data", "task", str, "char | word | series | classify | tag (default char)"),
+    ("--task", "data", "task", str,
+     "char | word | series | classify | tag | seq2seq (default char)"),
     ("--corpus", "data", "corpus", str,
      "corpus name (built-in or yours: see `rnn-tui corpora`), text file, or for series a CSV / "
      "built-in series, for classify a text<TAB>label file, for tag CoNLL-U or word<TAB>tag "
@@ -32,6 +33,11 @@ TRAIN_FLAGS: list[tuple[str, str, str, type, str]] = [
     ("--tokens", "data", "tokens", str, "classify: word | char (word)"),
     ("--max-len", "data", "max_len", int,
      "classify, tag: tokens per sentence, longer ones cut (with a notice); 0 = all (400)"),
+    ("--digits", "data", "digits", int, "seq2seq, corpus addition: up to N digits a number (3)"),
+    ("--pairs", "data", "pairs", int,
+     "seq2seq, generated corpora (addition, reverse): how many pairs (50000)"),
+    ("--reverse-source", "data", "reverse_source", bool,
+     "seq2seq: read every source backwards (Sutskever et al. 2014)"),
     ("--word-features", "data", "word_features", str,
      "tag: suffix (each word's suffixes and shape, for unknown words) | none (suffix)"),
     ("--cell", "model", "cell", str, "rnn | rnn_relu | rnn_sigmoid | lstm | gru (gru)"),
@@ -45,6 +51,8 @@ TRAIN_FLAGS: list[tuple[str, str, str, type, str]] = [
      "dropout on the embeddings and after every layer (0)"),
     ("--bidirectional", "model", "bidirectional", bool,
      "classify/tag: a second direction reads each sentence backwards"),
+    ("--attention", "model", "attention", str,
+     "seq2seq: none | dot (Luong) | additive (Bahdanau) (additive)"),
     ("--recurrent-scale", "model", "recurrent_scale", float,
      "start each gate's W_hh orthogonal times S: S < 1 vanishes, S > 1 explodes "
      "(0 = PyTorch's init)"),
@@ -72,6 +80,9 @@ TRAIN_FLAGS: list[tuple[str, str, str, type, str]] = [
     ("--top-k", "train", "top_k", int, "samples: only the k likeliest tokens, 1 = argmax (0)"),
     ("--log-every", "train", "log_every", int, "steps between progress events, 0 = ~5/s"),
     ("--seed", "train", "seed", int, "random seed (0)"),
+    ("--teacher-forcing", "train", "teacher_forcing", float,
+     "seq2seq: chance the decoder reads the reference's previous token, not its own guess "
+     "(1 = teacher forcing; < 1 = scheduled sampling) (1)"),
     ("--dtype", "train", "dtype", str,
      "float32 | float64 (float32; float64 is for checking and skips the fused fast step)"),
 ]

@@ -37,6 +37,7 @@ TASK_CLASSES: dict[str, tuple[str, str]] = {
     "series": ("rnn_tui.tasks.series", "SeriesTask"),
     "classify": ("rnn_tui.tasks.classify", "ClassifyTask"),
     "tag": ("rnn_tui.tasks.tag", "TagTask"),
+    "seq2seq": ("rnn_tui.tasks.seq2seq", "Seq2SeqTask"),
 }
 CHECKPOINT_CHOICES = ("best", "latest")
 

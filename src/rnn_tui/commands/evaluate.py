@@ -32,6 +32,11 @@ def run(args) -> int:
     else:
         val, metrics = task.evaluate()
     say_which(opened.path, opened.which, opened.meta)  # after any error: one line for those
+    report = getattr(task, "report_lines", None)
+    if report is not None:  # a task's own last line (seq2seq: exact_match=... bleu=...)
+        for line in report(val, metrics):
+            print(line)
+        return 0
     extra = "".join(f" {k}={v:.6g}" for k, v in metrics.items())
     print(f"val_loss={val:.6f}{extra}")
     return 0

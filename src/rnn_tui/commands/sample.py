@@ -22,6 +22,9 @@ def add_arguments(s) -> None:
     s.add_argument("--show-probs", nargs="?", type=int, const=5, default=0, metavar="K",
                    help="print each token on a line after the K likeliest candidates the model "
                    "weighed for it and their probabilities (the next-token distribution; K=5)")
+    from rnn_tui.commands.translate import decoding_options
+
+    decoding_options(s)  # a seq2seq run decodes --prime as its source
     checkpoint_option(s)
 
 
@@ -44,6 +47,16 @@ def run(args) -> int:
         raise UserError(f"--seed must be a whole number from 0 to {MAX_SEED}, got {args.seed}")
     if not math.isfinite(args.temperature):
         raise UserError(f"--temperature must be a finite number > 0, got {args.temperature}")
+    if _is_seq2seq(args.run):
+        from rnn_tui.commands import translate
+
+        translate.check_decoding(args)
+        if not args.prime:
+            raise UserError("a seq2seq run decodes a source: give it with --prime SOURCE")
+        task = translate.open_seq2seq(args.run, args.checkpoint)
+        translate.print_translations(task, [args.prime], args.beam, args.length_penalty,
+                                     args.show_attention)
+        return 0
     model, sep, path, which = load_language_model(args.run, args.checkpoint)
     say_which(path, which)
     rng = np.random.default_rng(args.seed)
@@ -61,6 +74,19 @@ def run(args) -> int:
         prev = piece
     out.write("\n")
     return 0
+
+
+def _is_seq2seq(run) -> bool:
+    from pathlib import Path
+
+    from rnn_tui.config import load_toml
+
+    p = Path(run)
+    cfg = (p.parent if p.is_file() else p) / "config.toml"
+    try:
+        return load_toml(cfg).get("data", {}).get("task") == "seq2seq"
+    except UserError:
+        return False  # the loader below says what is wrong
 
 
 def _sample_with_probs(model, args, rng, out) -> int:

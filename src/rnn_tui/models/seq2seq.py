@@ -399,15 +399,15 @@ class Seq2Seq:
                 cand = Hypothesis([*h.ids, v], float(total[i, v]), a, v == EOS)
                 if cand.finished:
                     finished.append(cand)
-                    if rank == 0:  # the best hypothesis has ended: so does the search
-                        top_ended = True
-                        break
+                    top_ended |= rank == 0
                 elif len(nxt_live) < k:
                     nxt_live.append(cand)
                     keep.append(i)
                 if len(nxt_live) == k:
                     break
-            if top_ended or not nxt_live:
+            # the best hypothesis has ended and k have: so does the search (with k = 1 this
+            # is greedy decoding exactly)
+            if (top_ended and len(finished) >= k) or not nxt_live:
                 live = []
                 break
             sel = np.asarray(keep)

@@ -189,6 +189,23 @@ class TagUpdate(Event):
 
 
 @dataclass
+class Seq2SeqUpdate(Event):
+    """A sequence-to-sequence model's held-out picture after an evaluation: the scores beside
+    the copy baseline, exact match by source length, a few held-out pairs decoded (source,
+    reference, output), and the attention of the first of them (target tokens down, source
+    tokens across)."""
+
+    type: ClassVar[str] = "seq2seq"
+    scores: dict[str, float] = field(default_factory=dict)  # exact_match, token_accuracy, ...
+    baselines: dict[str, float] = field(default_factory=dict)  # copy_exact_match, copy_bleu, …
+    by_length: list[dict[str, float]] = field(default_factory=list)  # from, upto, n, exact_match
+    examples: list[dict[str, Any]] = field(default_factory=list)  # source, reference, output, ok
+    source_tokens: list[str] = field(default_factory=list)
+    output_tokens: list[str] = field(default_factory=list)
+    attention: list[list[float]] = field(default_factory=list)  # (output, source)
+
+
+@dataclass
 class CheckpointSaved(Event):
     type: ClassVar[str] = "checkpoint"
     path: str = ""
@@ -233,7 +250,8 @@ class Failed(Event):
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.type: cls
     for cls in (RunStarted, StepEnded, GradientFlow, Evaluated, SampleText, HiddenSnapshot,
-                EmbeddingSnapshot, ForecastUpdate, ClassifyUpdate, TagUpdate, CheckpointSaved,
+                EmbeddingSnapshot, ForecastUpdate, ClassifyUpdate, TagUpdate, Seq2SeqUpdate,
+                CheckpointSaved,
                 Paused, Resumed, Finished, Notice, Failed)
 }
 

@@ -1,0 +1,156 @@
+"""The seq2seq task through the real command line (train, evaluate, translate, sample) and in
+process (checkpoint and restore, a resume that continues bit for bit); bad sources and files
+give one line and exit 2, or a defined handling."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from rnn_tui.config import RunConfig
+from rnn_tui.tasks.seq2seq import Seq2SeqTask
+
+TINY = ["--hidden", "24", "--embed", "8", "--batch", "32", "--eval-every", "40",
+        "--eval-tokens", "200", "--quiet"]
+
+
+def cli(*args, cwd=None, timeout=300):
+    return subprocess.run([sys.executable, "-m", "rnn_tui.cli", *map(str, args)], cwd=cwd,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def one_line_error(r, match):
+    assert r.returncode == 2, (r.returncode, r.stdout, r.stderr)
+    assert "Traceback" not in r.stderr
+    lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and re.search(match, lines[0]), r.stderr
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    d = tmp_path_factory.mktemp("s2s")
+    r = cli("train", "--task", "seq2seq", "--corpus", "reverse:n=3000,min=3,max=6",
+            "--steps", "160", "--time-budget", "0", *TINY, "--runs-dir", d, "--name", "rev",
+            cwd=d)
+    assert r.returncode == 0, r.stderr
+    return d / "rev"
+
+
+def test_evaluate_ends_with_the_scores_line(trained):
+    r = cli("evaluate", trained)
+    assert r.returncode == 0, r.stderr
+    last = r.stdout.strip().splitlines()[-1]
+    m = re.fullmatch(r"exact_match=(\S+) token_accuracy=(\S+) bleu=(\S+) chrf=(\S+)", last)
+    assert m, last
+    em, acc, bleu, chrf = map(float, m.groups())
+    assert 0 <= em <= 1 and 0 < acc <= 1 and 0 <= bleu <= 100 and 0 < chrf <= 100
+    # a file of pairs is scored the same way
+    f = trained.parent / "pairs.tsv"
+    f.write_text("abc\tcba\nxyz\tzyx\n")
+    r = cli("evaluate", trained, "--data", f)
+    assert r.returncode == 0, r.stderr
+    assert re.fullmatch(r"exact_match=\S+ token_accuracy=\S+ bleu=\S+ chrf=\S+",
+                        r.stdout.strip().splitlines()[-1])
+
+
+def test_translate_greedy_beam_and_attention(trained):
+    r = cli("translate", trained, "--text", "abcd", "--beam", "3", "--show-attention")
+    assert r.returncode == 0, r.stderr
+    ranked = [ln for ln in r.stdout.splitlines() if re.match(r"\d\. ", ln)]
+    assert [ln[:2] for ln in ranked] == ["1.", "2.", "3."]
+    scores = [float(re.search(r"score (\S+)", ln).group(1)) for ln in ranked]
+    assert scores == sorted(scores, reverse=True)
+    assert "a      b      c      d" not in r.stdout  # one-letter columns, not padded to 6
+    assert re.search(r"^\s+a b c d$", r.stdout, re.M)  # the source tokens across the top
+    g = cli("sample", trained, "--prime", "abcd")
+    assert g.returncode == 0 and g.stdout.startswith("abcd → ")
+
+
+@pytest.mark.parametrize("args,match", [
+    (["--text", ""], "source is empty"),
+    (["--beam", "0", "--text", "ab"], "--beam must be from 1"),
+    ([], "give a source"),
+])
+def test_translate_refuses_bad_requests(trained, args, match):
+    one_line_error(cli("translate", trained, *args), match)
+
+
+def test_unseen_characters_are_read_as_unk_with_a_note(trained):
+    r = cli("translate", trained, "--text", "ab9!")
+    assert r.returncode == 0, r.stderr
+    assert "2 tokens of 'ab9!' never seen in training, read as <unk>" in r.stderr
+    assert r.stdout.startswith("ab9! → ")
+
+
+def test_a_long_source_is_cut_and_translated(trained):
+    r = cli("translate", trained, "--text", "a" * 10_000, timeout=120)
+    assert r.returncode == 0, r.stderr
+
+
+@pytest.mark.parametrize("content,match", [
+    ("a\tb\nno tab on this line\n", r"pairs.tsv:2: no tab"),
+    ("a\tb\n\tnothing\n", r"pairs.tsv:2: the source is empty"),
+    ("", r"empty"),
+])
+def test_bad_pair_files_are_refused(tmp_path, content, match):
+    f = tmp_path / "pairs.tsv"
+    f.write_text(content)
+    r = cli("train", "--task", "seq2seq", "--corpus", f, "--steps", "1", *TINY,
+            "--runs-dir", tmp_path / "runs")
+    one_line_error(r, match)
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+
+
+def test_blank_lines_and_long_lines_have_a_defined_handling(tmp_path):
+    f = tmp_path / "pairs.tsv"
+    rows = [f"{w}\t{w[::-1]}" for w in ("abc", "hello", "tab", "pairs", "xy") * 8]
+    f.write_text("\n".join(rows[:20]) + "\n\n\n" + "\n".join(rows[20:]) + "\n" +
+                 "q" * 10_000 + "\tshort\n")
+    r = cli("train", "--task", "seq2seq", "--corpus", f, "--steps", "2", "--time-budget", "0",
+            *TINY[:-1], "--runs-dir", tmp_path / "runs", "--name", "x")
+    assert r.returncode == 0, r.stderr
+    assert "cut to that length" in r.stdout + r.stderr
+
+
+def tiny_config(**over) -> RunConfig:
+    cfg = RunConfig.from_dict({"data": {"task": "seq2seq", "corpus": "reverse:n=400,min=3,max=5",
+                                        "tokens": "char", "min_count": 1},
+                               "model": {"cell": "gru", "hidden": 16, "embed": 8,
+                                         "attention": "dot"},
+                               "train": {"batch": 16, "eval_tokens": 50, **over}})
+    return cfg.validate()
+
+
+def test_checkpoint_restore_and_resume_are_bit_identical():
+    a = Seq2SeqTask.from_config(tiny_config(teacher_forcing=0.7))
+    for _ in range(3):
+        a.step()
+    arrays, meta = a.checkpoint()
+    arrays = {k: np.array(v, copy=True) for k, v in arrays.items()}
+    b = Seq2SeqTask.from_config(tiny_config(teacher_forcing=0.7))
+    b.restore(arrays, meta)
+    assert np.array_equal(a.net.params.data, b.net.params.data)
+    assert a.evaluate() == b.evaluate()
+    for _ in range(4):
+        la, lb = a.step()[0].loss, b.step()[0].loss
+        assert la == lb
+    assert np.array_equal(a.net.params.data, b.net.params.data)
+    assert a.epoch == b.epoch
+
+
+def test_a_checkpoint_of_another_model_is_refused():
+    from rnn_tui.errors import UserError
+
+    a = Seq2SeqTask.from_config(tiny_config())
+    arrays, meta = a.checkpoint()
+    other = Seq2SeqTask.from_config(tiny_config())
+    other.net.spec.hidden = 99  # as if it were built with other settings
+    with pytest.raises(UserError, match="different model"):
+        other.restore(arrays, meta)
+    bad = dict(meta, pos=10**9)
+    with pytest.raises(UserError, match="batching state"):
+        Seq2SeqTask.from_config(tiny_config()).restore(arrays, bad)
