@@ -194,7 +194,7 @@ def test_web_warns_only_off_loopback():
     assert exposure_warning("::1", 8000) is None
     assert exposure_warning("localhost", 8000) is None
     w = exposure_warning("0.0.0.0", 8000)
-    assert w and "no authentication" in w and "\n" not in w
+    assert w and "reachable from other machines" in w and "\n" not in w
 
 
 # ---------------------------------------------------------------------------- the app, confined
@@ -635,23 +635,26 @@ def test_web_serves_the_page_on_loopback(tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "rnn_tui.cli", "serve", "--web", "--port",
                              str(port), "--runs-dir", str(tmp_path / "runs"), *TINY],
                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, env=env)
+                            stderr=subprocess.PIPE, env=env, text=True)
     try:
+        url = None
         end = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as r:
-                    status, ctype, body = r.status, r.headers["Content-Type"], r.read()
-                break
-            except OSError:
-                assert proc.poll() is None and time.monotonic() < end, proc.stderr.read()
-                time.sleep(0.3)
-        assert status == 200 and ctype.startswith("text/html")
+        while url is None:
+            line = proc.stderr.readline()
+            assert line and time.monotonic() < end, "no URL printed"
+            m = re.search(r"open (http://127\.0\.0\.1:\d+/\?token=\S+)", line)
+            url = m.group(1) if m else None
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
+        with opener.open(url, timeout=10) as r:  # the token for a cookie, then the page
+            status, ctype, body, landed = r.status, r.headers["Content-Type"], r.read(), r.url
+        assert status == 200 and ctype.startswith("text/html") and "token" not in landed
         assert b"<html" in body.lower() and f"ws://127.0.0.1:{port}/ws".encode() in body
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as r:
+            assert r.url.endswith("/login") and b"token" in r.read()  # no cookie: log in
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
             proc.wait(15)
         except subprocess.TimeoutExpired:
             proc.kill()
-    assert b"no authentication" not in proc.stderr.read()  # loopback: no exposure warning
+    assert "warning" not in proc.stderr.read()  # loopback: no exposure warning

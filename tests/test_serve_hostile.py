@@ -7,9 +7,11 @@ The server is a real process; the clients are asyncssh and raw sockets on 127.0.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import random
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -429,3 +431,252 @@ def test_keys_folder_is_the_fingerprint():
     digest = base64.b64decode(k.get_fingerprint("sha256").split(":", 1)[1] + "=")
     assert digest == hashlib.sha256(k.public_data).digest()
     assert key_folder(k.public_data) == "key-" + digest.hex()[:16]
+
+
+# ---------------------------------------------------------------------------- --web
+class WebServer:
+    """``rnn-tui serve --web`` in a process of its own; the URL with the token it prints."""
+
+    def __init__(self, tmp: Path, *extra: str):
+        from test_serve import TINY, free_port
+
+        self.port = free_port()
+        self.runs = tmp / "runs"
+        env = dict(os.environ, XDG_STATE_HOME=str(tmp / "state"),
+                   PYTHONPATH=SRC + os.pathsep + os.environ.get("PYTHONPATH", ""))
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "rnn_tui.cli", "serve", "--web", "--port", str(self.port),
+             "--runs-dir", str(self.runs), *extra, *TINY],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            env=env, text=True)
+        self.lines: list[str] = []
+        import threading
+
+        threading.Thread(target=self._read, daemon=True).start()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.token = ""
+        self.wait_log(r"web app on http://127\.0\.0\.1:\d+/", 60)
+        m = [re.search(r"\?token=(\S+)", ln) for ln in self.lines]
+        self.token = next((x.group(1) for x in m if x), "")
+
+    def _read(self) -> None:
+        for line in self.proc.stderr:
+            self.lines.append(line.rstrip("\n"))
+
+    def wait_log(self, pattern: str, timeout: float = 10) -> re.Match:
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            for line in list(self.lines):
+                m = re.search(pattern, line)
+                if m:
+                    return m
+            assert self.proc.poll() is None, "\n".join(self.lines)
+            time.sleep(0.05)
+        raise AssertionError(f"no log line like {pattern!r}:\n" + "\n".join(self.lines))
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+
+
+@pytest.fixture(scope="module")
+def web(tmp_path_factory):
+    s = WebServer(tmp_path_factory.mktemp("web"), "--max-sessions", "1")
+    yield s
+    s.stop()
+
+
+def alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+    except OSError:
+        return False
+
+
+async def ws_connect(session, url: str, **kw):
+    import aiohttp
+
+    return await session.ws_connect(url, timeout=aiohttp.ClientWSTimeout(ws_close=10),
+                                    max_msg_size=0, **kw)
+
+
+def test_web_refuses_foreign_origins_foreign_hosts_and_no_token(web):
+    import aiohttp
+
+    own = web.base
+    cases = [  # (query, headers, why)
+        (f"?token={web.token}", {"Origin": "http://evil.example.com"}, "foreign origin"),
+        (f"?token={web.token}", {"Origin": f"http://127.0.0.1.evil.example.com:{web.port}"},
+         "look-alike origin"),
+        (f"?token={web.token}", {"Origin": "null"}, "sandboxed page"),
+        (f"?token={web.token}", {"Host": f"evil.example.com:{web.port}"}, "DNS rebinding"),
+        (f"?token={web.token}", {"Host": "127.0.0.1:1"}, "another port"),
+        ("", {"Origin": own}, "no token"),
+        ("?token=", {"Origin": own}, "empty token"),
+        ("?token=" + "A" * 43, {"Origin": own}, "wrong token"),
+        ("", {"Origin": own, "Cookie": f"rnn-tui-{web.port}=" + "0" * 64}, "forged cookie"),
+    ]
+
+    async def go():
+        async with aiohttp.ClientSession() as session:
+            for query, headers, why in cases:
+                with pytest.raises(aiohttp.WSServerHandshakeError) as e:
+                    await ws_connect(session, f"{own}/ws{query}", headers=headers)
+                assert e.value.status == 403, why
+            for path in ("/", "/static/js/textual.js", "/download/x"):  # every route
+                async with session.get(own + path, allow_redirects=False,
+                                       headers={"Origin": "http://evil.example.com"}) as r:
+                    assert r.status == 403, path
+
+    run(asyncio.wait_for(go(), 60))
+    assert not any("app pid" in ln for ln in web.lines)  # no app was started
+
+
+def csi_positions(data: bytes) -> list[tuple[int, int]]:
+    return [(int(r), int(c)) for r, c in re.findall(rb"\x1b\[(\d+);(\d+)H", data)]
+
+
+def test_web_serves_with_token_and_origin_clamps_and_ends_the_app(web):
+    """The token and the right Origin: an app, drawn at a clamped size, ended with its socket."""
+    import aiohttp
+
+    async def go():
+        async with aiohttp.ClientSession() as session:
+            url = f"{web.base}/ws?token={web.token}&width=100000&height=100000"
+            ws = await ws_connect(session, url, headers={"Origin": web.base})
+            m = await asyncio.get_running_loop().run_in_executor(
+                None, web.wait_log, r"web session (\d+) .*app pid (\d+) at (\d+)x(\d+)", 30)
+            pid, cols, rows = int(m.group(2)), int(m.group(3)), int(m.group(4))
+            assert (cols, rows) == (MAX_COLS, MAX_ROWS)
+            env = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+            assert f"COLUMNS={MAX_COLS}".encode() in env and f"ROWS={MAX_ROWS}".encode() in env
+            assert not any(v.startswith(b"XDG_STATE_HOME=") for v in env)  # a clean env
+            drawn = bytearray()
+            end = time.monotonic() + START
+            while time.monotonic() < end and max((r for r, _ in csi_positions(drawn)),
+                                                 default=0) < rows // 2:
+                msg = await ws.receive(timeout=START)
+                if msg.type == aiohttp.WSMsgType.BINARY:
+                    drawn += msg.data
+                elif msg.type != aiohttp.WSMsgType.TEXT:
+                    raise AssertionError(f"closed: {msg}")
+            # a resize past the limit is clamped too
+            await ws.send_str(json.dumps(["resize", {"width": 100000, "height": 100000}]))
+            await ws.send_str("not json")  # ignored
+            await ws.send_str(json.dumps(["stdin", "x" * 60000]))  # a flood: dropped
+            t0 = time.monotonic()
+            while time.monotonic() - t0 < 5:
+                try:
+                    msg = await ws.receive(timeout=1)
+                except asyncio.TimeoutError:
+                    continue
+                if msg.type == aiohttp.WSMsgType.BINARY:
+                    drawn += msg.data
+            pos = csi_positions(drawn)
+            assert pos and max(r for r, _ in pos) <= MAX_ROWS and max(c for _, c in pos) \
+                <= MAX_COLS
+            assert max(r for r, _ in pos) > 100  # it did draw at the large size
+            assert rss_mb(pid) < 400
+            await ws.close()
+            t0 = time.monotonic()
+            while alive(pid) and time.monotonic() - t0 < 10:
+                await asyncio.sleep(0.1)
+            return time.monotonic() - t0, alive(pid)
+
+    took, still = run(asyncio.wait_for(go(), START + 60))
+    assert not still and took < 5, took
+    web.wait_log(r"web session \d+: app exited")
+
+
+def test_web_sessions_are_capped_and_a_browser_logs_in_with_a_cookie(web):
+    import aiohttp
+
+    async def go():
+        jar = aiohttp.CookieJar(unsafe=True)  # cookies for an IP address
+        async with aiohttp.ClientSession(cookie_jar=jar) as session:
+            async with session.get(f"{web.base}/?token={web.token}") as r:  # the printed URL
+                page = await r.text()
+                assert r.status == 200 and "token" not in str(r.url)
+                assert f"ws://127.0.0.1:{web.port}/ws" in page
+            first = await ws_connect(session, f"{web.base}/ws", headers={"Origin": web.base})
+            await asyncio.get_running_loop().run_in_executor(
+                None, web.wait_log, r"web session \d+ .*app pid", 30)
+            second = await ws_connect(session, f"{web.base}/ws", headers={"Origin": web.base})
+            said = b""
+            while True:
+                msg = await second.receive(timeout=10)
+                if msg.type == aiohttp.WSMsgType.BINARY:
+                    said += msg.data
+                else:
+                    break
+            assert b"all 1 session are in use" in said and second.close_code == 1013
+            await first.close()
+
+    run(asyncio.wait_for(go(), 90))
+    web.wait_log(r"web session refused .*all 1 in use")
+
+
+def test_web_stopping_the_server_ends_every_app(tmp_path):
+    import aiohttp
+
+    srv = WebServer(tmp_path, "--max-sessions", "2")
+    try:
+        async def go():
+            async with aiohttp.ClientSession() as session:
+                ws = await ws_connect(session, f"{srv.base}/ws?token={srv.token}")
+                m = await asyncio.get_running_loop().run_in_executor(
+                    None, srv.wait_log, r"app pid (\d+)", 30)
+                pid = int(m.group(1))
+                await asyncio.sleep(1.0)
+                srv.proc.send_signal(signal.SIGTERM)
+                rc = await asyncio.get_running_loop().run_in_executor(None, srv.proc.wait, 15)
+                t0 = time.monotonic()
+                while alive(pid) and time.monotonic() - t0 < 5:
+                    await asyncio.sleep(0.1)
+                await ws.close()
+                return rc, alive(pid)
+
+        rc, still = run(asyncio.wait_for(go(), 90))
+        assert rc == 0 and not still, "\n".join(srv.lines)
+    finally:
+        srv.stop()
+
+
+@pytest.mark.parametrize("mode, why", [(0o644, "chmod 600"), (0o600, None)])
+def test_web_password_file(tmp_path, mode, why):
+    import aiohttp
+
+    pw = tmp_path / "pw"
+    pw.write_text("correct horse battery\n")
+    os.chmod(pw, mode)
+    if why:
+        from test_serve import TINY
+
+        env = dict(os.environ, XDG_STATE_HOME=str(tmp_path / "state"),
+                   PYTHONPATH=SRC + os.pathsep + os.environ.get("PYTHONPATH", ""))
+        r = subprocess.run([sys.executable, "-m", "rnn_tui.cli", "serve", "--web", "--port",
+                            "0", "--password-file", str(pw), "--runs-dir", str(tmp_path / "r"),
+                            *TINY], capture_output=True, text=True, timeout=60, env=env)
+        assert r.returncode == 2 and why in r.stderr and "Traceback" not in r.stderr
+        return
+    srv = WebServer(tmp_path, "--password-file", str(pw))
+    try:
+        assert srv.token == ""  # no token printed: the password is the way in
+
+        async def go():
+            jar = aiohttp.CookieJar(unsafe=True)
+            async with aiohttp.ClientSession(cookie_jar=jar) as session:
+                async with session.get(srv.base + "/") as r:
+                    assert str(r.url).endswith("/login") and "password" in await r.text()
+                for secret, ok in (("wrong", False), ("correct horse battery", True)):
+                    async with session.post(srv.base + "/login", data={"secret": secret},
+                                            headers={"Origin": srv.base}) as r:
+                        assert (r.status == 200 and "ws://" in await r.text()) == ok, secret
+                async with session.post(srv.base + "/login", data={"secret": "x"},
+                                        headers={"Origin": "http://evil.example.com"}) as r:
+                    assert r.status == 403
+
+        run(asyncio.wait_for(go(), 60))
+    finally:
+        srv.stop()

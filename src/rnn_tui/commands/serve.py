@@ -12,7 +12,7 @@ NAME = "serve"
 HELP = ("serve the app over SSH to anyone with an authorised key (no shell), or in a browser "
         "with --web")
 DESCRIPTION = ("An SSH server of its own: `ssh -p PORT HOST` opens the app, which trains a run "
-               "of its own in RUNS_DIR/<key comment>/. Public keys only, listed in "
+               "of its own in RUNS_DIR/key-<fingerprint>/. Public keys only, listed in "
                "--authorized-keys (re-read when it changes); no shell, no commands, no "
                "forwarding. The model and training options below are every session's defaults. "
                "Needs the serve extra: pip install \"rnn-tui[serve]\".")
@@ -41,9 +41,12 @@ def add_arguments(v) -> None:
     v.add_argument("--runs-dir", default="runs", help="the runs folder: every session's runs "
                    "go below it, and sessions can watch any run in it (./runs)")
     v.add_argument("--web", action="store_true", help="serve the app in a browser instead "
-                   "(textual-serve; no authentication: keep it on 127.0.0.1)")
+                   "(textual-serve): open the URL with ?token= printed at start")
     v.add_argument("--public-url", metavar="URL", help="--web: the address browsers use, if "
-                   "not http://HOST:PORT (a proxy, or a tunnel to another port)")
+                   "not http://HOST:PORT (a proxy, or a tunnel to another port); requests for "
+                   "any other address are refused")
+    v.add_argument("--password-file", metavar="FILE", help="--web: ask for the password on "
+                   "this file's first line (mode 600) instead of printing a token")
     v.add_argument("--config", metavar="FILE", help="TOML file with [data] [model] [train] for "
                    "every session's run; flags override it")
     app_options(v)
@@ -80,13 +83,11 @@ def run(args) -> int:
         from rnn_tui.serve.web import serve_web
 
         return serve_web(args.host, port, runs_root, passthrough, cfg.data.task,
-                         args.public_url)
+                         args.public_url, args.password_file, _max_sessions(args))
     if not args.authorized_keys:
         raise UserError("give --authorized-keys FILE (OpenSSH format): the public keys that may "
                         "connect")
-    max_sessions = args.max_sessions if args.max_sessions is not None else (os.cpu_count() or 1)
-    if max_sessions < 1:
-        raise UserError(f"--max-sessions must be at least 1, got {max_sessions}")
+    max_sessions = _max_sessions(args)
     if not args.login_timeout > 0:
         raise UserError(f"--login-timeout must be > 0, got {args.login_timeout}")
     if as_root:
@@ -107,6 +108,15 @@ def run(args) -> int:
         max_sessions=max_sessions, login_timeout=args.login_timeout,
         max_startups=args.max_startups)
     return asyncio.run(serve(settings))
+
+
+def _max_sessions(args) -> int:
+    import os
+
+    n = args.max_sessions if args.max_sessions is not None else (os.cpu_count() or 1)
+    if n < 1:
+        raise UserError(f"--max-sessions must be at least 1, got {n}")
+    return n
 
 
 def _check_corpus(task: str, corpus: str) -> None:

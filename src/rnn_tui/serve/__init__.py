@@ -23,6 +23,9 @@ from pathlib import Path
 from rnn_tui.errors import UserError
 
 EXTRA_HINT = 'pip install "rnn-tui[serve]"'
+KEEP_ENV = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "VIRTUAL_ENV", "PYTHONUSERBASE",
+            "SSL_CERT_FILE", "SSL_CERT_DIR")
+KEEP_ENV_PREFIXES = ("NUMBA_", "RNN_TUI_", "OMP_", "MKL_", "OPENBLAS_")
 
 
 def require(module: str) -> None:
@@ -52,6 +55,29 @@ def package_root() -> str:
 def child_pythonpath() -> str:
     old = os.environ.get("PYTHONPATH", "")
     return package_root() + (os.pathsep + old if old else "")
+
+
+def kernel_cache_dir() -> str:
+    """The server's compile cache, shared by every session's app (compiled once)."""
+    import platformdirs
+
+    return os.environ.get("NUMBA_CACHE_DIR") or platformdirs.user_cache_dir("rnn-tui")
+
+
+def base_env(home: Path, cache_dir: str) -> dict[str, str]:
+    """A served app's environment, built from nothing: the server's PATH, locale and
+    rnn-tui/Numba/BLAS settings; a home (and settings folder) of the visitor's own, so nothing
+    the app writes lands in the operator's home; the shared kernel cache."""
+    import site
+
+    env = {k: v for k, v in os.environ.items()
+           if k in KEEP_ENV or k.startswith(KEEP_ENV_PREFIXES)}
+    env.setdefault("PYTHONUSERBASE", site.getuserbase())
+    env.setdefault("LANG", "C.UTF-8")
+    env.update(PYTHONPATH=child_pythonpath(), HOME=str(home),
+               RNN_TUI_CONFIG_DIR=str(home / "config"), NUMBA_CACHE_DIR=cache_dir,
+               PYTHONDONTWRITEBYTECODE="1")
+    return env
 
 
 def child_command() -> list[str]:

@@ -46,10 +46,14 @@ def main(argv: list[str] | None = None) -> int:
     return cli_main(argv)
 
 
-def watch_parent(every: float = 1.0) -> None:
+ORPHAN_GRACE = 10.0  # seconds an orphaned app has to save after hanging up on itself
+
+
+def watch_parent(every: float = 1.0, grace: float = ORPHAN_GRACE) -> None:
     """If the server goes (killed, crashed), hang up on ourselves: the app saves and exits, as
     when its terminal goes away. (Over SSH the pty's hangup does this too; a web visitor's app
-    has no terminal to lose, and would otherwise train on, orphaned.)"""
+    has no terminal to lose, and would otherwise train on, orphaned.) An app still there
+    ``grace`` seconds later is killed."""
     import signal
     import threading
 
@@ -60,6 +64,8 @@ def watch_parent(every: float = 1.0) -> None:
             time.sleep(every)
             if os.getppid() != parent:
                 os.kill(os.getpid(), signal.SIGHUP)
+                time.sleep(grace)
+                os.kill(os.getpid(), signal.SIGKILL)
                 return
 
     threading.Thread(target=watch, name="rnn-tui-parent", daemon=True).start()

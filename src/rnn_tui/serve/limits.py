@@ -25,9 +25,9 @@ from rnn_tui.errors import UserError
 MAX_COLS = 500
 MAX_ROWS = 200
 DEFAULT_COLS, DEFAULT_ROWS = 80, 24
-INPUT_RATE = 2048  # bytes a second: far above typing and mouse reports
-INPUT_BURST = 4096  # bytes at once (a short paste)
-INPUT_BACKLOG = 1024  # bytes admitted but not yet taken by the app; older ones are dropped
+INPUT_RATE = 1024  # bytes a second: far above typing, and above mouse reports (~800 B/s)
+INPUT_BURST = 2048  # bytes at once (a short paste)
+INPUT_BACKLOG = 512  # bytes admitted but not yet taken by the app; older ones are dropped
 MAX_CHANNELS = 10  # session channels open at once on one connection (OpenSSH's MaxSessions)
 STALE_AFTER = 2.0  # seconds logging in after which a connection may be dropped for a newcomer
 MAX_STARTUPS = "10:30:100"

@@ -40,7 +40,7 @@ from pathlib import Path
 import asyncssh
 
 from rnn_tui.errors import UserError
-from rnn_tui.serve import child_command, child_pythonpath
+from rnn_tui.serve import base_env, child_command, kernel_cache_dir
 from rnn_tui.serve.keys import AuthorizedKeys, load_host_key
 from rnn_tui.serve.limits import (
     MAX_CHANNELS,
@@ -56,9 +56,6 @@ HANGUP_GRACE = 7.0  # seconds a hung-up app has to save before it is killed (ser
 DROPPED_GRACE = 60.0  # the same after a dropped connection, when nothing else is waiting
 DROP_LOG_EVERY = 10.0  # seconds between the log's summaries of connections dropped before login
 TERM_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,63}")
-KEEP_ENV = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "VIRTUAL_ENV", "PYTHONUSERBASE",
-            "SSL_CERT_FILE", "SSL_CERT_DIR")
-KEEP_ENV_PREFIXES = ("NUMBA_", "RNN_TUI_", "OMP_", "MKL_", "OPENBLAS_")
 
 
 @dataclass
@@ -122,7 +119,7 @@ class Hub:
         self.loop = asyncio.get_running_loop()
         self.homes = settings.state / "homes"
         self.homes.mkdir(mode=0o700, exist_ok=True)
-        self.cache_dir = os.environ.get("NUMBA_CACHE_DIR") or _user_cache_dir()
+        self.cache_dir = kernel_cache_dir()
         self.startups = Startups(StartupsPolicy.parse(settings.max_startups))
         self.dropped: dict[str, int] = {}  # why -> connections dropped since the last summary
         self._drop_timer: asyncio.TimerHandle | None = None
@@ -153,24 +150,11 @@ class Hub:
         key's own (so nothing the app writes lands in the operator's home); the server's kernel
         cache (compiled once, shared). No COLUMNS/LINES: the size comes from the pty, so that
         window changes are followed."""
-        env = {k: v for k, v in os.environ.items()
-               if k in KEEP_ENV or k.startswith(KEEP_ENV_PREFIXES)}
-        import site
-
-        env.setdefault("PYTHONUSERBASE", site.getuserbase())
-        env.setdefault("LANG", "C.UTF-8")
-        env.update(PYTHONPATH=child_pythonpath(), HOME=str(home), TERM=term,
-                   RNN_TUI_CONFIG_DIR=str(home / "config"), NUMBA_CACHE_DIR=self.cache_dir,
-                   PYTHONDONTWRITEBYTECODE="1")
+        env = base_env(home, self.cache_dir)
+        env["TERM"] = term
         if colorterm in ("truecolor", "24bit"):
             env["COLORTERM"] = colorterm
         return env
-
-
-def _user_cache_dir() -> str:
-    import platformdirs
-
-    return platformdirs.user_cache_dir("rnn-tui")
 
 
 class Connection(asyncssh.SSHServer):
