@@ -29,10 +29,10 @@ from rnn_tui.serve.limits import (
     MAX_CHANNELS,
     MAX_COLS,
     MAX_ROWS,
+    Backlog,
     InputLimiter,
     Startups,
     StartupsPolicy,
-    bound_backlog,
     clamp_size,
 )
 from test_serve import SRC, START, Screen, Server, connect, dashboard, run, write_key
@@ -49,19 +49,31 @@ def test_window_sizes_are_clamped():
         assert clamp_size(*asked) == got, asked
 
 
-def test_input_limiter_drops_a_flood_and_keeps_the_newest():
+def test_input_limiter_drops_a_flood_whole_chunks_at_a_time():
     now = [0.0]
     lim = InputLimiter(rate=1000, burst=100, clock=lambda: now[0])
     assert lim.admit(b"a" * 60) == b"a" * 60  # within the burst
-    assert lim.admit(b"b" * 50 + b"q") == b"b" * 39 + b"q"  # 40 tokens left: the newest 40
-    assert lim.admit(b"x" * 10**6) == b"" and lim.dropped == 11 + 10**6
-    now[0] += 0.01  # 10 tokens
-    assert lim.admit(b"x" * 1000 + b"q") == b"x" * 9 + b"q"
+    assert lim.admit(b"b" * 50) == b""  # 40 tokens left: the chunk is dropped whole
+    assert lim.admit(b"\x1b[A") == b"\x1b[A"  # a key still fits
+    assert lim.admit(b"x" * 10**6) == b"" and lim.dropped == 50 + 10**6
+    assert lim.admit(b"z" * 37) == b"z" * 37  # the last tokens
+    now[0] += 0.001  # one token
+    assert lim.admit(b"q") == b"q" and lim.admit(b"q") == b""
     now[0] += 100.0  # refilled, but never beyond the burst
-    assert len(lim.admit(b"y" * 1000)) == 100
-    backlog = bytearray(b"0123456789")
-    assert bound_backlog(backlog, 4) == 6 and backlog == b"6789"
-    assert bound_backlog(backlog, 4) == 0
+    assert lim.admit(b"y" * 101) == b"" and lim.admit(b"y" * 100) == b"y" * 100
+
+
+def test_backlog_drops_the_oldest_whole_chunks():
+    b = Backlog(limit=10)
+    assert b.add(b"") == 0 and not b
+    assert b.add(b"\x1b[<35;1;1M") == 0  # one chunk over the limit is kept
+    assert b.add(b"abc") == 10 and b.chunks == [b"abc"] and len(b) == 3
+    assert b.add(b"defg") == 0 and len(b) == 7
+    b.consume(2)
+    assert b.peek() == b"c" and len(b) == 5
+    b.consume(1)
+    assert b.peek() == b"defg" and len(b) == 4
+    assert b.add(b"hijklmn") == 4 and b.chunks == [b"hijklmn"]
 
 
 def test_input_limiter_bounds_any_schedule():
@@ -71,7 +83,7 @@ def test_input_limiter_bounds_any_schedule():
     passed = 0
     for _ in range(2000):
         now[0] += rng.random() * 0.01
-        passed += len(lim.admit(b"z" * rng.randrange(0, 50000)))
+        passed += len(lim.admit(b"z" * rng.choice([1, 3, 10, 100, 2000, 50000])))
     assert passed <= INPUT_BURST + INPUT_RATE * now[0] + 1
 
 

@@ -3,9 +3,9 @@
 - window sizes are clamped to :data:`MAX_COLS` × :data:`MAX_ROWS` (an app's memory grows with
   its screen: a 100000 × 100000 window would take gigabytes);
 - input reaches an app at most at :data:`INPUT_RATE` bytes a second, in bursts of up to
-  :data:`INPUT_BURST` (:class:`InputLimiter`, a token bucket); what comes faster is dropped,
-  oldest first, so a flood never queues up in the server or in the app, and a key pressed after
-  it still gets through;
+  :data:`INPUT_BURST` (:class:`InputLimiter`, a token bucket); what comes faster is dropped a
+  whole chunk at a time (a key or an escape sequence is never cut in two), so a flood never
+  queues up in the server or in the app, and a key pressed after it still gets through;
 - connections still logging in are capped as OpenSSH's ``MaxStartups start:rate:full``
   (:class:`Startups`): from ``start`` of them on, a new one is dropped with a probability that
   grows linearly from ``rate`` % to 100 % at ``full``. Before a newcomer is dropped, a connection
@@ -25,9 +25,9 @@ from rnn_tui.errors import UserError
 MAX_COLS = 500
 MAX_ROWS = 200
 DEFAULT_COLS, DEFAULT_ROWS = 80, 24
-INPUT_RATE = 1024  # bytes a second: far above typing, and above mouse reports (~800 B/s)
-INPUT_BURST = 2048  # bytes at once (a short paste)
-INPUT_BACKLOG = 512  # bytes admitted but not yet taken by the app; older ones are dropped
+INPUT_RATE = 512  # bytes a second: far above typing; the app takes ~2,000 keys/s when busy
+INPUT_BURST = 1024  # bytes at once (a short paste)
+INPUT_BACKLOG = 512  # bytes admitted but not yet taken by the app; older chunks are dropped
 MAX_CHANNELS = 10  # session channels open at once on one connection (OpenSSH's MaxSessions)
 STALE_AFTER = 2.0  # seconds logging in after which a connection may be dropped for a newcomer
 MAX_STARTUPS = "10:30:100"
@@ -44,9 +44,8 @@ def clamp_size(cols: int, rows: int) -> tuple[int, int]:
 class InputLimiter:
     """A token bucket: ``rate`` bytes a second, holding at most ``burst``.
 
-    :meth:`admit` returns the part of ``data`` that may go to the app now: all of it while there
-    are tokens, else its newest bytes (as many as there are tokens); the rest is dropped and
-    counted in :attr:`dropped`."""
+    :meth:`admit` returns ``data`` if there are tokens for all of it, else nothing: a chunk is
+    dropped whole (and counted in :attr:`dropped`), never cut inside a key's escape sequence."""
 
     def __init__(self, rate: float = INPUT_RATE, burst: float = INPUT_BURST,
                  clock=time.monotonic):
@@ -59,19 +58,53 @@ class InputLimiter:
         now = self.clock()
         self.tokens = min(self.burst, self.tokens + (now - self.last) * self.rate)
         self.last = now
-        n = min(len(data), int(self.tokens))
-        self.tokens -= n
-        self.dropped += len(data) - n
-        return bytes(data[len(data) - n:]) if n else b""
+        if len(data) > self.tokens:
+            self.dropped += len(data)
+            return b""
+        self.tokens -= len(data)
+        return bytes(data)
 
 
-def bound_backlog(backlog: bytearray, limit: int = INPUT_BACKLOG) -> int:
-    """Drop the oldest bytes of ``backlog`` beyond ``limit``, in place; how many were dropped."""
-    excess = len(backlog) - limit
-    if excess > 0:
-        del backlog[:excess]
-        return excess
-    return 0
+class Backlog:
+    """Chunks admitted but not yet taken by the app, at most ``limit`` bytes: when more come,
+    the oldest whole chunks are dropped."""
+
+    def __init__(self, limit: int = INPUT_BACKLOG):
+        self.limit = limit
+        self.chunks: list[bytes] = []
+        self.size = 0
+
+    def __len__(self) -> int:
+        return self.size
+
+    def add(self, data: bytes) -> int:
+        """Queue ``data``; how many bytes were dropped to make room."""
+        if not data:
+            return 0
+        self.chunks.append(data)
+        self.size += len(data)
+        dropped = 0
+        while self.size > self.limit and len(self.chunks) > 1:
+            old = self.chunks.pop(0)
+            self.size -= len(old)
+            dropped += len(old)
+        return dropped
+
+    def peek(self) -> bytes:
+        return self.chunks[0] if self.chunks else b""
+
+    def consume(self, n: int) -> None:
+        """``n`` bytes of the first chunk were taken."""
+        first = self.chunks[0]
+        if n >= len(first):
+            self.chunks.pop(0)
+        else:
+            self.chunks[0] = first[n:]
+        self.size -= min(n, len(first))
+
+    def clear(self) -> None:
+        self.chunks.clear()
+        self.size = 0
 
 
 @dataclass(frozen=True)

@@ -45,10 +45,10 @@ from rnn_tui.serve.keys import AuthorizedKeys, load_host_key
 from rnn_tui.serve.limits import (
     MAX_CHANNELS,
     MAX_STARTUPS,
+    Backlog,
     InputLimiter,
     Startups,
     StartupsPolicy,
-    bound_backlog,
     clamp_size,
 )
 
@@ -326,7 +326,7 @@ class AppSession(asyncssh.SSHServerSession):
         self.command: str | None = None
         self.master: int | None = None
         self.proc: asyncio.subprocess.Process | None = None
-        self.inbox = bytearray()
+        self.inbox = Backlog()
         self.limiter = InputLimiter()
         self.dropped_input = 0  # bytes of a flood dropped before the app saw them
         self.counted = True  # in its connection's open channels
@@ -486,8 +486,7 @@ class AppSession(asyncssh.SSHServerSession):
         if self.master is None or self.proc is None:
             return  # typed before the app started, or after it ended
         admitted = self.limiter.admit(data)
-        self.inbox += admitted
-        dropped = len(data) - len(admitted) + bound_backlog(self.inbox)
+        dropped = len(data) - len(admitted) + self.inbox.add(admitted)
         if dropped:
             if not self.dropped_input:
                 self.hub.log(f"session {self.id}: input faster than the app takes it; "
@@ -500,8 +499,7 @@ class AppSession(asyncssh.SSHServerSession):
             return
         try:
             while self.inbox:
-                n = os.write(self.master, self.inbox[:4096])
-                del self.inbox[:n]
+                self.inbox.consume(os.write(self.master, self.inbox.peek()[:4096]))
         except BlockingIOError:
             pass
         except OSError:
