@@ -13,6 +13,7 @@ from rnn_tui.commands.shared import (
     recipe_option,
     run_name,
 )
+from rnn_tui.errors import UserError
 
 NAME = ""
 HELP = "open the app and train a model"
@@ -49,10 +50,19 @@ def run(args) -> int:
     if sys.stderr.isatty():
         print(f"rnn-tui: preparing {cfg.data.corpus}…", file=sys.stderr, flush=True)
     from rnn_tui.session import prepare_run
+    from rnn_tui.tui.terminal import require_terminal
 
     trainer, writer, _ = prepare_run(cfg, args.runs_dir, run_name(args),
                                      Path(args.resume) if args.resume else None,
                                      on_nonfinite="pause", logs=args.log or ())
+    try:  # every input checked first; then, with no terminal, nothing is left behind
+        require_terminal("the app", "train without it with `rnn-tui train` (the same options)")
+    except UserError:
+        from rnn_tui.session import discard_if_unsaved
+
+        writer.close()
+        discard_if_unsaved(trainer)
+        raise
     from rnn_tui.tui.app import RnnTuiApp
     from rnn_tui.tui.source import LiveSource
 

@@ -23,6 +23,9 @@ def run(args) -> int:
     from rnn_tui.tui.runset import RunSet
 
     runs = RunSet.from_paths(args.runs)
+    from rnn_tui.tui.terminal import require_terminal
+
+    require_terminal("`rnn-tui compare`", "run it in a terminal (or over `ssh -t`)")
     from rnn_tui.tui.compare_app import CompareApp
 
     app = CompareApp(runs, theme=args.theme, low_bandwidth=args.low_bandwidth)

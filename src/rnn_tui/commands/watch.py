@@ -31,6 +31,9 @@ def run(args) -> int:
     elif not args.run:
         raise UserError("give the run directory to watch (or --recipe NAME)")
     source = FileSource(args.run)
+    from rnn_tui.tui.terminal import require_terminal
+
+    require_terminal("`rnn-tui watch`", "follow the run's metrics.jsonl with `tail -f` instead")
     from rnn_tui.tui.app import RnnTuiApp
 
     app = RnnTuiApp(source, cfg=None, theme=args.theme, low_bandwidth=args.low_bandwidth)
