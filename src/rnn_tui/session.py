@@ -26,6 +26,8 @@ from rnn_tui.train.runs import (
     load_checkpoint,
     lock_run,
     make_run_dir,
+    remove_empty_dirs,
+    remove_unsaved_run_dir,
 )
 from rnn_tui.train.task import Task
 from rnn_tui.train.trainer import Trainer, write_config
@@ -101,7 +103,7 @@ def _prepare(cfg, runs_dir, name, resume_dir, sinks, on_nonfinite, logs, lock):
             lock = lock_run(run_dir)
         except OSError as err:
             shutil.rmtree(run_dir, ignore_errors=True)
-            _remove_empty(run_dir.parent, new_root)
+            remove_empty_dirs(run_dir.parent, new_root)
             raise UserError(_unwritable(run_dir, err, False)) from None
     trainer.run_dir = run_dir
     trainer.created_run_dir = resume_dir is None
@@ -124,7 +126,7 @@ def _prepare(cfg, runs_dir, name, resume_dir, sinks, on_nonfinite, logs, lock):
         lock.release()
         if resume_dir is None:
             shutil.rmtree(run_dir, ignore_errors=True)
-            _remove_empty(run_dir.parent, new_root)
+            remove_empty_dirs(run_dir.parent, new_root)
         if isinstance(err, UserError):
             raise
         raise UserError(_unwritable(run_dir, err, resume_dir is not None)) from None
@@ -187,21 +189,6 @@ def _first_missing(path: Path) -> Path | None:
     return missing
 
 
-def _remove_empty(path: Path, up_to: Path | None) -> None:
-    """Remove the empty directories from ``path`` up to ``up_to`` (those this run made)."""
-    if up_to is None:
-        return
-    p = path.absolute()
-    while True:
-        try:
-            p.rmdir()
-        except OSError:
-            return
-        if p == up_to or p.parent == p:
-            return
-        p = p.parent
-
-
 def _unwritable(run_dir: Path, err: OSError, resumed: bool) -> str:
     from rnn_tui.safeio import describe_os_error, storage_advice
 
@@ -217,15 +204,11 @@ def _unwritable(run_dir: Path, err: OSError, resumed: bool) -> str:
 
 def discard_if_unsaved(trainer: Trainer) -> bool:
     """Remove the run directory this process created when it never got a checkpoint (a run
-    that failed to write from the start): nothing half-made is left. True when removed."""
+    that failed from the start): nothing half-made is left. True when removed."""
     run_dir = trainer.run_dir
-    if not getattr(trainer, "created_run_dir", False) or run_dir is None:
+    if not trainer.created_run_dir or run_dir is None:
         return False
-    if (run_dir / CHECKPOINT).exists():
-        return False
-    shutil.rmtree(run_dir, ignore_errors=True)
-    _remove_empty(run_dir.parent, getattr(trainer, "created_root", None))
-    return not run_dir.exists()
+    return remove_unsaved_run_dir(run_dir, trainer.created_root)
 
 
 def restore_checked(restore, path: Path, arrays, meta) -> None:

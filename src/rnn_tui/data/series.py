@@ -13,6 +13,7 @@ import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from statistics import NormalDist
 from typing import Any
 
 import numpy as np
@@ -531,8 +532,6 @@ def detect_period(values: np.ndarray, max_period: int | None = None,
     series (after removing a centred moving average of length p), explains at least 30 % of
     the variance of the second half (an out-of-sample R^2, which noise and random walks do not
     reach); the largest such R^2 wins."""
-    from scipy.stats import norm
-
     v = np.asarray(values, dtype=np.float64)
     n = len(v)
     max_period = min(max_period or n // 3, n // 2)
@@ -544,7 +543,7 @@ def detect_period(values: np.ndarray, max_period: int | None = None,
              if r[k] > 0 and r[k] > r[k - 1] and r[k] >= r[k + 1]]
     if not cands:
         return 1
-    best, best_z = 1, float(norm.ppf(1 - alpha / len(cands)))
+    best, best_z = 1, NormalDist().inv_cdf(1 - alpha / len(cands))
     for p in cands:
         d = v[p // 2 :] - v[: -(p // 2)]
         m = len(d)

@@ -24,7 +24,8 @@ value is the level and the mean slope of the first few values the trend.
 
 :math:`\alpha, \beta, \gamma` (and :math:`\phi`) minimise the in-sample one-step sum of squared
 errors, under :math:`0 < \alpha < 1`, :math:`0 \le \beta \le \alpha`,
-:math:`0 \le \gamma \le 1 - \alpha`: a coarse grid, then L-BFGS-B from the best few points.
+:math:`0 \le \gamma \le 1 - \alpha`: a coarse grid, then a bounded Nelder-Mead
+(:mod:`rnn_tui.models.minimize`) from the best two points.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from typing import Any
 import numpy as np
 
 from rnn_tui.core.fast._jit import kernel
+from rnn_tui.models.minimize import minimize_bounded
 
 SEASONS = ("none", "add", "mul")
 
@@ -178,9 +180,6 @@ class ExpSmoothing:
 
     def fit(self, y: np.ndarray) -> ExpSmoothing:
         """Choose the smoothing parameters that minimise the one-step squared error on ``y``."""
-        from scipy.optimize import minimize
-        from threadpoolctl import threadpool_limits
-
         y = np.ascontiguousarray(y, dtype=np.float64)
         if len(y) < self.min_length():
             raise ValueError(f"exponential smoothing with period {self.period} needs at least "
@@ -200,14 +199,14 @@ class ExpSmoothing:
                                  (0.05, 0.25, 0.6) if self.seasonal else (0.0,),
                                  (0.9, 0.98) if (self.trend and self.damped) else (1.0,))
         starts = sorted(((sse(x), x) for x in grid), key=lambda t: t[0])[:2]
-        bounds = [(1e-3, 1 - 1e-3), (0.0, 1.0), (0.0, 1.0),
+        bounds = [(1e-3, 1 - 1e-3), (0.0, 1.0) if self.trend else (0.0, 0.0),
+                  (0.0, 1.0) if self.seasonal else (0.0, 0.0),
                   (0.8, 0.995) if (self.trend and self.damped) else (1.0, 1.0)]
         best_x, best_f = starts[0][1], starts[0][0]
-        with threadpool_limits(1, user_api="blas"):  # tiny vectors: threads only spin
-            for _, x0 in starts:
-                r = minimize(sse, np.array(x0), method="L-BFGS-B", bounds=bounds)
-                if np.isfinite(r.fun) and r.fun < best_f:
-                    best_x, best_f = r.x, float(r.fun)
+        for _, x0 in starts:
+            x, f = minimize_bounded(sse, x0, bounds)
+            if np.isfinite(f) and f < best_f:
+                best_x, best_f = x, f
         self.params = self._unpack(best_x)
         self.sse = float(best_f)
         return self

@@ -157,6 +157,32 @@ def lock_run(run_dir: Path) -> RunLock:
     return RunLock(run_dir)
 
 
+def remove_unsaved_run_dir(run_dir: Path, made_root: Path | None = None) -> bool:
+    """Remove a run directory that never got a checkpoint (a run that failed before its
+    first save), and the empty folders above it up to ``made_root`` (those made for it), so
+    nothing half-made is left. A directory holding a checkpoint is kept. True when removed."""
+    if (run_dir / CHECKPOINT).exists():
+        return False
+    shutil.rmtree(run_dir, ignore_errors=True)
+    remove_empty_dirs(run_dir.parent, made_root)
+    return not os.path.lexists(run_dir)
+
+
+def remove_empty_dirs(path: Path, up_to: Path | None) -> None:
+    """Remove the empty directories from ``path`` up to ``up_to`` (those a run made)."""
+    if up_to is None:
+        return
+    p = path.absolute()
+    while True:
+        try:
+            p.rmdir()
+        except OSError:
+            return
+        if p == up_to or p.parent == p:
+            return
+        p = p.parent
+
+
 PROBE = ".write-test"
 # What atomic_write_bytes leaves behind when killed between creating and renaming its temporary
 # (mkstemp: prefix, 8 random characters, suffix), for the files of a run directory.

@@ -25,7 +25,13 @@ from rnn_tui.config import RunConfig
 from rnn_tui.core.fast._jit import compile_seconds
 from rnn_tui.models.training import NonFiniteError
 from rnn_tui.train import events as ev
-from rnn_tui.train.runs import BEST, CHECKPOINT, atomic_write_text, save_checkpoint
+from rnn_tui.train.runs import (
+    BEST,
+    CHECKPOINT,
+    atomic_write_text,
+    remove_unsaved_run_dir,
+    save_checkpoint,
+)
 from rnn_tui.train.task import Task, checkpoint_optimizers
 
 Sink = Callable[[ev.Event], None]
@@ -79,6 +85,8 @@ class Trainer:
         self.finished = threading.Event()
         self.provenance: dict = {}  # for run_started: the engine, node and trial that ran it
         self.notes: list[str] = []  # said at the start, beside the task's own notes
+        self.created_run_dir = False  # run_dir was made for this run (removed if it fails
+        self.created_root: Path | None = None  # unsaved), and the folders made above it
         self._t0 = time.perf_counter()
         self._compile0 = compile_seconds()
 
@@ -165,13 +173,25 @@ class Trainer:
 
     def run(self) -> str:
         """Train until done, stopped, out of time, out of patience or failed. Returns the
-        reason."""
+        reason. A run that fails (a write fails, it diverges for good, an error is raised)
+        before its first checkpoint takes away the run directory it was given to create
+        (``created_run_dir``): no half-made run is left behind."""
         try:
-            return self._loop()
+            reason = self._loop()
         except (BrokenPipeError, ConnectionError):
             raise  # the console's reader went away (| head): not the run directory's fault
         except OSError as err:  # the disk filled up, the file system went read-only, …
-            return self._storage_failure(err)
+            reason = self._storage_failure(err)
+        except BaseException:
+            self._discard_if_unsaved()
+            raise
+        if reason == "failed":
+            self._discard_if_unsaved()
+        return reason
+
+    def _discard_if_unsaved(self) -> None:
+        if self.created_run_dir and self.run_dir is not None:
+            remove_unsaved_run_dir(self.run_dir, self.created_root)
 
     def _loop(self) -> str:
         cfg, t = self.cfg, self.cfg.train
