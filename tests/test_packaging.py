@@ -67,6 +67,8 @@ def test_every_package_is_in_the_pyproject_list():
 EXTRA_IMPORTS = {
     "asyncssh": ("serve", {"serve/ssh.py", "serve/keys.py"}),
     "textual_serve": ("serve", {"serve/web.py"}),
+    "aiohttp": ("serve", {"serve/web.py"}),  # textual-serve's own web server
+    "aiohttp_jinja2": ("serve", {"serve/web.py"}),
     "ray": ("sweep", {"sweep/engine.py", "sweep/trial.py"}),
     "tensorboardX": ("tensorboard", {"interop/logs.py"}),
     "scipy": (None, {"core/fast/blas.py", "runtime.py"}),
