@@ -13,9 +13,9 @@ import pytest
 
 from rnn_tui.cli import build_parser
 from rnn_tui.errors import UserError
-from rnn_tui.sweep.labels import differing, run_labels, setting_text
 from rnn_tui.sweep.record import SweepRecord
 from rnn_tui.sweep.spec import parse_axis, spec_from_args, trial_names
+from rnn_tui.train.labels import differing, run_labels, setting_text
 
 
 def sweep_args(*argv: str) -> argparse.Namespace:

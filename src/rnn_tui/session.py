@@ -12,6 +12,7 @@ import importlib
 import os
 import shutil
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,12 +23,14 @@ from rnn_tui.train.runs import (
     BEST,
     CHECKPOINT,
     MetricsWriter,
+    checkpoint_path,
     clean_stale_temporaries,
     load_checkpoint,
     lock_run,
     make_run_dir,
     remove_empty_dirs,
     remove_unsaved_run_dir,
+    stat_run,
 )
 from rnn_tui.train.task import Task
 from rnn_tui.train.trainer import Trainer, write_config
@@ -41,7 +44,6 @@ TASK_CLASSES: dict[str, tuple[str, str]] = {
     "tag": ("rnn_tui.tasks.tag", "TagTask"),
     "seq2seq": ("rnn_tui.tasks.seq2seq", "Seq2SeqTask"),
 }
-CHECKPOINT_CHOICES = ("best", "latest")
 
 
 def task_class(kind: str) -> type[Task]:
@@ -52,9 +54,29 @@ def task_class(kind: str) -> type[Task]:
     return getattr(importlib.import_module(module), name)
 
 
+# Another class for a kind of task where a setting asks for it, the first that applies:
+# data.task -> [(applies to a config, module, class)]. No task module imports another: the
+# choice is made here.
+TASK_VARIANTS: dict[str, list[tuple[Callable[[RunConfig], bool], str, str]]] = {
+    "char": [(lambda cfg: bool(cfg.data.windows), "rnn_tui.tasks.windows", "WindowTask")],
+    "word": [(lambda cfg: bool(cfg.data.windows), "rnn_tui.tasks.windows", "WindowTask")],
+    "series": [(lambda cfg: cfg.data.scaling != "auto", "rnn_tui.tasks.window_series",
+                "WindowSeriesTask")],
+}
+
+
+def task_class_for(cfg: RunConfig) -> type[Task]:
+    """The class that runs ``cfg``: a variant of its task where one applies
+    (:data:`TASK_VARIANTS`), else the task's own."""
+    for applies, module, name in TASK_VARIANTS.get(cfg.data.task, ()):
+        if applies(cfg):
+            return getattr(importlib.import_module(module), name)
+    return task_class(cfg.data.task)
+
+
 def build_task(cfg: RunConfig) -> Task:
     """The task a config asks for (data read and checked, model built)."""
-    return task_class(cfg.data.task).from_config(cfg)
+    return task_class_for(cfg).from_config(cfg)
 
 
 def prepare_run(cfg: RunConfig, runs_dir, name: str | None, resume_dir: Path | None, sinks=(),
@@ -270,46 +292,6 @@ def config_from_args(args, defaults: dict | None = None) -> RunConfig:
 
 
 # ---------------------------------------------------------------------- opening a run
-def checkpoint_path(run: str | Path, which: str = "best") -> tuple[Path, str]:
-    """The checkpoint file of a run directory (or a checkpoint file itself) and which one it
-    is. ``best`` falls back to the latest where a run has no best weights yet (a run written
-    before they were kept, or one that never evaluated)."""
-    if which not in CHECKPOINT_CHOICES:
-        raise UserError(f"--checkpoint must be best or latest, got {which!r}")
-    p = Path(run)
-    if not str(run):
-        raise UserError("give a run directory (made by `rnn-tui train` or the app)")
-    st = _stat_run(p)
-    if stat.S_ISREG(st.st_mode):
-        return p, "file"
-    if not stat.S_ISDIR(st.st_mode):
-        from rnn_tui.safeio import kind_of
-
-        raise UserError(f"{p} is {kind_of(st.st_mode)}; give a run directory made by "
-                        "`rnn-tui train` or a checkpoint file")
-    if which == "best":
-        try:
-            if stat.S_ISREG(os.stat(p / BEST).st_mode):
-                return p / BEST, "best"
-        except OSError:
-            pass  # no best weights: the latest
-    return p / CHECKPOINT, "latest"
-
-
-def _stat_run(p: Path) -> os.stat_result:
-    from rnn_tui.safeio import stat_path
-
-    try:
-        return os.stat(p)
-    except FileNotFoundError:
-        if not os.path.islink(p):
-            raise UserError(f"no run at {p}; give a run directory made by `rnn-tui train`") \
-                from None
-    except (OSError, ValueError):
-        pass
-    return stat_path(p, "run")  # says why: a loop of links, permission denied, …
-
-
 def _load(path: Path, kind: str):
     """load_checkpoint, with a hint when the best weights are the broken ones."""
     try:
@@ -333,7 +315,7 @@ class OpenedRun:
 def open_run(run: str | Path, which: str = "best") -> OpenedRun:
     """A run's config and its task restored from the chosen checkpoint."""
     run_dir = Path(run)
-    if stat.S_ISREG(_stat_run(run_dir).st_mode):
+    if stat.S_ISREG(stat_run(run_dir).st_mode):
         run_dir = run_dir.parent
     cfg_path = run_dir / "config.toml"
     try:

@@ -32,8 +32,8 @@ def open_explainable(run: str, which: str = "best"):
     """(model, checkpoint path, best|latest|file, metadata) of a run: classify, tag and
     language models from the checkpoint alone; a series restored with its forecaster."""
     from rnn_tui.explain.models import from_checkpoint, from_series_task
-    from rnn_tui.session import checkpoint_path, open_run
-    from rnn_tui.train.runs import load_checkpoint
+    from rnn_tui.session import open_run
+    from rnn_tui.train.runs import checkpoint_path, load_checkpoint
 
     path, kind = checkpoint_path(run, which)
     arrays, meta = load_checkpoint(path)

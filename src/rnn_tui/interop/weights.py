@@ -92,9 +92,8 @@ def export_safetensors(run: str | Path, to: str | Path, which: str = "best") -> 
     """Write a run's weights (``best`` or ``latest``) to ``to`` with PyTorch's names, atomically.
     Returns a summary: the checkpoint used, which one, the tensors and the metadata."""
     from rnn_tui.safeio import write_file
-    from rnn_tui.session import checkpoint_path
     from rnn_tui.tasks.common import network_from_meta
-    from rnn_tui.train.runs import load_checkpoint
+    from rnn_tui.train.runs import checkpoint_path, load_checkpoint
 
     stn = _safetensors_numpy()
     target = _writable_target(to)

@@ -20,7 +20,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from rnn_tui.sweep.labels import setting_text
+from rnn_tui.train.labels import setting_text
 from rnn_tui.train.runs import MetricsReader
 
 STYLE = {"running": "cyan", "finished": "green", "stopped": "yellow", "failed": "bold red",

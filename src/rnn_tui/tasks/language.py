@@ -13,7 +13,9 @@ from rnn_tui.config import RunConfig
 from rnn_tui.core import make_optimizer
 from rnn_tui.core.fast.fused import FusedLM
 from rnn_tui.core.network import State
+from rnn_tui.data.tokens import read_tokens
 from rnn_tui.errors import UserError
+from rnn_tui.memory import check_memory
 from rnn_tui.models.language import LanguageModel
 from rnn_tui.models.training import train_step
 from rnn_tui.tasks.common import (
@@ -72,17 +74,15 @@ class LanguageTask(Task):
 
     @classmethod
     def from_config(cls, cfg: RunConfig, tokenizer=None) -> Task:
-        """The stream model, or with ``data.windows`` the tutorials' window model;
-        ``tokenizer`` (or the file ``data.vocab`` names) replaces the vocabulary built from the
-        corpus (a model imported from elsewhere)."""
-        if cfg.data.windows:
-            from rnn_tui.tasks.windows import WindowTask
-
-            return WindowTask.from_config(cfg)
+        """The stream model (without ``data.windows``: :data:`rnn_tui.session.TASK_VARIANTS`
+        sends a run with windows to the tutorials' window model); ``tokenizer`` (or the file
+        ``data.vocab`` names) replaces the vocabulary built from the corpus (a model imported
+        from elsewhere)."""
         if cfg.model.input == "index":
             raise UserError("model.input 'index' (a token's index as one number) is for the "
                             "window model: add --windows N")
-        tok, ids = read_tokens(cfg, tokenizer)
+        tok, ids = read_tokens(cfg.data, tokenizer,
+                               on_vocabulary=lambda v, n: check_memory(cfg, v, n))
         return cls(cfg, tok, ids)
 
     # -------------------------------------------------------------- training
@@ -237,29 +237,3 @@ class LanguageTask(Task):
         c = arrays.get("state_c")
         self.state = State(arrays["state_h"].astype(self.net.dtype),
                            None if c is None else c.astype(self.net.dtype))
-
-
-def read_tokens(cfg: RunConfig, tokenizer=None):
-    """(tokenizer, token ids) of the corpus a config names: characters, or words with rare ones
-    as ``<unk>``; a given ``tokenizer`` (or the file ``data.vocab`` names) is used as it is."""
-    from rnn_tui.data.corpora import load_corpus
-    from rnn_tui.data.text import CharTokenizer, WordTokenizer, load_tokenizer
-
-    corpus = load_corpus(cfg.data.corpus, encoding=cfg.data.encoding)
-    if tokenizer is None and cfg.data.vocab:
-        tokenizer = load_tokenizer(cfg.data.vocab, cfg.data.task)
-    if tokenizer is not None:
-        tok = tokenizer
-    elif cfg.data.task == "word":
-        tok = WordTokenizer(lowercase=cfg.data.lowercase, min_count=cfg.data.min_count,
-                            max_vocab=cfg.data.max_vocab or None)
-        tok.fit(corpus.text)
-    else:
-        tok = CharTokenizer.fit(corpus.text)
-    from rnn_tui.memory import check_memory
-
-    n = len(corpus.text) if cfg.data.task == "char" else len(corpus.text) // 3
-    check_memory(cfg, tok.vocab_size, n)  # the vocabulary is known now
-    ids = tok.encode(corpus.text, unknown="skip") if cfg.data.task == "char" else \
-        tok.encode(corpus.text)
-    return tok, np.asarray(ids, dtype=np.int64)

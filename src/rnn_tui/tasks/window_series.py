@@ -4,7 +4,7 @@ multi-step forecast feeds each prediction back in as the newest input (recursive
 
 No smoothing, no differencing, no ensemble: this is the model of the introductory examples,
 kept plain on purpose, so a learner can see what it does and does not do. Beside it sit the same
-honest baselines as the main forecaster's (:func:`~rnn_tui.tasks.series.series_baselines`); on
+honest baselines as the main forecaster's (:func:`~rnn_tui.tasks.forecasting.series_baselines`); on
 white noise the mean wins, and the app shows that at once.
 
 Scalings, fitted on the training part only: raw :math:`z = y`; min-max
@@ -24,7 +24,7 @@ from rnn_tui.data.series import check_holdout
 from rnn_tui.errors import UserError
 from rnn_tui.models.training import train_step
 from rnn_tui.tasks.common import check_compatible, float_type, hidden_snapshot
-from rnn_tui.tasks.series import HeldOutErrors, forecast_event
+from rnn_tui.tasks.forecasting import HeldOutErrors, forecast_event
 from rnn_tui.train import events as ev
 from rnn_tui.train.task import (
     VIEW_FORECAST,

@@ -76,9 +76,10 @@ class WindowTask(Task):
 
     @classmethod
     def from_config(cls, cfg: RunConfig) -> WindowTask:
-        from rnn_tui.tasks.language import read_tokens
+        from rnn_tui.data.tokens import read_tokens
+        from rnn_tui.memory import check_memory
 
-        tok, ids = read_tokens(cfg)
+        tok, ids = read_tokens(cfg.data, on_vocabulary=lambda v, n: check_memory(cfg, v, n))
         return cls(cfg, tok, ids)
 
     # ------------------------------------------------------------------ data

@@ -35,6 +35,7 @@ FORMAT_VERSION = 2
 READABLE_FORMATS = (1, 2)
 CHECKPOINT = "checkpoint.npz"  # the latest state: what --resume continues
 BEST = "best.npz"  # the weights (and the rest) of the best evaluation so far
+CHECKPOINT_CHOICES = ("best", "latest")
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -694,3 +695,45 @@ def _parse_line(line: bytes) -> Event | None:
     except (ValueError, RecursionError):  # not JSON, not UTF-8, nested too deeply
         return None
     return event_from_dict(d) if isinstance(d, dict) else None
+
+
+def checkpoint_path(run: str | Path, which: str = "best") -> tuple[Path, str]:
+    """The checkpoint file of a run directory (or a checkpoint file itself) and which one it
+    is. ``best`` falls back to the latest where a run has no best weights yet (a run written
+    before they were kept, or one that never evaluated)."""
+    if which not in CHECKPOINT_CHOICES:
+        raise UserError(f"--checkpoint must be best or latest, got {which!r}")
+    p = Path(run)
+    if not str(run):
+        raise UserError("give a run directory (made by `rnn-tui train` or the app)")
+    st = stat_run(p)
+    if stat.S_ISREG(st.st_mode):
+        return p, "file"
+    if not stat.S_ISDIR(st.st_mode):
+        from rnn_tui.safeio import kind_of
+
+        raise UserError(f"{p} is {kind_of(st.st_mode)}; give a run directory made by "
+                        "`rnn-tui train` or a checkpoint file")
+    if which == "best":
+        try:
+            if stat.S_ISREG(os.stat(p / BEST).st_mode):
+                return p / BEST, "best"
+        except OSError:
+            pass  # no best weights: the latest
+    return p / CHECKPOINT, "latest"
+
+
+def stat_run(p: Path) -> os.stat_result:
+    """``os.stat`` of a run directory or checkpoint file; a missing one, or one that cannot be
+    read, is a :class:`UserError` that says why."""
+    from rnn_tui.safeio import stat_path
+
+    try:
+        return os.stat(p)
+    except FileNotFoundError:
+        if not os.path.islink(p):
+            raise UserError(f"no run at {p}; give a run directory made by `rnn-tui train`") \
+                from None
+    except (OSError, ValueError):
+        pass
+    return stat_path(p, "run")  # says why: a loop of links, permission denied, …

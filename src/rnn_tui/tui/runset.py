@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from rnn_tui.errors import UserError
-from rnn_tui.sweep.labels import run_labels
+from rnn_tui.train.labels import run_labels
 from rnn_tui.tui.source import FileSource
 from rnn_tui.tui.state import RunState
 
