@@ -360,6 +360,9 @@ def build_server(argv: list[str], host: str, port: int, public_url: str | None,
             return aiohttp_jinja2.render_template("app_index.html", request, context)
 
         async def on_startup(self, app) -> None:
+            """Said once the port is listening (see :meth:`serve`), not before."""
+
+        def say_ready(self) -> None:
             say(f"web app on {self.public_url}/ (at most {max_sessions} session"
                 f"{'s' if max_sessions != 1 else ''})")
             if door.is_password:
@@ -448,18 +451,28 @@ def build_server(argv: list[str], host: str, port: int, public_url: str | None,
             return websocket
 
         def serve(self, debug: bool = False) -> None:
+            """Listen, say where (once listening), and run until SIGINT, SIGTERM or SIGHUP."""
             self.initialize_logging()
-            loop = asyncio.new_event_loop()
-            asyncio.set_event_loop(loop)
+            asyncio.run(self._serve())
+
+        async def _serve(self) -> None:
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
             for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-                loop.add_signal_handler(sig, self.request_exit)
+                loop.add_signal_handler(sig, stop.set)
+            runner = web.AppRunner(await self._make_app(), access_log=None,
+                                   shutdown_timeout=SHUTDOWN_GRACE)
+            await runner.setup()
             try:
-                web.run_app(self._make_app(), host=host, port=port, handle_signals=False,
-                            loop=loop, print=None, access_log=None,
-                            shutdown_timeout=SHUTDOWN_GRACE)
-            except OSError as err:
-                why = os.strerror(err.errno) if err.errno else str(err)
-                raise UserError(f"cannot listen on {host}:{port}: {why}") from None
+                try:
+                    await web.TCPSite(runner, host, port).start()
+                except OSError as err:
+                    why = os.strerror(err.errno) if err.errno else str(err)
+                    raise UserError(f"cannot listen on {host}:{port}: {why}") from None
+                self.say_ready()
+                await stop.wait()
+            finally:
+                await runner.cleanup()
 
     server = SafeServer()
     return server
