@@ -154,3 +154,37 @@ def test_a_checkpoint_of_another_model_is_refused():
     bad = dict(meta, pos=10**9)
     with pytest.raises(UserError, match="batching state"):
         Seq2SeqTask.from_config(tiny_config()).restore(arrays, bad)
+
+
+@pytest.mark.parametrize("tokens,corpus", [("char", "addition:n=300"),
+                                           ("word", "eng-fra")])
+def test_a_reversed_source_is_read_the_same_way_in_training_and_decoding(tokens, corpus):
+    """--reverse-source reverses the token order once, wherever a source is encoded: the
+    held-out sources decoded at evaluation are the ids the model trained on."""
+    cfg = tiny_config()
+    cfg.data.corpus, cfg.data.tokens, cfg.data.reverse_source = corpus, tokens, True
+    task = Seq2SeqTask.from_config(cfg.validate())
+    first = task.data.sources[task.val_idx[0]]
+    ids, _ = task.encode_source(first)
+    assert list(ids) == list(task.val_set.src[0])
+    plain, _ = task.src_vocab.encode(first)
+    assert list(ids) == plain[::-1]
+    assert task.val_sources[0] == first  # shown as written
+
+
+def test_summary_counts_every_parameter_of_a_seq2seq_run(trained):
+    import json
+
+    r = cli("summary", trained, "--json")
+    assert r.returncode == 0, r.stderr
+    report = json.loads(r.stdout)
+    arrays = np.load(trained / "checkpoint.npz")
+    assert report["total_params"] == arrays["params"].size
+    names = [row["name"] for row in report["layers"]]
+    assert names[0] == "src embedding" and "attention" in names and names[-1] == "head"
+
+
+def test_export_says_in_one_line_that_seq2seq_is_not_exported(trained):
+    one_line_error(cli("export", trained, "--to", trained.parent / "w.safetensors"),
+                   "seq2seq")
+    assert not (trained.parent / "w.safetensors").exists()

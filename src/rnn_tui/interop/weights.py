@@ -99,6 +99,12 @@ def export_safetensors(run: str | Path, to: str | Path, which: str = "best") -> 
     target = _writable_target(to)
     path, kind = checkpoint_path(run, which)
     arrays, meta = load_checkpoint(path)
+    if meta.get("task") == "seq2seq":
+        from rnn_tui.errors import UserError
+
+        raise UserError(f"{run} is a seq2seq run: export to PyTorch's names covers the "
+                        "one-network tasks (char, word, series, classify, tag); an "
+                        "encoder-decoder's weights stay in its checkpoint.npz")
     net = network_from_meta(arrays, meta)
     tensors = to_torch(net.params.w, net.spec)
     md = file_metadata(net.spec, meta)

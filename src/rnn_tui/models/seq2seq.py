@@ -71,6 +71,14 @@ class Seq2SeqSpec:
             raise ValueError("seq2seq reads embeddings: embed must be at least 1")
 
     @property
+    def output_size(self) -> int:
+        return self.tgt_vocab
+
+    @property
+    def input_mode(self) -> str:
+        return "embedding"
+
+    @property
     def key_width(self) -> int:
         return self.hidden * (2 if self.bidirectional else 1)
 
@@ -432,3 +440,84 @@ def log_softmax(z: np.ndarray) -> np.ndarray:
     z = z.astype(np.float64)
     m = z.max(axis=1, keepdims=True)
     return z - m - np.log(np.exp(z - m).sum(axis=1, keepdims=True))
+
+
+def seq2seq_anatomy(model: Seq2Seq, batch: int, src_len: int, tgt_len: int):
+    """The encoder-decoder layer by layer (:mod:`rnn_tui.core.anatomy`): source embedding and
+    encoder layers over the source's time steps, the bridge, attention, target embedding and
+    decoder layers over the target's, and the output head; the rows' counts add up to the flat
+    buffer's size."""
+    from rnn_tui.core.anatomy import (
+        DIMS_LAST,
+        DIMS_SEQUENCE,
+        GATE_SYMBOL,
+        LAST,
+        MANY_TO_MANY,
+        SEQUENCE,
+        Anatomy,
+        LayerRow,
+        Weight,
+    )
+    from rnn_tui.core.cells import GATES
+    from rnn_tui.core.network import layer_names
+
+    spec, slots = model.spec, model.params.layout.slots
+    B, S, T = int(batch), int(src_len), int(tgt_len)
+    D = 2 if spec.bidirectional else 1
+    H, Hd, K, C = spec.hidden, spec.dec_hidden, spec.key_width, spec.context_width
+
+    def w(slot: str, name: str, symbols: tuple[str, ...], transposed: bool = True) -> Weight:
+        shape = slots[slot].shape[::-1] if transposed else slots[slot].shape
+        return Weight(name, tuple(shape), symbols, slot)
+
+    def recurrent(prefix: str, cell: str, width: int, steps: int, in_symbol: str,
+                  h_symbol: str, directions: int, title: str) -> list[LayerRow]:
+        gh = GATE_SYMBOL.get(GATES[cell], f"{GATES[cell]}H")
+        rows = []
+        for layer in range(spec.layers):
+            x_symbol = in_symbol if layer == 0 else (h_symbol if directions == 1 else
+                                                     f"{directions}{h_symbol}")
+            for name in layer_names(layer, directions):
+                back = name.endswith("r")
+                ws = (w(f"{prefix}.{name}.W_ih", "W_ih", (gh, x_symbol)),
+                      w(f"{prefix}.{name}.W_hh", "W_hh", (gh, h_symbol)),
+                      w(f"{prefix}.{name}.b_ih", "b_ih", (gh,), False),
+                      w(f"{prefix}.{name}.b_hh", "b_hh", (gh,), False))
+                label = f"{title} {cell} {layer + 1}" + ((" ←" if back else " →")
+                                                         if directions == 2 else "")
+                rows.append(LayerRow(label, "recurrent", (B, steps, width), DIMS_SEQUENCE,
+                                     SEQUENCE, ws, prefix, "backward" if back else "forward"))
+        return rows
+
+    rows = [LayerRow("src embedding", "embedding", (B, S, spec.embed), DIMS_SEQUENCE,
+                     SEQUENCE, (w("enc.embed.W", "W_emb", ("Vs", "E"), False),), "enc")]
+    rows += recurrent("enc", spec.cell, H, S, "E", "H", D, "enc")
+    if spec.bridged:
+        rows.append(LayerRow("bridge", "dense", (B, Hd), DIMS_LAST, LAST,
+                             (w("bridge.W", "W_b", ("Hd", "K")),
+                              w("bridge.b", "b_b", ("Hd",), False)), "bridge"))
+    if spec.attention != att.NONE:
+        if spec.attention == att.ADDITIVE:
+            ws = (w("att.W_k", "W_k", ("A", "K")), w("att.W_q", "W_q", ("A", "Hd")),
+                  w("att.b", "b_a", ("A",), False), w("att.v", "v", ("A",), False))
+        else:
+            ws = (w("att.W_a", "W_a", ("K", "Hd")),) if spec.general else ()
+        rows.append(LayerRow("attention", "attention", (B, T, K),
+                             DIMS_SEQUENCE, SEQUENCE, ws, "att"))
+    rows.append(LayerRow("tgt embedding", "embedding", (B, T, spec.embed), DIMS_SEQUENCE,
+                         SEQUENCE, (w("demb.W", "W_emb", ("Vt", "E"), False),), "demb"))
+    rows += recurrent("dec", spec.dec_cell, Hd, T, "E+K" if C else "E", "Hd", 1, "dec")
+    rows.append(LayerRow("head", "head", (B, T, spec.tgt_vocab), DIMS_SEQUENCE, SEQUENCE,
+                         (w("out.W", "W_hy", ("Vt", "Hd+K" if C else "Hd")),
+                          w("out.b", "b_y", ("Vt",), False)), "out"))
+    anatomy = Anatomy(rows, B, S, MANY_TO_MANY, spec.cell)
+    anatomy.notes.append(
+        f"the encoder reads {S} source steps; the decoder writes {T} target steps (time differs "
+        "on the two sides: many-to-many of different lengths)")
+    if spec.attention != att.NONE:
+        anatomy.notes.append(f"attention ({spec.attention}): at every target step, weights "
+                             f"over the source steps (batch, {S}) and their weighted sum of encoder states, the "
+                             f"context (batch, {K}), fed to the decoder and the head")
+    if anatomy.params_per_network != model.params.layout.size:
+        raise ValueError("the anatomy misses parameters of the layout")
+    return anatomy

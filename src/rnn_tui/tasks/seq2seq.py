@@ -74,8 +74,6 @@ def load_data(cfg: RunConfig) -> PairData:
         data = _generated(cfg)
     else:
         data = load_pairs(d.corpus, d.encoding, max_chars=10 * MAX_SIDE)
-    if d.reverse_source:
-        data.sources = [s[::-1] for s in data.sources]
     return data
 
 
@@ -131,6 +129,8 @@ class Seq2SeqTask(Task):
 
     def _encode(self, sources, targets):
         enc, unknown = encode_pairs(sources, targets, self.src_vocab, self.tgt_vocab)
+        if self.cfg.data.reverse_source:  # token order reversed (characters or words)
+            enc.src = [a[::-1].copy() for a in enc.src]
         cut = 0
         for lst in (enc.src, enc.tgt):
             for i, a in enumerate(lst):
@@ -187,11 +187,11 @@ class Seq2SeqTask(Task):
     def encode_source(self, text: str) -> tuple[np.ndarray, int]:
         """A typed source as ids (unknown tokens as <unk>, cut to the longest side the model
         reads) and how many tokens were unknown."""
-        if self.cfg.data.reverse_source:
-            text = text[::-1]
         ids, unknown = self.src_vocab.encode(text)
         if not ids:
             raise UserError("the source is empty: type something to translate")
+        if self.cfg.data.reverse_source:
+            ids = ids[::-1]
         return np.asarray(ids[:MAX_SIDE], dtype=np.int64), unknown
 
     def decode_batch(self, sources: list[np.ndarray]):
@@ -259,7 +259,7 @@ class Seq2SeqTask(Task):
             refs.setdefault(s, []).append(normalise(t, self.how))
         sources = list(refs)
         sc, *_ = self._scores(sources, [refs[s] for s in sources])
-        enc, _ = encode_pairs(data.sources, data.targets, self.src_vocab, self.tgt_vocab)
+        enc, _ = self._encode(data.sources, data.targets)
         losses, counts = [], []
         for s in range(0, len(enc), EVAL_BATCH):
             b = enc.batch(range(s, min(s + EVAL_BATCH, len(enc))))
@@ -318,7 +318,23 @@ class Seq2SeqTask(Task):
         return hidden_snapshot(self.net.enc, ids.reshape(-1, 1), words)
 
     def networks(self) -> list[Any]:
-        return [self.net.enc, self.net.dec]
+        return [self.net]
+
+    def input_shape(self) -> tuple[int, int, list[str]]:
+        src = max((len(s) for s in self.train_set.src), default=1)
+        return self.B, src, [f"batch: {self.B} pairs; time: up to {src} source tokens and "
+                             f"{self._longest_target()} target tokens (each side padded)"]
+
+    def _longest_target(self) -> int:
+        return max((len(t) for t in self.train_set.tgt), default=0) + 1
+
+    def anatomy(self):
+        from rnn_tui.models.seq2seq import seq2seq_anatomy
+
+        batch, src, notes = self.input_shape()
+        a = seq2seq_anatomy(self.net, batch, src, self._longest_target())
+        a.notes = [*notes, *a.notes]
+        return a
 
     # ------------------------------------------------------------------ checkpoints
     def _meta_own(self) -> dict[str, Any]:
