@@ -516,8 +516,9 @@ def seq2seq_anatomy(model: Seq2Seq, batch: int, src_len: int, tgt_len: int):
         "on the two sides: many-to-many of different lengths)")
     if spec.attention != att.NONE:
         anatomy.notes.append(f"attention ({spec.attention}): at every target step, weights "
-                             f"over the source steps (batch, {S}) and their weighted sum of encoder states, the "
-                             f"context (batch, {K}), fed to the decoder and the head")
+                             f"over the source steps (batch, {S}) and their weighted sum of "
+                             f"encoder states, the context (batch, {K}), fed to the decoder "
+                             "and the head")
     if anatomy.params_per_network != model.params.layout.size:
         raise ValueError("the anatomy misses parameters of the layout")
     return anatomy
