@@ -34,7 +34,7 @@ from rnn_tui.commands import (
     translate,
     watch,
 )
-from rnn_tui.errors import UserError
+from rnn_tui.errors import UserError, error_line, visible
 
 # The commands, in the order `rnn-tui --help` lists them
 COMMANDS = (train, sample, forecast, evaluate, watch, recipes, export, import_, sweep, compare,
@@ -44,8 +44,15 @@ EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse, with what the user typed made :func:`~rnn_tui.errors.visible` in its errors."""
+
+    def error(self, message: str):
+        super().error(visible(message))
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(allow_abbrev=False,
+    p = Parser(allow_abbrev=False,
         prog="rnn-tui", usage="rnn-tui [OPTIONS] [COMMAND ...]",
         description="A terminal playground for recurrent neural networks: watch an RNN learn. "
         "With no command it opens the app and trains a model (the defaults, or the options "
@@ -72,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
         check_ranges(args.command, args)  # the commands' own options, from one table
         return args._run(args)
     except UserError as err:
-        print(f"rnn-tui: error: {err}", file=sys.stderr)
+        print(error_line(err), file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
         print("rnn-tui: interrupted", file=sys.stderr)

@@ -13,7 +13,7 @@ from rnn_tui.commands.shared import (
     recipe_option,
     run_name,
 )
-from rnn_tui.errors import UserError
+from rnn_tui.errors import UserError, error_line, visible
 
 NAME = ""
 HELP = "open the app and train a model"
@@ -48,7 +48,7 @@ def run(args) -> int:
     app_env(args)
     configure_threads()
     if sys.stderr.isatty():
-        print(f"rnn-tui: preparing {cfg.data.corpus}…", file=sys.stderr, flush=True)
+        print(f"rnn-tui: preparing {visible(cfg.data.corpus)}…", file=sys.stderr, flush=True)
     from rnn_tui.session import prepare_run
     from rnn_tui.tui.terminal import require_terminal
 
@@ -80,21 +80,21 @@ def run(args) -> int:
         from rnn_tui.session import discard_if_unsaved
 
         discard_if_unsaved(last)
-        print(f"rnn-tui: error: {last.failure}", file=sys.stderr)
+        print(error_line(last.failure), file=sys.stderr)
         return 2
     if received:
         if last is not None and last.step > 0:
-            print(f"rnn-tui: interrupted; checkpoint saved in {last.run_dir}. Continue with: "
-                  f"rnn-tui --resume {last.run_dir}", file=sys.stderr)
+            print(f"rnn-tui: interrupted; checkpoint saved in {visible(last.run_dir)}. Continue "
+                  f"with: rnn-tui --resume {visible(last.run_dir)}", file=sys.stderr)
         return signal_exit_code(received[0])
     if app.return_code not in (0, None):
         return app.return_code
     if last is not None and last.step > 0 and args.confine:
         from rnn_tui.paths import relative_name
 
-        print(f"rnn-tui: checkpoint saved (run {relative_name(args.confine, last.run_dir)})",
-              file=sys.stderr)
+        shown = visible(relative_name(args.confine, last.run_dir))
+        print(f"rnn-tui: checkpoint saved (run {shown})", file=sys.stderr)
     elif last is not None and last.step > 0:
-        print(f"rnn-tui: checkpoint saved in {last.run_dir}; continue with: rnn-tui --resume "
-              f"{last.run_dir}", file=sys.stderr)
+        print(f"rnn-tui: checkpoint saved in {visible(last.run_dir)}; continue with: rnn-tui "
+              f"--resume {visible(last.run_dir)}", file=sys.stderr)
     return 0

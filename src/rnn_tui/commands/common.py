@@ -7,7 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from rnn_tui.errors import UserError
+from rnn_tui.errors import UserError, visible
 
 MAX_INPUTS = 10_000  # lines of --file read at most
 
@@ -85,7 +85,7 @@ def say_weights(path: Path, which: str, meta: dict) -> None:
         return
     val = meta.get("best_val_loss") if which == "best" else meta.get("last_val_loss")
     extra = f", val_loss {val:.4f}" if isinstance(val, (int, float)) else ""
-    print(f"rnn-tui: using the {which} weights ({path.name}, step {meta.get('step', '?')}"
+    print(f"rnn-tui: using the {which} weights ({visible(path.name)}, step {meta.get('step', '?')}"
           f"{extra})", file=sys.stderr)
 
 

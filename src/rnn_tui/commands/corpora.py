@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from rnn_tui.errors import markup_safe, visible
+
 NAME = "corpora"
 HELP = "list the corpora (built-in and yours) and the built-in series"
 
@@ -26,7 +28,7 @@ def run(args) -> int:
         from rnn_tui.data.corpora import load_corpus
 
         c = load_corpus(args.fetch)
-        print(f"{c.name}: {len(c.text):,} characters ready")
+        print(f"{visible(c.name)}: {len(c.text):,} characters ready")
         return 0
     table = Table(title="Corpora")
     for col in ("name", "characters", "from", "description"):
@@ -35,13 +37,15 @@ def run(args) -> int:
         size = f"{info.size:,}" if info.size else ("not fetched" if not info.available else "?")
         if info.task:
             size = f"--task {info.task}" if info.available else "missing"
-        table.add_row(info.name, size, "yours" if info.origin == "user" else "built-in",
-                      info.description)
+        table.add_row(markup_safe(info.name), size,
+                      "yours" if info.origin == "user" else "built-in",
+                      markup_safe(info.description))
     Console().print(table)
     from rnn_tui.data.series import BUILTIN_SERIES
 
     print("built-in series (for --task series): " + ", ".join(BUILTIN_SERIES))
-    print(f"your corpora: every *.txt in {data_dir()} (named by its stem), and more named in a "
-          "manifest.toml there; corpora fetched by URL are kept there too")
-    print(f"your themes: *.toml files in {user_themes_dir()} (for --theme and the t key)")
+    print(f"your corpora: every *.txt in {visible(data_dir())} (named by its stem), and more "
+          "named in a manifest.toml there; corpora fetched by URL are kept there too")
+    print(f"your themes: *.toml files in {visible(user_themes_dir())} (for --theme and the t "
+          "key)")
     return 0

@@ -10,6 +10,8 @@ import argparse
 import json
 import sys
 
+from rnn_tui.errors import markup_safe, visible
+
 NAME = "explain"
 HELP = "shade each input token by how much it made the output (gradients, integrated gradients)"
 DESCRIPTION = __doc__
@@ -56,11 +58,12 @@ def run(args: argparse.Namespace) -> int:
             sys.stdout.write(json.dumps(a.to_json(), ensure_ascii=False) + "\n")
             sys.stdout.flush()
             continue
-        con.print(f"[bold]{a.target}[/]: f(x) = {a.f_x:.4f}, f(baseline) = "
+        con.print(f"[bold]{markup_safe(a.target)}[/]: f(x) = {a.f_x:.4f}, f(baseline) = "
                   f"{a.f_baseline:.4f}; method {a.method}"
                   + (f", {a.steps} points, sum of scores {sum(a.scores):.4f}"
                      if a.method == "ig" else ""))
-        con.print(shade(a.tokens, a.scores, model.sep, signed=a.method != "grad"))
+        con.print(shade([visible(t) for t in a.tokens], a.scores, model.sep,
+                        signed=a.method != "grad"))
         order = sorted(range(len(a.scores)), key=lambda i: -abs(a.scores[i]))[:TOP]
         con.print("  " + "  ".join(f"{a.tokens[i]!r}@{i} {a.scores[i]:+.3f}" for i in order))
     return 0

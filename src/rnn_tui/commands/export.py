@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from rnn_tui.commands.shared import checkpoint_option, say_which
-from rnn_tui.errors import UserError
+from rnn_tui.errors import UserError, visible
 
 NAME = "export"
 HELP = ("write a run's weights for PyTorch (.safetensors), or its logs for TensorBoard or as "
@@ -44,12 +44,12 @@ def _export(args) -> int:
         out = export_safetensors(args.run, args.to, args.checkpoint)
         say_which(out["checkpoint"], out["which"])
         n = sum(int(a.size) for a in out["tensors"].values())
-        print(f"wrote {out['path']}: {len(out['tensors'])} tensors, {n:,} parameters "
+        print(f"wrote {visible(out['path'])}: {len(out['tensors'])} tensors, {n:,} parameters "
               f"({out['metadata']['layers']}x{out['metadata']['hidden']} "
               f"{out['metadata']['cell']})")
         return 0
     from rnn_tui.interop.logs import export_logs
 
     path, n = export_logs(args.run, args.to, fmt)
-    print(f"wrote {path}: {n} events with scalars ({fmt})")
+    print(f"wrote {visible(path)}: {n} events with scalars ({fmt})")
     return 0

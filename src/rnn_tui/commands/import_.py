@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rnn_tui.commands.shared import add_train_flags
+from rnn_tui.errors import visible
 from rnn_tui.options import flags_to_dict
 
 NAME = "import"
@@ -48,6 +49,7 @@ def _import(args) -> int:
         settings.get("data", {}).pop(key, None)
     run_dir = import_run(args.file, args.task, corpus=args.text or args.corpus,
                          runs_dir=args.runs_dir, name=args.name, settings=settings)
-    print(f"imported {args.file} into {run_dir}; try: rnn-tui watch {run_dir} · rnn-tui "
-          f"sample {run_dir} · rnn-tui train --resume {run_dir}")
+    shown = visible(run_dir)
+    print(f"imported {visible(args.file)} into {shown}; try: rnn-tui watch {shown} · rnn-tui "
+          f"sample {shown} · rnn-tui train --resume {shown}")
     return 0

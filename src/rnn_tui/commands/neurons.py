@@ -11,6 +11,8 @@ import argparse
 import json
 import sys
 
+from rnn_tui.errors import visible
+
 NAME = "neurons"
 HELP = "find the hidden units that are on where a pattern is (quotes, line-end, brackets, " \
     "digits, a regex)"
@@ -114,7 +116,7 @@ def show(text, mask, what, units, states, length) -> None:
         style = token_style(float(acts[i]), scale)
         if mask[i]:
             style = style + Style(underline=True)
-        out.append(NEWLINE + "\n" if ch == "\n" else ch, style)
+        out.append(NEWLINE + "\n" if ch == "\n" else visible(ch), style)
     con.print(f"[bold]{best.unit}[/] over characters {a:,}-{b:,} (green on, red off; "
               "underlined: inside the pattern)")
     con.print(out)

@@ -9,7 +9,7 @@ import argparse
 import json
 import sys
 
-from rnn_tui.errors import UserError
+from rnn_tui.errors import UserError, safe_stream
 
 NAME = "predict"
 HELP = "run a trained model on your own input: label, tags, next token or forecast"
@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
     model, path, which, meta = open_explainable(args.run, args.checkpoint)
     items = read_inputs(args, model)
     say_weights(path, which, meta)
-    out = sys.stdout
+    out = safe_stream(sys.stdout)
     for item in items:
         if model.kind in ("char", "word"):
             res = model.predict(item, top=args.top)

@@ -6,7 +6,7 @@ import math
 import sys
 
 from rnn_tui.commands.shared import checkpoint_option, say_which
-from rnn_tui.errors import UserError
+from rnn_tui.errors import UserError, safe_stream
 
 NAME = "sample"
 HELP = "generate text from a trained run, streamed to stdout"
@@ -60,7 +60,7 @@ def run(args) -> int:
     model, sep, path, which = load_language_model(args.run, args.checkpoint)
     say_which(path, which)
     rng = np.random.default_rng(args.seed)
-    out = sys.stdout
+    out = safe_stream(sys.stdout)
     if args.show_probs:
         return _sample_with_probs(model, args, rng, out)
     if args.prime:

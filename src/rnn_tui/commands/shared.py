@@ -8,7 +8,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from rnn_tui.errors import UserError
+from rnn_tui.errors import UserError, visible
 from rnn_tui.options import TRAIN_FLAGS
 
 
@@ -106,5 +106,5 @@ def say_which(path: Path, which: str, meta: dict | None = None) -> None:
     what = {"best": "best", "latest": "latest"}[which]
     val = meta.get("best_val_loss") if which == "best" else meta.get("last_val_loss")
     extra = f", val_loss {val:.4f}" if isinstance(val, (int, float)) else ""
-    print(f"rnn-tui: using the {what} weights ({path.name}, step {meta.get('step', '?')}"
+    print(f"rnn-tui: using the {what} weights ({visible(path.name)}, step {meta.get('step', '?')}"
           f"{extra})", file=sys.stderr)

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from rnn_tui.commands.shared import add_train_flags, log_option, recipe_option, run_name
+from rnn_tui.errors import visible
 
 NAME = "train"
 HELP = "train a model headless (console progress, run directory)"
@@ -59,7 +60,7 @@ def run_training(cfg, args, resume_dir: Path | None) -> int:
         return 2
     if reason == "interrupted":
         print(f"rnn-tui: interrupted; checkpoint saved. Continue with: rnn-tui train --resume "
-              f"{run_dir}", file=sys.stderr)
+              f"{visible(run_dir)}", file=sys.stderr)
         return signal_exit_code(received[0] if received else signal.SIGINT)
     return 0
 
@@ -74,5 +75,5 @@ def _say_series_column(cfg, task) -> None:
         return
     how = "as given by --column" if cfg.data.column else \
         "the last column of numbers that is not a date or index; --column picks another"
-    print(f"series from {series.source}: column {series.column!r}, "
+    print(f"series from {visible(series.source)}: column {series.column!r}, "
           f"{len(series.values):,} points ({how})", flush=True)

@@ -11,6 +11,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from rnn_tui.errors import safe_stream
+
 NAME = "translate"
 HELP = "decode sources with a seq2seq run: greedy or --beam K, --show-attention"
 SHADES = " ░▒▓█"
@@ -64,7 +66,7 @@ def print_translations(task, sources: list[str], beam: int, alpha: float, show_a
                        out=None) -> None:
     from rnn_tui.data.pairs import EOS, tokenize
 
-    out = out or sys.stdout
+    out = safe_stream(out or sys.stdout)
     for text in sources:
         ids, unknown = task.encode_source(text)
         if unknown:

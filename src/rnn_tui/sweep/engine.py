@@ -33,7 +33,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from rnn_tui.errors import UserError
+from rnn_tui.errors import UserError, visible
 from rnn_tui.sweep.record import SweepRecord
 from rnn_tui.sweep.spec import SweepSpec, Trial, spec_from_args
 
@@ -134,7 +134,7 @@ def connect(address: str | None) -> dict[str, Any]:
     else:
         _probe(address)
         if warning:
-            print(f"rnn-tui: note: {warning}", file=sys.stderr)
+            print(f"rnn-tui: note: {visible(warning)}", file=sys.stderr)
         with _captured_stderr() as captured:  # Ray's C++ client retries, loudly, for ~20 s
             try:
                 ray.init(address=address, runtime_env=runtime_env(), **common)
@@ -355,7 +355,7 @@ def run_sweep(args) -> int:
     if best is None:
         print("best=none val_loss=nan")
         return 130 if status == "interrupted" else 1
-    print(f"best={best['dir']} val_loss={best['val_loss']:.6f}")
+    print(f"best={visible(best['dir'])} val_loss={best['val_loss']:.6f}")
     return 130 if status == "interrupted" else 0
 
 

@@ -20,6 +20,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
+from rnn_tui.errors import visible
 from rnn_tui.train.labels import setting_text
 from rnn_tui.train.runs import MetricsReader
 
@@ -60,7 +61,7 @@ class Summary:
 
     # ------------------------------------------------------------------ messages
     def say(self, text: str) -> None:
-        self.console.print(f"[{time.monotonic() - self.t0:6.1f}s] {text}", markup=False,
+        self.console.print(f"[{time.monotonic() - self.t0:6.1f}s] {visible(text)}", markup=False,
                            highlight=False)
 
     def event(self, name: str, status: str, detail: str | None = None) -> None:
@@ -68,8 +69,9 @@ class Summary:
         printed above it); elsewhere one line."""
         if self.live is not None and status != "failed":
             return
-        extra = f": {detail}" if detail else ""
-        self.console.print(Text(f"[{time.monotonic() - self.t0:6.1f}s] {name} {status}{extra}",
+        extra = f": {visible(detail)}" if detail else ""
+        self.console.print(Text(f"[{time.monotonic() - self.t0:6.1f}s] {visible(name)} {status}"
+                                f"{extra}",
                                 style=STYLE.get(status, "")))
 
     # ------------------------------------------------------------------ live table
@@ -168,5 +170,5 @@ class Summary:
         self.console.print(table)
         for t in ranked:
             if t["status"] == "failed":
-                self.console.print(Text(f"{t['name']} failed: {t.get('error')}",
+                self.console.print(Text(f"{visible(t['name'])} failed: {visible(t.get('error'))}",
                                         style="red"))

@@ -8,6 +8,7 @@ import sys
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from rnn_tui.errors import error_line, markup_safe, visible
 from rnn_tui.train import events as ev
 from rnn_tui.train.events import fmt_num
 
@@ -31,9 +32,9 @@ class ConsoleSink:
             c.print(f"[bold]{what}[/] {e.task} model, {e.parameters:,} parameters"
                     + (f", vocabulary {e.vocab_size}" if e.vocab_size else "")
                     + (f" ({e.compute})" if e.compute else "")
-                    + (f" → {e.run_dir}" if e.run_dir else ""))
+                    + (f" → {markup_safe(e.run_dir)}" if e.run_dir else ""))
             for note in e.notes:
-                c.print(f"[dim]note: {note}[/]", highlight=False)
+                c.print(f"[dim]note: {markup_safe(note)}[/]", highlight=False)
             total = e.total_steps or e.time_budget_s
             self.total = total if isinstance(total, (int, float)) and 0 < total < 1e12 else None
             self.by_time = not e.total_steps
@@ -59,14 +60,14 @@ class ConsoleSink:
         elif isinstance(e, ev.SampleText) and self.show_samples:
             c.print(f"[dim]--- sample at step {e.step} (temperature "
                     f"{fmt_num(e.temperature, '.2f')})[/]")
-            c.print(e.text, markup=False, highlight=False)
+            c.print(visible(e.text, keep="\n\t"), markup=False, highlight=False)
         elif isinstance(e, ev.Notice):
-            c.print(f"[yellow]{e.message}[/]", highlight=False)
+            c.print(f"[yellow]{markup_safe(e.message)}[/]", highlight=False)
         elif isinstance(e, ev.CheckpointSaved):
             pass
         elif isinstance(e, ev.Failed):
             self._stop()
-            print(f"rnn-tui: error: {e.message}", file=sys.stderr)
+            print(error_line(e.message), file=sys.stderr)
         elif isinstance(e, ev.Finished):
             self._stop()
             best = fmt_num(e.best_val_loss, ".4f", "n/a")
