@@ -42,8 +42,8 @@ import importlib, pkgutil, sys
 import rnn_tui.core as core
 from numba.core.registry import CPUDispatcher
 missed, compiled, seen = [], 0, set()
-for m in pkgutil.iter_modules(core.__path__):
-    mod = importlib.import_module("rnn_tui.core." + m.name)
+for m in pkgutil.walk_packages(core.__path__, "rnn_tui.core."):
+    mod = importlib.import_module(m.name)
     for name, obj in vars(mod).items():
         obj = getattr(obj, "dispatcher", obj)  # a kernel called by address
         if (not isinstance(obj, CPUDispatcher) or obj.__module__ != mod.__name__
@@ -54,7 +54,7 @@ for m in pkgutil.iter_modules(core.__path__):
         linked = obj.targetoptions.get("no_cpython_wrapper") and obj is getattr(mod, name)
         # (an internal kernel linked into its callers is in their cache entries, not its own)
         if obj.targetoptions.get("inline") != "always" and not linked and not obj.signatures:
-            missed.append(f"{m.name}.{name}")
+            missed.append(f"{m.name.removeprefix('rnn_tui.core.')}.{name}")
 if missed:
     print("not compiled by this script:", ", ".join(missed), file=sys.stderr)
 print(json.dumps({"seconds": elapsed, "compiled": compiled}))

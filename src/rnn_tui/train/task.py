@@ -1,10 +1,34 @@
 """What a task is: the one interface the trainer (and the run loader) relies on.
 
-A task owns its data, its network, its optimizer and any carried state. It knows how to take a
-training step, evaluate itself, describe what it is learning in events, and save and restore
+A task owns its data, its networks, their optimizers and any carried state. It knows how to take
+a training step, evaluate itself, describe what it is learning in events, and save and restore
 itself. The trainer only calls the methods below, so a new task (a module in
 :mod:`rnn_tui.tasks` and a line in :data:`rnn_tui.session.TASK_CLASSES`) touches neither the
 trainer nor the app's core; the app shows the panels a task names in :attr:`Task.views`.
+
+The trainer sees weights only as :class:`ParamGroup` s, from :meth:`Task.parameter_groups`:
+each is one network's flat parameters (``params.data``, ``params.grad``) and the optimizer that
+updates them. It sets every group's learning rate before each step, counts their parameters,
+reports their gradient norms (:meth:`Task.gradient_norms`) and, to roll back a divergence,
+copies and restores every group's weights and optimizer state. It never reaches for a network.
+
+The sequence-to-sequence task (:mod:`rnn_tui.tasks.seq2seq`) keeps its encoder, attention and
+decoder in one flat buffer with one optimizer, and so is one group. A task of two networks
+built apart, an encoder and a decoder, plugs in so:
+
+- it builds both :class:`~rnn_tui.core.Network` s and one optimizer for each (or one optimizer
+  over both, were their parameters one buffer) and returns
+  ``[ParamGroup("encoder", enc.params, enc_opt), ParamGroup("decoder", dec.params, dec_opt)]``;
+- its :meth:`Task.step` runs the encoder forward (``Network.forward``), starts the decoder from
+  the encoder's final state (``Network.loss_and_grad``, whose result carries ``dh0``/``dc0``,
+  the gradient on that state), runs the encoder backward from it (``Network.backward`` with a
+  zero ``dy`` and that ``dstate``), clips both groups' gradients by their joint norm and steps
+  each optimizer; it returns one :class:`~rnn_tui.models.training.StepInfo` for the pair;
+- :func:`groups_checkpoint` and :func:`restore_groups` save and load every group's weights and
+  optimizer state (group k's arrays are ``params.k`` and ``optk.*``, the first's ``params`` and
+  ``opt.*``), so its :meth:`Task.checkpoint` adds only what else it carries (vocabularies,
+  random generators);
+- the gradient view shows ``encoder.l0``, ``decoder.l0``, ``decoder.head`` … by default.
 """
 
 from __future__ import annotations
