@@ -7,6 +7,7 @@ goes to Ray's start-up (a few seconds) and not to training.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
@@ -56,7 +57,9 @@ def events(run_dir: Path, kind: str) -> list[dict]:
     return out
 
 
-def wait_until(pred, timeout: float, proc=None, what: str = "") -> None:
+def wait_until(pred, timeout: float, proc=None, what: str = "", output=None) -> None:
+    """Wait for ``pred()``; on failure say whether ``proc`` ended (and how) and show the end of
+    what it wrote: ``output()`` where a reader thread collects it, else its pipes."""
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         if pred():
@@ -64,8 +67,15 @@ def wait_until(pred, timeout: float, proc=None, what: str = "") -> None:
         if proc is not None and proc.poll() is not None:
             break
         time.sleep(0.3)
-    out = proc.communicate()[1][-3000:] if proc is not None and proc.poll() is not None else ""
-    pytest.fail(f"timed out waiting for {what}\n{out}")
+    ended = proc is not None and proc.poll() is not None
+    if output is not None:
+        text = output()
+    elif ended:
+        text = "".join(part or "" for part in proc.communicate())
+    else:
+        text = ""
+    how = f"it exited with status {proc.returncode}" if ended else "timed out"
+    pytest.fail(f"waiting for {what}: {how}\n{text[-3000:]}")
 
 
 def check_trial(run_dir: Path) -> dict:
@@ -168,9 +178,15 @@ def test_the_same_sweep_on_a_ray_cluster_with_token_auth(tmp_path):
     token.write_text(uuid.uuid4().hex * 2)
     port = free_port()
     temp = tempfile.mkdtemp(prefix="rt", dir="/tmp")  # Ray's socket paths must stay short
+    # The sweep connects to the cluster's GCS, not through Ray Client. Where ray[client] is
+    # installed (grpcio), `ray start` opens a client server too, on port 10001 unless told
+    # otherwise: a free port then, so that nothing else on the machine is in the way; without
+    # it, giving the port is an error.
+    client = ["--ray-client-server-port", str(free_port())] \
+        if importlib.util.find_spec("grpc") is not None else []
     head = subprocess.Popen(
         [sys.executable, "-m", "ray.scripts.scripts", "start", "--head", "--port", str(port),
-         "--ray-client-server-port", str(free_port()), "--num-cpus", "2",
+         *client, "--num-cpus", "2",
          "--include-dashboard=false", "--disable-usage-stats", "--temp-dir", temp, "--block"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         env=env(RAY_AUTH_MODE="token", RAY_AUTH_TOKEN_PATH=str(token)),
@@ -179,7 +195,7 @@ def test_the_same_sweep_on_a_ray_cluster_with_token_auth(tmp_path):
     threading.Thread(target=lambda: log.extend(head.stdout), daemon=True).start()
     try:
         wait_until(lambda: any("Ray runtime started" in ln for ln in log), 120, head,
-                   "ray start --head")
+                   "ray start --head", output=lambda: "".join(log))
         address = f"127.0.0.1:{port}"
         runs = tmp_path / "runs"
         args = (*TINY, "--cell", "rnn,gru", "--steps", "30", "--address", address,

@@ -74,9 +74,23 @@ def task_class_for(cfg: RunConfig) -> type[Task]:
     return task_class(cfg.data.task)
 
 
-def build_task(cfg: RunConfig) -> Task:
-    """The task a config asks for (data read and checked, model built)."""
-    return task_class_for(cfg).from_config(cfg)
+def build_task(cfg: RunConfig, meta: dict[str, Any] | None = None) -> Task:
+    """The task a config asks for (data read and checked, model built). ``meta``: the
+    checkpoint it is to be restored from; a language model then reads its text with the
+    checkpoint's own vocabulary (a new one is built from the training part of the text, which
+    may have been another)."""
+    cls = task_class_for(cfg)
+    saved = (meta or {}).get("tokenizer")
+    if saved is None or cfg.data.task not in ("char", "word"):
+        return cls.from_config(cfg)
+    from rnn_tui.data.text import tokenizer_from_dict
+
+    try:
+        tokenizer = tokenizer_from_dict(saved)
+    except (KeyError, TypeError, ValueError, AttributeError) as err:
+        raise UserError(f"the checkpoint's vocabulary cannot be read ({type(err).__name__}: "
+                        f"{err}); it is corrupt or from another program") from None
+    return cls.from_config(cfg, tokenizer=tokenizer)
 
 
 def prepare_run(cfg: RunConfig, runs_dir, name: str | None, resume_dir: Path | None, sinks=(),
@@ -108,13 +122,15 @@ def prepare_run(cfg: RunConfig, runs_dir, name: str | None, resume_dir: Path | N
 def _prepare(cfg, runs_dir, name, resume_dir, sinks, on_nonfinite, logs, lock):
     if resume_dir is None:
         absolute_data_paths(cfg)  # config.toml then works from any directory
-    task = build_task(cfg)
+    fresh = resume_dir is not None and not _has_checkpoint(resume_dir)
+    saved = load_checkpoint(resume_dir / CHECKPOINT) if resume_dir is not None and not fresh \
+        else None
+    task = build_task(cfg, saved[1] if saved else None)
     trainer = Trainer(task, cfg, None, list(sinks), on_nonfinite=on_nonfinite)
     new_root = None
-    fresh = resume_dir is not None and not _has_checkpoint(resume_dir)
-    if resume_dir is not None and not fresh:
+    if saved is not None:
         path = resume_dir / CHECKPOINT
-        restore_checked(trainer.restore, path, *load_checkpoint(path))  # refuses a mismatch
+        restore_checked(trainer.restore, path, *saved)  # refuses a mismatch
         run_dir = resume_dir
     elif resume_dir is not None:  # killed before its first checkpoint: it starts afresh
         run_dir = resume_dir
@@ -327,7 +343,7 @@ def open_run(run: str | Path, which: str = "best") -> OpenedRun:
     cfg = RunConfig.from_dict(load_toml(cfg_path), str(cfg_path)).validate()
     path, kind = checkpoint_path(run, which)
     arrays, meta = _load(path, kind)  # a broken file is refused before the data is read
-    task = build_task(cfg)
+    task = build_task(cfg, meta)
     restore_checked(task.restore, path, arrays, meta)
     return OpenedRun(cfg, task, meta, path, kind)
 

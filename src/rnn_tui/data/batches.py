@@ -16,10 +16,15 @@ import numpy as np
 from rnn_tui.errors import UserError
 
 
+def tail_size(n: int, val_fraction: float) -> int:
+    """How many of ``n`` tokens :func:`split_tail` holds out: ``max(floor(n f), 2)``."""
+    return max(int(n * val_fraction), 2)
+
+
 def split_tail(ids: np.ndarray, val_fraction: float) -> tuple[np.ndarray, np.ndarray]:
     """Hold out the last ``val_fraction`` of the stream for validation."""
     n = len(ids)
-    n_val = max(int(n * val_fraction), 2)
+    n_val = tail_size(n, val_fraction)
     return ids[: n - n_val], ids[n - n_val :]
 
 

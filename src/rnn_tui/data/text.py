@@ -88,7 +88,11 @@ class WordTokenizer:
         self.index = {w: i for i, w in enumerate(self.vocab)}
 
     def fit(self, text: str) -> WordTokenizer:
-        counts = Counter(split_words(text, self.lowercase))
+        return self.fit_words(split_words(text, self.lowercase))
+
+    def fit_words(self, words: list[str]) -> WordTokenizer:
+        """The vocabulary of these word tokens (as :func:`split_words` gives them)."""
+        counts = Counter(words)
         if not counts:
             raise UserError("the text holds no words to build a vocabulary from")
         words = sorted((w for w, c in counts.items() if c >= self.min_count and w != UNK),

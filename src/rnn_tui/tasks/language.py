@@ -81,8 +81,11 @@ class LanguageTask(Task):
         if cfg.model.input == "index":
             raise UserError("model.input 'index' (a token's index as one number) is for the "
                             "window model: add --windows N")
+        from rnn_tui.data.batches import tail_size
+
         tok, ids = read_tokens(cfg.data, tokenizer,
-                               on_vocabulary=lambda v, n: check_memory(cfg, v, n))
+                               on_vocabulary=lambda v, n: check_memory(cfg, v, n),
+                               train_part=lambda n: n - tail_size(n, cfg.data.val_fraction))
         return cls(cfg, tok, ids)
 
     # -------------------------------------------------------------- training
@@ -171,14 +174,18 @@ class LanguageTask(Task):
         val = self.model.evaluate(ids, 1, 256)
         return val, {"ppl": math.exp(min(val, 50.0)), "tokens": float(len(ids) - 1)}
 
+    def unigram_logp(self) -> np.ndarray:
+        r"""The unigram model fitted on the training part, add-one smoothed:
+        :math:`\log P(w) = \log \frac{n_w + 1}{N + V}` over the vocabulary."""
+        V = self.tokenizer.vocab_size
+        counts = np.bincount(self.train_ids, minlength=V).astype(np.float64) + 1.0
+        return np.log(counts / counts.sum())
+
     def unigram_loss(self) -> float:
-        """Cross-entropy of a unigram model fitted on the training part (add-one smoothing),
-        on the validation part: the baseline a word model must beat."""
+        """The unigram model's cross-entropy on the validation part: the baseline a word
+        model must beat."""
         if self._unigram is None:
-            V = self.tokenizer.vocab_size
-            counts = np.bincount(self.train_ids, minlength=V).astype(np.float64) + 1.0
-            logp = np.log(counts / counts.sum())
-            self._unigram = float(-logp[self.val_ids].mean())
+            self._unigram = float(-self.unigram_logp()[self.val_ids].mean())
         return self._unigram
 
     def sample(self, temperature: float, length: int, prime: str = "") -> ev.SampleText:

@@ -101,10 +101,9 @@ class TagTask(SentenceTask):
     views = (VIEW_TAG,)
     last_only = False
 
-    def __init__(self, cfg: RunConfig, train: TaggedData, val: TaggedData,
-                 full: TaggedData | None = None):
-        """``full``: all of the training file, when ``val`` was split off it (the baseline
-        is fitted on all of it, as it would be without a model to select)."""
+    def __init__(self, cfg: RunConfig, train: TaggedData, val: TaggedData):
+        """``train`` fits the model, the vocabulary and the baseline; ``val`` is only
+        scored."""
         m = cfg.model
         max_len = cfg.data.max_len
         train, cut_train = split_long(train, max_len)
@@ -130,9 +129,8 @@ class TagTask(SentenceTask):
         counts = np.array([self.features.counts.get(w, 0) for w in self.features.words])
         self.drop_p = WORD_DROPOUT_ALPHA / (WORD_DROPOUT_ALPHA + np.maximum(counts, 1))
         self.drop_p[0] = 0.0
-        fit = full or train
-        self.baseline = MostFrequentTag().fit(
-            [[w.lower() for w in s] for s in fit.sentences], fit.tags)
+        self.baseline = MostFrequentTag().fit(  # the training part only, as the model
+            [[w.lower() for w in s] for s in train.sentences], train.tags)
         self._base_val = self._baseline_scores(val)
         self._last_eval: dict[str, Any] = {}
         self._shown = 0
@@ -163,7 +161,7 @@ class TagTask(SentenceTask):
             pick = lambda ix: TaggedData(data.name, [data.sentences[i] for i in ix],  # noqa
                                          [data.tags[i] for i in ix], data.source)
             train, val = pick(sorted(order[k:])), pick(sorted(order[:k]))
-        return cls(cfg, train, val, data)
+        return cls(cfg, train, val)
 
     def run_info(self) -> dict[str, Any]:
         return {"vocab_size": len(self.features.words), "notes": self.notes}

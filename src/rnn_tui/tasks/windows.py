@@ -34,6 +34,19 @@ from rnn_tui.train.task import (
 MIN_HELD_OUT = 5  # windows; fewer and the validation figure would be noise
 
 
+def held_out_windows(n: int, val_fraction: float) -> int:
+    """The last windows of ``n`` held out: ``floor(n f)``, or none when that is fewer than
+    :data:`MIN_HELD_OUT` (then the training windows are scored)."""
+    k = int(n * val_fraction)
+    return k if k >= MIN_HELD_OUT else 0
+
+
+def train_tokens(n_tokens: int, window: int, val_fraction: float) -> int:
+    """How many leading tokens the training windows read: window i reads tokens i..i+w."""
+    n = n_tokens - window
+    return n_tokens if n < 1 else n - held_out_windows(n, val_fraction) + window
+
+
 class WindowTask(Task):
     views = (VIEW_TEXT,)
     last_only = True
@@ -47,8 +60,8 @@ class WindowTask(Task):
         if n < 1:
             raise UserError(f"the text has {len(self.ids)} tokens; windows of {w} need at "
                             f"least {w + 1}; use a smaller --windows")
-        n_val = int(n * d.val_fraction)
-        if n_val >= MIN_HELD_OUT:
+        n_val = held_out_windows(n, d.val_fraction)
+        if n_val:
             self.train_idx, self.val_idx = np.arange(n - n_val), np.arange(n - n_val, n)
             self.val_note = ""
         else:  # too short to hold any window out: score the training windows, and say so
@@ -75,11 +88,15 @@ class WindowTask(Task):
         self.last_window: np.ndarray | None = None
 
     @classmethod
-    def from_config(cls, cfg: RunConfig) -> WindowTask:
+    def from_config(cls, cfg: RunConfig, tokenizer=None) -> WindowTask:
+        """``tokenizer``: a vocabulary to use (a checkpoint's) instead of one built from the
+        training windows' text."""
         from rnn_tui.data.tokens import read_tokens
         from rnn_tui.memory import check_memory
 
-        tok, ids = read_tokens(cfg.data, on_vocabulary=lambda v, n: check_memory(cfg, v, n))
+        d = cfg.data
+        tok, ids = read_tokens(d, tokenizer, on_vocabulary=lambda v, n: check_memory(cfg, v, n),
+                               train_part=lambda n: train_tokens(n, d.windows, d.val_fraction))
         return cls(cfg, tok, ids)
 
     # ------------------------------------------------------------------ data
