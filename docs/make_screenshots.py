@@ -4,8 +4,9 @@
 
 Trains the app's default character model live for a while, then a series model on the airline
 passengers data (from ../shared/series when present, else the built-in sales series), and
-streams text on the generate screen from the character run's checkpoint. ``--compare SWEEP``
-makes the compare screen's picture from a sweep's folder instead.
+streams text on the generate screen from the character run's checkpoint; the character run's
+picture of the model view (u) comes with them. ``--compare SWEEP`` makes the compare screen's
+picture from a sweep's folder instead, ``--model`` only the model view's.
 """
 
 from __future__ import annotations
@@ -76,6 +77,8 @@ def main() -> None:
     ap.add_argument("--compare", metavar="SWEEP", type=Path,
                     help="only the compare screen, over a finished sweep's folder (e.g. the "
                     "README's rnn/lstm/gru sweep)")
+    ap.add_argument("--model", action="store_true",
+                    help="only the model view (u) of the character run")
     args = ap.parse_args()
     OUT.mkdir(exist_ok=True)
     if args.compare:
@@ -87,8 +90,12 @@ def main() -> None:
         cfg = RunConfig()
         cfg.update(APP_DEFAULTS)
         cfg.train.time_budget = 0
+        if args.model:
+            asyncio.run(live(cfg.validate(), runs, args.seconds, {"model": ("u",)}))
+            return
         char_run = asyncio.run(live(cfg.validate(), runs, args.seconds,
-                                    {"dashboard": (), "neurons": ("m", "right_square_bracket")}))
+                                    {"dashboard": (), "neurons": ("m", "right_square_bracket"),
+                                     "model": ("u",)}))
         s = RunConfig()
         s.update(SERIES_DEFAULTS)
         s.data.task = "series"

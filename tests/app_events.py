@@ -123,7 +123,35 @@ def inside_run(cell: str = "lstm", layers: int = 1, hidden: int = 16, seq: int =
     return out
 
 
-def classify_run(steps: int = 400) -> list[ev.Event]:
+def model_snapshot(step: int, words: list[str], outputs: list[str], last_only: bool,
+                   layers: int = 1, directions: int = 2, hidden: int = 32) -> ev.ModelSnapshot:
+    """The model view's event for a bidirectional GRU reading ``words``: y_t at the last step
+    only (``last_only``) or at every step, from ``outputs``; a made-up table beside it."""
+    n = len(words)
+    probs = [round(0.55 + 0.4 * abs(math.sin(t)), 3) for t in range(n)]
+    if last_only:
+        outputs = [""] * (n - 1) + [outputs[-1]]
+        probs = [math.nan] * (n - 1) + [probs[-1]]
+    h = [[[[round(math.tanh(2 * math.sin(0.7 * u + 0.5 * t + d + l)), 2) for u in range(12)]
+           for t in range(n)] for d in range(directions)] for l in range(layers)]
+    names = ["embedding"] + [f"gru {l + 1} {'→←'[d]}" for l in range(layers)
+                             for d in range(directions)] + ["head"]
+    out_shape = "(32, 2)" if last_only else "(32, 9, 17)"
+    shapes = ["(32, 9, 64)"] + [("(32, 32)" if last_only and l == layers - 1 else
+                                 "(32, 9, 32)") for l in range(layers)
+                                for _ in range(directions)] + [out_shape]
+    k = len(names)
+    return ev.ModelSnapshot(
+        step=step, cell="gru", units=hidden, inputs=words, times=list(range(n)), h=h,
+        outputs=outputs, probs=probs, last_only=last_only, real_output=False, rows=names,
+        shapes=shapes, params=[256_000] + [9_408] * (k - 2) + [130],
+        act_mean=[0.01 * (i - 2) for i in range(k)], act_std=[0.5 + 0.05 * i for i in range(k)],
+        saturated=[math.nan] + [0.1 + 0.05 * i for i in range(k - 2)] + [math.nan],
+        weight_norm=[560.0] + [12.0 + i for i in range(k - 2)] + [3.4],
+        update_ratio=[2e-4] + [4e-3] * (k - 2) + [2e-3])
+
+
+def classify_run(steps: int = 400, model: bool = False) -> list[ev.Event]:
     cfg = RunConfig()
     cfg.data.task, cfg.data.corpus = "classify", "sentiment"
     cfg.model.cell, cfg.model.hidden, cfg.model.bidirectional = "gru", 32, True
@@ -147,6 +175,8 @@ def classify_run(steps: int = 400) -> list[ev.Event]:
     out.append(ev.HiddenSnapshot(step=steps, tokens=words, h=[
         [[round(math.tanh(math.sin(0.5 * u + t)), 3) for t in range(len(words))]
          for u in range(32)]]))
+    if model:
+        out.append(model_snapshot(steps, words, ["0"] * len(words), last_only=True))
     out.append(ev.ClassifyUpdate(
         step=steps, labels=["0", "1"], confusion=[[240, 60], [52, 248]], precision=[0.82, 0.81],
         recall=[0.8, 0.83], accuracy=0.813, train_accuracy=0.86,
@@ -160,7 +190,7 @@ def classify_run(steps: int = 400) -> list[ev.Event]:
     return out
 
 
-def tag_run(steps: int = 400) -> list[ev.Event]:
+def tag_run(steps: int = 400, model: bool = False) -> list[ev.Event]:
     cfg = RunConfig()
     cfg.data.task, cfg.data.corpus = "tag", "pos"
     cfg.model.cell, cfg.model.hidden, cfg.model.bidirectional = "gru", 32, True
@@ -182,6 +212,12 @@ def tag_run(steps: int = 400) -> list[ev.Event]:
                                         "unknown_accuracy": acc - 0.15,
                                         "baseline_accuracy": 0.819}))
     words = "The zorbly cat sat on the mat quickly .".split()
+    if model:
+        out.append(ev.HiddenSnapshot(step=steps, tokens=words, h=[
+            [[round(math.tanh(math.cos(0.5 * u + t)), 3) for t in range(len(words))]
+             for u in range(32)]]))
+        out.append(model_snapshot(steps, words, "DET NOUN NOUN VERB ADP DET NOUN ADV PUNCT"
+                                  .split(), last_only=False))
     out.append(ev.TagUpdate(
         step=steps, words=words, gold="DET ADJ NOUN VERB ADP DET NOUN ADV PUNCT".split(),
         pred="DET NOUN NOUN VERB ADP DET NOUN ADV PUNCT".split(),

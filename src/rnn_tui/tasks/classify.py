@@ -14,6 +14,7 @@ import numpy as np
 
 from rnn_tui.config import RunConfig
 from rnn_tui.core.network import NetSpec
+from rnn_tui.data.batches import pad_batch
 from rnn_tui.data.labelled import (
     LabelledData,
     check_known,
@@ -184,13 +185,17 @@ class ClassifyTask(SentenceTask):
         ids = np.concatenate(self.train_x) if self.train_x else np.zeros(0, np.int64)
         return embedding_snapshot(self.net, ids, self.tokenizer.decode_one)
 
-    def hidden_snapshot(self, max_steps: int = 48) -> ev.HiddenSnapshot | None:
-        """The hidden state word by word over one held-out sentence: how it moves toward the
-        decision (many-to-one made visible)."""
+    def snapshot_batch(self, max_steps: int = 48):
+        """One held-out sentence word by word (and a few more for the statistics): how the
+        state moves toward the decision (many-to-one made visible)."""
         i = self._shown % max(len(self.val_x), 1)
         seqs = [s[:max_steps] for s in (self.val_x[i:] + self.val_x[:i])[:SNAPSHOT_SENTENCES]]
         words = [self.tokenizer.decode_one(int(t)) for t in seqs[0]]
-        return self.hidden_trace(seqs, words)
+        x, lengths = pad_batch(seqs)
+        return x, words, lengths
+
+    def output_names(self) -> list[str]:
+        return list(self.labels)
 
     def checkpoint_meta(self) -> dict[str, Any]:
         return {"tokenizer": self.tokenizer.to_dict(), "labels": self.labels}

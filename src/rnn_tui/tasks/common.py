@@ -10,12 +10,12 @@ import numpy as np
 from rnn_tui.config import CELLS, RunConfig
 from rnn_tui.core.network import INPUT_MODES, NetSpec, Network
 from rnn_tui.errors import UserError
+from rnn_tui.models.unrolled import SATURATED
 from rnn_tui.train import events as ev
 
 # the gate blocks of the gated cells, in PyTorch's order, and which are sigmoid gates
 GATE_NAMES = {"lstm": ["input", "forget", "cell", "output"], "gru": ["reset", "update", "new"]}
 SIGMOID_GATES = {"lstm": (0, 1, 3), "gru": (0, 1)}
-SATURATED = 0.1  # a sigmoid gate below 0.1 is left-saturated, above 0.9 right-saturated
 
 
 def float_type(cfg: RunConfig):

@@ -202,11 +202,18 @@ class LanguageTask(Task):
         return embedding_snapshot(self.net, self.train_ids[:200_000],
                                   self.tokenizer.decode_one)
 
-    def hidden_snapshot(self, max_steps: int = 48) -> ev.HiddenSnapshot | None:
+    def snapshot_batch(self, max_steps: int = 48):
         if self.last_x is None:
             return None
         x = np.ascontiguousarray(self.last_x[:max_steps, :SNAPSHOT_BATCH])
-        return hidden_snapshot(self.net, x, [self.tokenizer.decode_one(int(i)) for i in x[:, 0]])
+        return x, [self.tokenizer.decode_one(int(i)) for i in x[:, 0]], None
+
+    def output_names(self) -> list[str]:
+        return [self.tokenizer.decode_one(i) for i in range(self.tokenizer.vocab_size)]
+
+    def hidden_snapshot(self, max_steps: int = 48) -> ev.HiddenSnapshot | None:
+        batch = self.snapshot_batch(max_steps)
+        return None if batch is None else hidden_snapshot(self.net, *batch)
 
     # -------------------------------------------------------------- checkpoints
     def checkpoint(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:

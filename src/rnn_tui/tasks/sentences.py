@@ -107,11 +107,11 @@ class SentenceTask(Task):
                     out[i] = logits[: lengths[k], k].astype(np.float64)
         return out
 
-    def hidden_trace(self, seqs: list[np.ndarray], words: list[str]) -> ev.HiddenSnapshot:
+    def hidden_snapshot(self, max_steps: int = 48) -> ev.HiddenSnapshot | None:
         """The hidden state and gates of every layer (forward direction) while reading the
-        first of ``seqs``, labelled by ``words``; gate saturation over all of them."""
-        x, lengths = pad_batch(seqs)
-        return hidden_snapshot(self.net, x, words, lengths)
+        first sentence of :meth:`snapshot_batch`; gate saturation over all of them."""
+        batch = self.snapshot_batch(max_steps)
+        return None if batch is None else hidden_snapshot(self.net, *batch)
 
     # ------------------------------------------------------------------ checkpoints
     def checkpoint_meta(self) -> dict[str, Any]:

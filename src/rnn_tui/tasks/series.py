@@ -259,11 +259,14 @@ class SeriesTask(HeldOutErrors, Task):
     def eval_events(self) -> list[ev.Event]:
         return [forecast_event(self)]
 
-    def hidden_snapshot(self, max_steps: int = 48) -> ev.HiddenSnapshot | None:
+    def snapshot_batch(self, max_steps: int = 48):
         X = self._training_windows()[0]
         x = X[-1][-max_steps:]
-        return hidden_snapshot(self.net, np.ascontiguousarray(x[:, None, :], dtype=self.net.dtype),
-                               [f"{v:+.1f}" for v in x[:, 0]])
+        return (np.ascontiguousarray(x[:, None, :], dtype=self.net.dtype),
+                [f"{v:+.1f}" for v in x[:, 0]], None)
+
+    def hidden_snapshot(self, max_steps: int = 48) -> ev.HiddenSnapshot | None:
+        return hidden_snapshot(self.net, *self.snapshot_batch(max_steps))
 
     # ------------------------------------------------------------------ checkpoints
     def checkpoint(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:

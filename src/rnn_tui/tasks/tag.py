@@ -268,10 +268,14 @@ class TagTask(SentenceTask):
         return embedding_snapshot(self.net, np.concatenate(words),
                                   lambda i: self.features.words[i])
 
-    def hidden_snapshot(self, max_steps: int = 48) -> ev.HiddenSnapshot | None:
+    def snapshot_batch(self, max_steps: int = 48):
         i = max(self._shown - 1, 0) % max(len(self.val_x), 1)
         seqs = [s[:max_steps] for s in (self.val_x[i:] + self.val_x[:i])[:SNAPSHOT_SENTENCES]]
-        return self.hidden_trace(seqs, self.val.sentences[i][:max_steps])
+        x, lengths = pad_batch(seqs)
+        return x, list(self.val.sentences[i][:max_steps]), lengths
+
+    def output_names(self) -> list[str]:
+        return list(self.tags)
 
     def checkpoint_meta(self) -> dict[str, Any]:
         return {"features": self.features.to_dict(), "tags": self.tags}

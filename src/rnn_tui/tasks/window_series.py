@@ -198,11 +198,13 @@ class WindowSeriesTask(HeldOutErrors, Task):
     def eval_events(self) -> list[ev.Event]:
         return [forecast_event(self)]
 
-    def hidden_snapshot(self, max_steps: int = 48) -> ev.HiddenSnapshot | None:
+    def snapshot_batch(self, max_steps: int = 48):
         x = self.X[-1][-max_steps:]
-        return hidden_snapshot(self.net, np.ascontiguousarray(x[:, None, None],
-                                                              dtype=self.net.dtype),
-                               [f"{v:+.2f}" for v in x])
+        return (np.ascontiguousarray(x[:, None, None], dtype=self.net.dtype),
+                [f"{v:+.2f}" for v in x], None)
+
+    def hidden_snapshot(self, max_steps: int = 48) -> ev.HiddenSnapshot | None:
+        return hidden_snapshot(self.net, *self.snapshot_batch(max_steps))
 
     # ------------------------------------------------------------------ checkpoints
     def checkpoint(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:

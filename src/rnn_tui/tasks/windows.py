@@ -176,11 +176,18 @@ class WindowTask(Task):
                              temperature=temperature,
                              pieces=[self.tokenizer.decode_one(t) for t in ids])
 
-    def hidden_snapshot(self, max_steps: int = 48) -> ev.HiddenSnapshot | None:
+    def snapshot_batch(self, max_steps: int = 48):
         if self.last_window is None:
             return None
-        return hidden_snapshot(self.net, self.inputs(self.last_window[None, :]),
-                               [self.tokenizer.decode_one(int(i)) for i in self.last_window])
+        return (self.inputs(self.last_window[None, :]),
+                [self.tokenizer.decode_one(int(i)) for i in self.last_window], None)
+
+    def output_names(self) -> list[str]:
+        return [self.tokenizer.decode_one(i) for i in range(self.tokenizer.vocab_size)]
+
+    def hidden_snapshot(self, max_steps: int = 48) -> ev.HiddenSnapshot | None:
+        batch = self.snapshot_batch(max_steps)
+        return None if batch is None else hidden_snapshot(self.net, *batch)
 
     # ------------------------------------------------------------------ checkpoints
     def checkpoint(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:

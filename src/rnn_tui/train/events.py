@@ -131,6 +131,36 @@ class HiddenSnapshot(Event):
 
 
 @dataclass
+class ModelSnapshot(Event):
+    """The network unrolled over the first steps of one sequence, for the model view: each
+    step's input x_t, a strip of the first units of h_t for every layer and direction, the
+    head's top output y_t and its probability (or the value, for real outputs; only the last
+    step for a many-to-one model), and per layer of ``rnn-tui summary``'s table the
+    activations' mean and standard deviation over the sequence, the share of saturated units,
+    the weight norm and the last update's size relative to it. Sent with the hidden snapshot,
+    at most once a second."""
+
+    type: ClassVar[str] = "model"
+    cell: str = ""
+    units: int = 0  # H: the units per layer, of which the strips show the first few
+    inputs: list[str] = field(default_factory=list)  # x_t
+    times: list[int] = field(default_factory=list)  # t of each step shown (the last may jump)
+    h: list[list[list[list[float]]]] = field(default_factory=list)  # [layer][dir][t][unit]
+    outputs: list[str] = field(default_factory=list)  # y_t, "" where the model has none
+    probs: list[float] = field(default_factory=list)  # y_t's probability, NaN for a value
+    last_only: bool = False  # many-to-one: y at the last step only
+    real_output: bool = False  # y_t is a value (a forecast), not a class
+    rows: list[str] = field(default_factory=list)  # the summary table's rows
+    shapes: list[str] = field(default_factory=list)  # each row's output shape
+    params: list[int] = field(default_factory=list)
+    act_mean: list[float] = field(default_factory=list)
+    act_std: list[float] = field(default_factory=list)
+    saturated: list[float] = field(default_factory=list)  # NaN where nothing saturates
+    weight_norm: list[float] = field(default_factory=list)
+    update_ratio: list[float] = field(default_factory=list)  # ||dW|| / ||W||, NaN before one
+
+
+@dataclass
 class EmbeddingSnapshot(Event):
     """The input vectors of the most frequent tokens: embedding rows, or for one-hot input the
     rows of the first layer's W_ih (the one-hot vectors themselves are all equally far apart)."""
@@ -250,9 +280,8 @@ class Failed(Event):
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.type: cls
     for cls in (RunStarted, StepEnded, GradientFlow, Evaluated, SampleText, HiddenSnapshot,
-                EmbeddingSnapshot, ForecastUpdate, ClassifyUpdate, TagUpdate, Seq2SeqUpdate,
-                CheckpointSaved,
-                Paused, Resumed, Finished, Notice, Failed)
+                ModelSnapshot, EmbeddingSnapshot, ForecastUpdate, ClassifyUpdate, TagUpdate,
+                Seq2SeqUpdate, CheckpointSaved, Paused, Resumed, Finished, Notice, Failed)
 }
 
 
@@ -346,6 +375,13 @@ def _check_shapes(e: Event) -> None:
             raise _Malformed
     if isinstance(e, GradientFlow) and any(not row for row in e.norms):
         raise _Malformed
+    if isinstance(e, ModelSnapshot):
+        n, k = len(e.inputs), len(e.rows)
+        if len(e.outputs) != n or len(e.probs) != n or len(e.times) != n or e.units < 0 or any(
+                len(d) != n for layer in e.h for d in layer) or not all(
+                len(a) == k for a in (e.shapes, e.params, e.act_mean, e.act_std, e.saturated,
+                                      e.weight_norm, e.update_ratio)):
+            raise _Malformed
 
 
 def fmt_num(v: Any, spec: str = ".3f", missing: str = "–") -> str:

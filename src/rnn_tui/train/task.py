@@ -199,6 +199,29 @@ class Task(ABC):
         """The hidden state over one input sequence, or None."""
         return None
 
+    def snapshot_batch(self, max_steps: int = 48) -> tuple[np.ndarray, list[str],
+                                                           np.ndarray | None] | None:
+        """(x (T, B, ...), the labels of sequence 0's steps, lengths or None): the batch the
+        hidden-state and model views look at, or None before there is one."""
+        return None
+
+    def output_names(self) -> list[str] | None:
+        """The head's classes in order (tokens, labels, tags), or None for values."""
+        return None
+
+    def model_snapshot(self, before: np.ndarray | None = None) -> ev.ModelSnapshot | None:
+        """The network unrolled over :meth:`snapshot_batch` with statistics per layer;
+        ``before``: the flat weights before the last update (for its relative size)."""
+        from rnn_tui.models.unrolled import model_snapshot
+
+        batch = self.snapshot_batch()
+        if batch is None:
+            return None
+        x, tokens, lengths = batch
+        b, t, _ = self.input_shape()
+        return ev.ModelSnapshot(**model_snapshot(self.net, x, tokens, self.last_only,
+                                                 self.output_names(), before, lengths, b, t))
+
     def networks(self) -> list[Any]:
         """Every network the task trains (identical in shape; a forecaster averages several)."""
         return [self.net]

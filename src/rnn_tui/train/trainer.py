@@ -245,6 +245,10 @@ class Trainer:
                 lr = self.learning_rate()
                 for group in task.parameter_groups():
                     group.optimizer.lr = lr
+                # a snapshot follows this step when one is due now; the weights before it give
+                # the model view the update's size
+                snap_due = single or time.perf_counter() - last_snap >= self.snapshot_interval
+                before = task.parameter_groups()[0].params.data.copy() if snap_due else None
                 try:
                     info, ntok = task.step()
                 except NonFiniteError as err:
@@ -276,9 +280,9 @@ class Trainer:
                     acc_loss = acc_tokens = acc_steps = 0
                     acc_clipped = False
                     last_log = acc_t0 = now
-                if single or now - last_snap >= self.snapshot_interval:
+                if snap_due:
                     last_snap = now
-                    self._snapshots(info)
+                    self._snapshots(info, before)
                 if self.step % t.eval_every == 0:
                     if self._evaluate():
                         reason = EARLY_STOP
@@ -388,12 +392,15 @@ class Trainer:
             clipped=clipped, clip=self.clip, clipped_steps=self.clipped_steps,
             steps_total=t.steps or None, time_left_s=left)
 
-    def _snapshots(self, info) -> None:
+    def _snapshots(self, info, before=None) -> None:
         norms = self.task.gradient_flow(info)
         self.emit(ev.GradientFlow(norms=[[float(f"{v:.4g}") for v in row] for row in norms]))
         snap = self.task.hidden_snapshot()
         if snap is not None:
             self.emit(snap)
+        model = self.task.model_snapshot(before)
+        if model is not None:
+            self.emit(model)
         self._snaps += 1
         if self._snaps % EMBEDDING_EVERY == 1:  # the first, then every few
             emb = self.task.embedding_snapshot()

@@ -33,6 +33,7 @@ class KeyContext:
     can_setup: bool = False  # the app has a config to start a new run from
     checkpoint: str = ""  # the last checkpoint saved
     memory_view: str = "heatmap"  # what the hidden-state panel shows now
+    model: bool = False  # a snapshot of the model (the unrolled view's) has arrived
 
     @property
     def text(self) -> bool:
@@ -132,6 +133,10 @@ def _embedding(ctx: KeyContext) -> str | None:
     return None
 
 
+def _model(ctx: KeyContext) -> str | None:
+    return None if ctx.model else "waiting for the first snapshot of the model"
+
+
 def _next_token(ctx: KeyContext) -> str | None:
     if ctx.views and not ctx.text:
         return TEXT_ONLY.format(what="the next-token distribution", task=ctx.task or "labelled")
@@ -172,6 +177,7 @@ RULES: dict[str, Callable[[KeyContext], str | None]] = {
     "toggle_memory_view": _hidden,
     "gates_view": _gates,
     "embedding_view": _embedding,
+    "model_view": _model,
     "next_token_view": _next_token,
     "step_once": _step_once,
     "set_value": _set_value,

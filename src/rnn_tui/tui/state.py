@@ -55,6 +55,7 @@ class RunState:
     embedding: ev.EmbeddingSnapshot | None = None
     flow: ev.GradientFlow | None = None
     hidden: ev.HiddenSnapshot | None = None
+    model: ev.ModelSnapshot | None = None
     samples: deque = field(default_factory=lambda: deque(maxlen=12))
     notices: deque = field(default_factory=lambda: deque(maxlen=20))
     forecast: ev.ForecastUpdate | None = None
@@ -113,6 +114,9 @@ class RunState:
         if isinstance(e, ev.HiddenSnapshot):
             self.hidden = e
             return {"hidden"}
+        if isinstance(e, ev.ModelSnapshot):
+            self.model = e
+            return {"hidden"}  # drawn in the hidden-state panel, at its rate
         if isinstance(e, ev.EmbeddingSnapshot):
             self.embedding = e
             return {"embedding"}

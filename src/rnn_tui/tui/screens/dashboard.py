@@ -40,6 +40,7 @@ from rnn_tui.tui.widgets.panels import (
     StatusLine,
     finite,
 )
+from rnn_tui.tui.widgets.unrolled import ModelView
 
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 # the task's own panel, by the view it names (train/task.py); text when a run names none
@@ -77,6 +78,7 @@ class DashboardScreen(Screen):
         Binding("m", "toggle_memory_view", "Heatmap/Neuron", show=False),
         Binding("G", "gates_view", "Gates", key_display="G"),
         Binding("e", "embedding_view", "Embeddings", show=False),
+        Binding("u", "model_view", "Model"),
         Binding("p", "next_token_view", "Next-token", show=False),
         Binding("full_stop", "step_once", "One step", key_display="."),
         Binding("r", "set_value('lr')", "Learning rate", show=False),
@@ -131,6 +133,7 @@ class DashboardScreen(Screen):
                     yield GatesView(id="gates")
                     yield SaturationChart(self.state, id="saturation")
                     yield EmbeddingView(self.state, id="embeddings")
+                    yield ModelView(id="model")
             with Panel(id="text-panel") as p:
                 p.border_title = r"Generated text \[s] \[+/-] \[p]"
                 with ContentSwitcher(initial="samples", id="text-views"):
@@ -340,6 +343,11 @@ class DashboardScreen(Screen):
             self.query_one("#hidden-panel").border_title = (
                 f"Gate saturation · layer {self.sel_layer} " r"\[G] \[l]")
             return
+        if view == "model":
+            self.query_one(ModelView).show(self.state.model)
+            self.query_one("#hidden-panel").border_title = r"Model · " + (
+                r"loop \[u: back]" if self.query_one(ModelView).loop else r"unrolled \[u: loop]")
+            return
         if view == "embeddings":
             self.query_one("#hidden-panel").border_title = r"Embeddings \[e] \[ ]"
             self.query_one(EmbeddingView).show(self.sel_token)
@@ -385,7 +393,7 @@ class DashboardScreen(Screen):
             cell=str(model.get("cell", "")), reads_tokens="forecast" not in st.views,
             embedding=bool(st.embedding and st.embedding.vectors),
             can_setup=getattr(self.app, "cfg", None) is not None, checkpoint=st.checkpoint,
-            memory_view=view)
+            memory_view=view, model=st.model is not None)
 
     def check_action(self, action: str, parameters) -> bool | None:
         """A key that does not apply now is left out of the footer (pressing it says why)."""
@@ -503,6 +511,17 @@ class DashboardScreen(Screen):
         self.reveal("hidden-panel")
         self._redraw_now("hidden")
         self._redraw_now("embedding")
+
+    def action_model_view(self) -> None:
+        """u: the model unrolled (maximised), then folded into its loop, then back."""
+        sw, view = self.query_one("#memory", ContentSwitcher), self.query_one(ModelView)
+        if sw.current != "model":
+            sw.current, view.loop, self.view_index = "model", False, 3
+        elif not view.loop:
+            view.loop = True
+        else:
+            sw.current, self.view_index = "heatmap", 0
+        self.show_view()
 
     def action_next_token_view(self) -> None:
         sw = self.query_one("#text-views", ContentSwitcher)

@@ -37,6 +37,20 @@ GUIDE = "\n".join([
     "choose) and all of them on their two main directions. Learned embeddings put similar "
     "tokens together; one-hot vectors are all equally far apart, so a one-hot model shows "
     "the rows of its input weights instead.",
+    "[b]Model, unrolled[/b] (key u): the same cell drawn once per time step of the current "
+    "sequence, one row per layer; each box is h_t, a strip of its first units (blue "
+    "negative, orange positive). x_t enters from below through W_xh, h_(t-1) from the left "
+    "through W_hh, y_t leaves upwards through W_hy: the same three matrices at every step.",
+    "[b]Directions and set-ups[/b]: a bidirectional layer's second chain (←) runs right to "
+    "left. A classifier is many-to-one (y only after the last step, return_sequences=False); "
+    "a tagger or a language model is many-to-many (y at every step, return_sequences=True).",
+    "[b]Loop view[/b] (key u again): the chain folded back into one cell whose state feeds "
+    "itself through W_hh, with the newest step's numbers; u a third time goes back.",
+    "[b]The table[/b] (rnn-tui summary, live): each layer's output shape (batch, time, "
+    "features) and parameters; the mean and std of its activations; sat, the share of "
+    "saturated units (a sigmoid below 0.1 or above 0.9, |tanh| above 0.9: little gradient "
+    "passes); ‖W‖, its weight norm; Δ/‖W‖, the last update's size relative to it (near "
+    "1e-3 is the usual rule of thumb: much larger jumps about, much smaller has stalled).",
     "[b]One step at a time[/b] (key . while paused): exactly one batch is trained and every "
     "view shows it, the gradient flowing back through that batch included.",
 ])
