@@ -692,3 +692,18 @@ def test_web_password_file(tmp_path, mode, why):
         run(asyncio.wait_for(go(), 60))
     finally:
         srv.stop()
+
+
+def test_environment_requests_are_bounded(server, keys):
+    """50,000 distinct variables of 1 KB on one channel: the server keeps 16, and stays small."""
+    before = rss_mb(server.proc.pid)
+    env = {f"V{i}": "v" * 1000 for i in range(50_000)}
+
+    async def go():
+        async with await connect(server.port, keys["alice"]) as conn:
+            r = await conn.run("x", env=env)
+            return r.exit_status
+
+    assert run(asyncio.wait_for(go(), 120)) == 1  # refused with its one line, as any command
+    grew = rss_mb(server.proc.pid) - before
+    assert grew < 20, grew  # the variables alone would take more than 50 MB

@@ -103,8 +103,12 @@ CLI_CASES = {  # name: (argv with {placeholders}, what the line says)
 }
 
 
-@pytest.mark.parametrize("case", sorted(CLI_CASES))
-@pytest.mark.parametrize("hostile", ["osc title", "bidi override", "c1 csi"])
+PAIRS = ([(case, "osc title") for case in sorted(CLI_CASES)]  # every way in, and every string
+         + [(case, h) for case in ("missing path", "label in a TSV", "unknown argument")
+            for h in sorted(HOSTILE) if h not in ("osc title", "nul and del")])
+
+
+@pytest.mark.parametrize("case, hostile", PAIRS)
 def test_hostile_text_reaches_stderr_escaped(tmp_path, case, hostile):
     s = HOSTILE[hostile]
     files = setup_files(tmp_path, s)

@@ -54,6 +54,7 @@ from rnn_tui.serve.limits import (
 
 HANGUP_GRACE = 7.0  # seconds a hung-up app has to save before it is killed (server shutdown)
 DROPPED_GRACE = 60.0  # the same after a dropped connection, when nothing else is waiting
+MAX_ENV = 16  # environment variables kept per session (only COLORTERM is read)
 DROP_LOG_EVERY = 10.0  # seconds between the log's summaries of connections dropped before login
 TERM_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,63}")
 
@@ -286,7 +287,9 @@ class Connection(asyncssh.SSHServer):
         s = AppSession(self)
         self.open_channels += 1
         self.sessions.append(s)
-        return s
+        chan = self.conn.create_server_channel()
+        bound_env_requests(chan)
+        return chan, s
 
     def connection_requested(self, dest_host, dest_port, orig_host, orig_port):
         self.notes.append("port forwarding refused")
@@ -309,6 +312,20 @@ class Connection(asyncssh.SSHServer):
 
     def tap_requested(self, unit):
         return False
+
+
+def bound_env_requests(chan: asyncssh.SSHServerChannel, limit: int = MAX_ENV) -> None:
+    """asyncssh keeps every ``env`` request a client sends on a channel; past ``limit`` of them
+    the rest are refused, so a client cannot grow the server's memory one variable at a time.
+    (Only COLORTERM is ever read, and only as one of two values.)"""
+    accept = chan._process_env_request  # asyncssh looks request handlers up on the channel
+
+    def env_request(packet) -> bool:
+        if len(chan.get_environment_bytes()) >= limit:
+            return False
+        return accept(packet)
+
+    chan._process_env_request = env_request
 
 
 class AppSession(asyncssh.SSHServerSession):
