@@ -58,6 +58,11 @@ def run(args) -> int:
                                      args.show_attention)
         return 0
     model, sep, path, which = load_language_model(args.run, args.checkpoint)
+    if args.show_probs:  # before anything is said: its range is the vocabulary
+        from rnn_tui.limits import Limit, check_value
+
+        check_value("--show-probs", args.show_probs,
+                    Limit(1, model.tokenizer.vocab_size, "(the vocabulary's size)"))
     say_which(path, which)
     rng = np.random.default_rng(args.seed)
     out = safe_stream(sys.stdout)
@@ -92,10 +97,6 @@ def _is_seq2seq(run) -> bool:
 def _sample_with_probs(model, args, rng, out) -> int:
     """Each generated token on a line of its own, after the likeliest candidates the model
     weighed for it (the next-token distribution, under --temperature and --top-k)."""
-    from rnn_tui.limits import Limit, check_value
-
-    vocab = model.tokenizer.vocab_size
-    check_value("--show-probs", args.show_probs, Limit(1, vocab, "(the vocabulary's size)"))
     ids = model.context(args.prime, rng)
     gen = list(model.sample_ids(args.length, ids, args.temperature, args.top_k, rng))
     tops, probs = model.next_token_distributions(ids, gen, args.temperature, args.top_k,

@@ -225,14 +225,14 @@ def _read_tagged(path: Path, encoding: str, column: str) -> TaggedData:
             if len(cells) <= col:
                 raise UserError(f"{path}: line {i + 1} has {len(cells)} columns; there is no "
                                 f"column {col + 1} ({column or 'upos'}) to tag with")
-            word, tag = cells[1], cells[col]
+            word, tag = cells[1].strip(), cells[col].strip()
         else:
             if len(cells) < 2:
                 raise UserError(f"{path}: line {i + 1} is not word<TAB>tag (or a CoNLL-U word "
                                 "line)")
             word, tag = cells[0].strip(), cells[-1].strip()
-            if not word or not tag:
-                raise UserError(f"{path}: line {i + 1} has an empty word or tag")
+        if not word or not tag:
+            raise UserError(f"{path}: line {i + 1} has an empty word or tag")
         words.append(word)
         cur.append(tag)
         if len(words) > MAX_SENTENCE:
