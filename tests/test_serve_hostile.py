@@ -707,3 +707,33 @@ def test_environment_requests_are_bounded(server, keys):
     assert run(asyncio.wait_for(go(), 120)) == 1  # refused with its one line, as any command
     grew = rss_mb(server.proc.pid) - before
     assert grew < 20, grew  # the variables alone would take more than 50 MB
+
+
+def test_a_window_change_flood_costs_one_redraw_per_interval(server, keys):
+    """20,000 window changes, the last to 120 × 40: the app ends up drawn at 120 × 40, small, and
+    `q` quits."""
+    async def go():
+        async with await connect(server.port, keys["alice"]) as conn:
+            s = await Screen.open(conn, 100, 30)
+            assert await s.wait_for(dashboard, START), s.text()
+            apps = [p for p in children(server.proc.pid) if rss_mb(p) > 0]
+            for i in range(20_000):
+                s.proc.change_terminal_size(60 + i % 400, 20 + i % 150)
+                if i % 1000 == 0:
+                    await asyncio.sleep(0)
+            s.resize(120, 40)
+            assert await s.wait_for(lambda t: len(t.splitlines()) == 40 and dashboard(t)
+                                    and len(t.splitlines()[-1].rstrip()) > 110, 30), s.text()
+            peak = max(rss_mb(p) for p in apps)
+            t0 = time.monotonic()
+            while s.proc.exit_status is None and time.monotonic() - t0 < 5:
+                s.proc.stdin.write(b"q")
+                try:
+                    await asyncio.wait_for(s.proc.wait(), 0.5)
+                except asyncio.TimeoutError:
+                    pass
+            return time.monotonic() - t0, s.proc.exit_status, peak
+
+    took, status, peak = run(go())
+    assert status == 0 and took < 5, (took, status)
+    assert 0 < peak < 400, peak

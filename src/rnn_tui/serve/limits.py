@@ -1,7 +1,9 @@
 """The bounds both doors (SSH and web) put on what a client can make the server or an app do.
 
 - window sizes are clamped to :data:`MAX_COLS` × :data:`MAX_ROWS` (an app's memory grows with
-  its screen: a 100000 × 100000 window would take gigabytes);
+  its screen: a 100000 × 100000 window would take gigabytes), and given to the app at most every
+  :data:`RESIZE_EVERY` seconds, the latest one winning (a flood of window changes costs one
+  redraw per interval);
 - input reaches an app at most at :data:`INPUT_RATE` bytes a second, in bursts of up to
   :data:`INPUT_BURST` (:class:`InputLimiter`, a token bucket); what comes faster is dropped a
   whole chunk at a time (a key or an escape sequence is never cut in two), so a flood never
@@ -31,6 +33,7 @@ INPUT_BACKLOG = 512  # bytes admitted but not yet taken by the app; older chunks
 MAX_CHANNELS = 10  # session channels open at once on one connection (OpenSSH's MaxSessions)
 STALE_AFTER = 2.0  # seconds logging in after which a connection may be dropped for a newcomer
 MAX_STARTUPS = "10:30:100"
+RESIZE_EVERY = 0.1  # seconds between window sizes given to an app (the latest one wins)
 
 
 def clamp_size(cols: int, rows: int) -> tuple[int, int]:

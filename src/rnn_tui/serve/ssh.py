@@ -45,6 +45,7 @@ from rnn_tui.serve.keys import AuthorizedKeys, load_host_key
 from rnn_tui.serve.limits import (
     MAX_CHANNELS,
     MAX_STARTUPS,
+    RESIZE_EVERY,
     Backlog,
     InputLimiter,
     Startups,
@@ -356,6 +357,8 @@ class AppSession(asyncssh.SSHServerSession):
         self.done = asyncio.Event()
         self.running = False  # an app was (or is being) started for it
         self._kill_timer: asyncio.TimerHandle | None = None
+        self._resize_timer: asyncio.TimerHandle | None = None
+        self._resized_at = 0.0
 
     # ---------------------------------------------------------------- requests
     def connection_made(self, chan) -> None:
@@ -537,7 +540,16 @@ class AppSession(asyncssh.SSHServerSession):
             self.hub.loop.add_reader(self.master, self._pty_readable)
 
     def terminal_size_changed(self, width, height, pixwidth, pixheight) -> None:
+        """The new size, applied at most every RESIZE_EVERY seconds (the latest one wins), so a
+        flood of window changes costs the app one redraw per interval."""
         self.cols, self.rows = clamp_size(width, height)
+        if self._resize_timer is None:
+            wait = max(0.0, self._resized_at + RESIZE_EVERY - time.monotonic())
+            self._resize_timer = self.hub.loop.call_later(wait, self._apply_size)
+
+    def _apply_size(self) -> None:
+        self._resize_timer = None
+        self._resized_at = time.monotonic()
         if self.master is not None:
             _winsize(self.master, self.cols, self.rows)  # the kernel sends SIGWINCH to the app
             self._signal(signal.SIGWINCH)  # and so do we, should it have no controlling tty

@@ -41,7 +41,7 @@ from pathlib import Path
 
 from rnn_tui.errors import UserError
 from rnn_tui.serve import base_env, child_command, kernel_cache_dir, state_dir
-from rnn_tui.serve.limits import InputLimiter, clamp_size
+from rnn_tui.serve.limits import RESIZE_EVERY, InputLimiter, clamp_size
 
 QUIT_GRACE = 3.0  # seconds an app has to quit (and save) after its WebSocket closes
 KILL_WAIT = 1.0  # seconds to wait for a killed app to be reaped
@@ -379,8 +379,16 @@ def build_server(argv: list[str], host: str, port: int, public_url: str | None,
 
         async def _process_messages(self, websocket, app_service) -> None:
             """As textual-serve's, but a malformed message is ignored and input is
-            rate-limited (a flood is dropped)."""
+            rate-limited (a flood is dropped), and window sizes are given to the app at most
+            every RESIZE_EVERY seconds (the latest one wins)."""
             limiter = InputLimiter()
+            size: list = [None, None]  # the latest size asked for, the task that will give it
+
+            async def give_size() -> None:
+                await asyncio.sleep(RESIZE_EVERY)
+                (w, h), size[1] = size[0], None
+                await app_service.set_terminal_size(w, h)
+
             async for message in websocket:
                 if message.type != WSMsgType.TEXT:
                     continue
@@ -396,13 +404,17 @@ def build_server(argv: list[str], host: str, port: int, public_url: str | None,
                 elif kind == "resize" and isinstance(data, dict):
                     w, h = data.get("width"), data.get("height")
                     if isinstance(w, int) and isinstance(h, int):
-                        await app_service.set_terminal_size(w, h)
+                        size[0] = (w, h)
+                        if size[1] is None:
+                            size[1] = asyncio.ensure_future(give_size())
                 elif kind == "ping" and isinstance(data, str) and len(data) < 64:
                     await websocket.send_json(["pong", data])
                 elif kind == "blur":
                     await app_service.blur()
                 elif kind == "focus":
                     await app_service.focus()
+            if size[1] is not None:
+                size[1].cancel()
             app_service.dropped_input = limiter.dropped
 
         async def handle_websocket(self, request: web.Request) -> web.WebSocketResponse:
