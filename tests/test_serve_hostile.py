@@ -443,6 +443,20 @@ def test_keys_folder_is_the_fingerprint():
     digest = base64.b64decode(k.get_fingerprint("sha256").split(":", 1)[1] + "=")
     assert digest == hashlib.sha256(k.public_data).digest()
     assert key_folder(k.public_data) == "key-" + digest.hex()[:16]
+    from rnn_tui.serve.keys import parse_authorized_keys
+
+    twins = [asyncssh.generate_private_key("ssh-ed25519", comment="alice") for _ in range(2)]
+    entries, _ = parse_authorized_keys("".join(t.export_public_key().decode() for t in twins))
+    assert [e.comment for e in entries.values()] == ["alice", "alice"]
+    assert len({e.name for e in entries.values()}) == 2  # one folder each
+
+
+def test_a_host_key_that_is_not_a_file_is_refused_without_waiting(tmp_path):
+    from rnn_tui.serve.keys import load_host_key
+
+    os.mkfifo(tmp_path / "fifo", 0o600)
+    with pytest.raises(UserError, match="not a regular file"):
+        load_host_key(tmp_path / "fifo", tmp_path)
 
 
 # ---------------------------------------------------------------------------- --web

@@ -224,6 +224,9 @@ def load_host_key(path: str | Path | None, state: Path) -> tuple[asyncssh.SSHKey
             made = True
     else:
         p = Path(path).expanduser()
+        if p.exists() and not p.is_file():
+            raise UserError(f"host key {p} is not a regular file; give an OpenSSH private key "
+                            "file")
         if not p.is_file():
             raise UserError(f"host key {p} not found; make one with `ssh-keygen -t ed25519 -N '' "
                             f"-f {p}`, or leave out --host-key to have one made in {state}")
