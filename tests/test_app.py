@@ -677,6 +677,11 @@ def test_labelled_dashboards_snapshot(task, size, snap_compare):
         shot = screen_text(pilot.app)
         assert ("naive Bayes" in shot and "true \\ pred" in shot) if task == "classify" \
             else "baseline" in shot and "zorbly" in shot
+        if task == "classify":  # whole words along the hidden state's edge; the sentences
+            hm = dash.query_one(Heatmap)  # with room to be read
+            edge = hm.render_line(0).text + hm.render_line(1).text
+            assert "food" in edge and "was" in edge and "tfwn" not in edge
+            assert "The food was not good" in shot
 
     checks = Checks()
     events = classify_run() if task == "classify" else tag_run()

@@ -88,6 +88,7 @@ class Trainer:
         self.created_run_dir = False  # run_dir was made for this run (removed if it fails
         self.created_root: Path | None = None  # unsaved), and the folders made above it
         self._t0 = time.perf_counter()
+        self._paused_since: float | None = None  # the start of a pause under way
         self._compile0 = compile_seconds()
 
     # ------------------------------------------------------------------ control (any thread)
@@ -142,7 +143,9 @@ class Trainer:
         """Seconds of training: wall time since the loop started (plus a resumed run's), less
         time paused and time spent compiling kernels (the first start of an install)."""
         compiling = compile_seconds() - self._compile0
-        return self.elapsed_before + time.perf_counter() - self._t0 - compiling
+        now = time.perf_counter()
+        pausing = now - self._paused_since if self._paused_since is not None else 0.0
+        return self.elapsed_before + now - self._t0 - compiling - pausing
 
     def emit(self, event: ev.Event) -> None:
         event.step = self.step
@@ -337,11 +340,14 @@ class Trainer:
         or one step is asked for. Returns the seconds spent waiting."""
         self.emit(ev.Paused(reason=self._pause_reason or "paused"))
         self._pause_reason = ""
-        t0 = time.perf_counter()
-        while not self._run.wait(0.05):
-            self._handle_requests()
-            if self._one_step.is_set():
-                break
+        t0 = self._paused_since = time.perf_counter()
+        try:  # a sample or checkpoint served meanwhile counts the pause out of elapsed too
+            while not self._run.wait(0.05):
+                self._handle_requests()
+                if self._one_step.is_set():
+                    break
+        finally:
+            self._paused_since = None
         return time.perf_counter() - t0
 
     def progress(self) -> float:

@@ -20,6 +20,7 @@ def _is_num(v) -> bool:
 
 MAX_POINTS = 4000  # loss points kept; older ones are thinned two to one
 MAX_GROUPS = 64  # gradient-norm lines kept (a network has layers + 2; a file may claim more)
+HISTORY = 12  # hidden-state snapshots kept for the neuron view
 
 
 @dataclass
@@ -56,6 +57,9 @@ class RunState:
     flow: ev.GradientFlow | None = None
     hidden: ev.HiddenSnapshot | None = None
     model: ev.ModelSnapshot | None = None
+    # the latest snapshots' tokens, h and c (no gates), newest last: the neuron view shows as
+    # many passages as its panel holds
+    hidden_history: deque = field(default_factory=lambda: deque(maxlen=HISTORY))
     samples: deque = field(default_factory=lambda: deque(maxlen=12))
     notices: deque = field(default_factory=lambda: deque(maxlen=20))
     forecast: ev.ForecastUpdate | None = None
@@ -113,6 +117,8 @@ class RunState:
             return {"flow"}
         if isinstance(e, ev.HiddenSnapshot):
             self.hidden = e
+            self.hidden_history.append(ev.HiddenSnapshot(step=e.step, tokens=e.tokens, h=e.h,
+                                                          c=e.c))
             return {"hidden"}
         if isinstance(e, ev.ModelSnapshot):
             self.model = e
@@ -173,37 +179,51 @@ class RunState:
     def layers(self) -> int:
         return len(self.hidden.h) if self.hidden else 0
 
-    def status_line(self, width: int = 0) -> str:
-        """One line: step, epoch, tokens/s, learning rate, loss, elapsed, time left. With a
-        ``width``, the least important parts are dropped until it fits."""
+    def status_line(self, width: int = 0, extra: tuple[tuple[int, str], ...] = ()) -> str:
+        """One line: the state (and why it paused, failed or finished), step, loss, validation
+        loss and accuracy, elapsed, time left, tokens/s, … With a ``width``, the least
+        important parts are dropped until it fits (the numbers of learning last), then the
+        line is cut. ``extra``: (rank, text) parts of the caller's (0 kept longest)."""
         s = self.last_step
+        running = self.status in ("training", "paused", "starting", "compiling")
+        head = self.status.upper() if self.status != "training" else "training"
+        msg = self.message
+        if self.status == "finished" and msg.startswith("finished"):
+            head, msg = "FINISHED" + msg[len("finished"):], ""
         # (rank, text): the highest rank is dropped first when the line does not fit
-        parts = [(0, self.status.upper() if self.status != "training" else "training"),
-                 (0, f"step {self.step:,}")]
+        parts = [(0, head)]
+        if msg and self.status in ("paused", "failed"):
+            parts.append((0, msg))
+        parts.append((0, f"step {self.step:,}"))
         if s is not None:
-            tok_s = s.tokens_per_s / 1000 if _is_num(s.tokens_per_s) else None
-            parts += [(6, f"epoch {s.epoch}"), (1, f"{fmt_num(tok_s, '.1f')}k tok/s"),
-                      (5, f"lr {fmt_num(s.lr, '.1e')}"), (4, f"loss {fmt_num(s.loss)}")]
+            parts.append((1, f"loss {fmt_num(s.loss)}"))
         if self.last_eval is not None:
             m = self.last_eval.metrics
-            parts.append((2, f"val {fmt_num(self.last_eval.val_loss)}"))
+            parts.append((1, f"val {fmt_num(self.last_eval.val_loss)}"))
+            if m.get("accuracy") is not None:
+                parts.append((1, f"acc {fmt_num(m['accuracy'])}"))
             if m.get("val_ppl") is not None:
                 ppl = f"ppl {fmt_num(m['val_ppl'], '.2f')}"
                 if m.get("unigram_ppl") is not None:
                     ppl += f" (unigram {fmt_num(m['unigram_ppl'], '.1f')})"
-                parts.append((5, ppl))
-            if m.get("accuracy") is not None:
-                parts.append((2, f"acc {fmt_num(m['accuracy'])}"))
+                parts.append((4, ppl))
+        if s is not None and running:
+            tok_s = s.tokens_per_s / 1000 if _is_num(s.tokens_per_s) else None
+            parts += [(3, f"{fmt_num(tok_s, '.1f')}k tok/s"), (5, f"lr {fmt_num(s.lr, '.1e')}"),
+                      (6, f"epoch {s.epoch}")]
         if s is not None and s.clip > 0 and self.clipped_steps:
             parts.append((4, f"clipped {self.clipped_steps:,}"))
-        parts.append((0, f"elapsed {fmt_time(self.elapsed_s)}"))
-        if s is not None and s.time_left_s is not None and self.status != "finished":
-            parts.append((3, f"{fmt_time(s.time_left_s)} left"))
+        parts.append((2, f"elapsed {fmt_time(self.elapsed_s)}"))
+        if s is not None and s.time_left_s is not None and running:
+            parts.append((2, f"{fmt_time(s.time_left_s)} left"))
+        parts += list(extra)
         while True:
             line = " · ".join(p for _, p in parts)
-            if not width or len(line) <= width or max(r for r, _ in parts) == 0:
+            if not width or len(line) <= width:
                 return line
             worst = max(r for r, _ in parts)
+            if worst == 0:
+                return line[: max(width - 1, 0)] + "…"
             parts = [x for x in parts if x[0] != worst]
 
 

@@ -115,6 +115,7 @@ class DashboardScreen(Screen):
         self._saving = False  # `w` was pressed: the checkpoint that follows is news
         self._held: list[tuple[str, str, float]] = []  # notices that came while out of view
         self._keys_seen: KeyContext | None = None
+        self._run_seen = 0.0  # when the run_started event came
 
     def compose(self) -> ComposeResult:
         yield StatusLine("starting…", id="status")
@@ -144,13 +145,13 @@ class DashboardScreen(Screen):
                 yield ForecastChart(self.state, id="forecast")
                 yield ErrorTable(id="errors")
             with Panel(id="classify-panel") as p:
-                p.border_title = "Classification: accuracy, confusion, held-out sentences"
+                p.border_title = "Classification"
                 yield AccuracyChart(self.state, id="classify-accuracy")
                 with Horizontal(id="classify-bottom"):
                     yield ConfusionView(id="confusion")
                     yield ExampleStream(id="examples")
             with Panel(id="tag-panel") as p:
-                p.border_title = "Tagging: a held-out sentence, accuracy"
+                p.border_title = "Tagging"
                 yield AccuracyChart(self.state, id="tag-accuracy")
                 yield TaggedSentence(id="tagged")
         yield Footer()
@@ -170,11 +171,17 @@ class DashboardScreen(Screen):
         self._redraw_now("status")
         self.call_after_refresh(self._fit_labelled)
 
+    # narrower than this, the classify panel puts its sentences under the confusion matrix
+    STACK_BELOW_COLS = 90
+
     def _fit_labelled(self) -> None:
         for pid, cid in (("classify-panel", "classify-accuracy"), ("tag-panel", "tag-accuracy")):
             panel = self.query_one(f"#{pid}")
             tall = panel.size.height >= self.CHART_MIN_ROWS or self.maximized is panel
             self.query_one(f"#{cid}").display = tall
+        panel = self.query_one("#classify-panel")
+        self.query_one("#classify-bottom").set_class(
+            panel.size.width < self.STACK_BELOW_COLS, "stacked")
 
     # ------------------------------------------------------------------ event flow
     def tick(self) -> None:
@@ -221,6 +228,7 @@ class DashboardScreen(Screen):
 
     def _on_run_started(self) -> None:
         self.dirty.discard("run")
+        self._run_seen = time.monotonic()
         mine = self.task_panel()
         for pid in TASK_PANELS.values():
             self.query_one(f"#{pid}").display = pid == mine
@@ -283,6 +291,10 @@ class DashboardScreen(Screen):
             self.dirty.discard("flow")
         return self.due("grads", now)
 
+    # a warm start loads its kernels from the cache in a second or two; past this many
+    # seconds before the first step, they are being compiled (the first start of an install)
+    COMPILE_HINT_S = 4.0
+
     def status_text(self) -> str:
         st = self.state
         src = self.source
@@ -292,22 +304,23 @@ class DashboardScreen(Screen):
                     f"{fmt_time(time.monotonic() - self.opened)}")
         if st.status == "compiling":
             self._spin += 1
-            return (f"{SPINNER[self._spin % len(SPINNER)]} compiling kernels (first start only; "
-                    f"cached afterwards)… {fmt_time(time.monotonic() - self.opened)}")
-        extra = ""
-        if src.live and "text" in st.views:
-            extra += f" · T={src.temperature:.1f}"
-        if st.message and st.status in ("paused", "failed", "finished"):
-            extra += f" · {st.message}"
-        head = "" if src.live else "watching · "
+            waited = time.monotonic() - (self._run_seen or self.opened)
+            what = ("compiling kernels (the first start of an install; cached afterwards)"
+                    if waited >= self.COMPILE_HINT_S and src.live else "starting the first step")
+            return (f"{SPINNER[self._spin % len(SPINNER)]} {what}… "
+                    f"{fmt_time(time.monotonic() - self.opened)}")
+        extra: list[tuple[int, str]] = []
+        if src.live and "text" in st.views and st.status in ("training", "paused"):
+            extra.append((3, f"T={src.temperature:.1f}"))
         skipped = getattr(src, "skipped", 0)
         if skipped:
-            extra += f" · {skipped:,} bad line{'s' if skipped != 1 else ''} skipped"
+            extra.append((1, f"{skipped:,} bad line{'s' if skipped != 1 else ''} skipped"))
         trouble = getattr(src, "error", "")
         if trouble:
-            extra += f" · {trouble}"
-        width = max(self.size.width - 2 - len(head) - len(extra), 20)
-        return head + st.status_line(width) + extra
+            extra.append((0, trouble))
+        head = "" if src.live else "watching · "
+        width = max(self.size.width - 2 - len(head), 20)
+        return head + st.status_line(width, tuple(extra))
 
     # tokens of a new sample revealed per redraw: it streams in at a pace a person can read
     REVEAL = 6

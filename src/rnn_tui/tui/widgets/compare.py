@@ -9,9 +9,9 @@ import math
 
 from rich.text import Text
 from textual.widgets import DataTable
-from textual_plotext import PlotextPlot
 
 from rnn_tui.tui.runset import COLUMNS, CompareRun, RunSet
+from rnn_tui.tui.widgets.axes import AxesPlot
 from rnn_tui.tui.widgets.curves import _finite
 
 
@@ -19,7 +19,7 @@ def legend(run: CompareRun) -> str:
     return ("★ " if run.pinned else "") + run.label
 
 
-class OverlayChart(PlotextPlot):
+class OverlayChart(AxesPlot):
     """One line per visible run; subclasses pick the points."""
 
     title = ""
@@ -35,21 +35,20 @@ class OverlayChart(PlotextPlot):
             self.theme = "clear"
 
     def render(self):
-        p = self.plt
-        p.clear_data()
-        p.clear_figure()
+        p = self.begin()
         drawn = []
         for run in self.runs.visible:
-            xs, ys = self.points(run)
+            xs, ys = self.run_points(run)
             if xs:
-                p.plot(xs, ys, label=legend(run), marker="braille" if len(xs) > 1 else "dot",
-                       color=run.colour)
+                self.line(p, xs, ys, label=legend(run),
+                          marker="braille" if len(xs) > 1 else "dot", color=run.colour)
                 drawn.append(ys)
         p.title(self.title if drawn else f"{self.title} — {self.empty}")
-        p.xlabel(self.xlabel)
+        self.label_x(p, self.xlabel)
         limits = self.ylim(drawn)
-        if limits is not None:
-            p.ylim(*limits)
+        if limits is not None and self._yr is not None:
+            self._yr = list(limits)
+        self.fit_axes(p)
         return super().render()
 
     xlabel = "step"
@@ -57,14 +56,14 @@ class OverlayChart(PlotextPlot):
     def ylim(self, drawn: list[list[float]]) -> tuple[float, float] | None:
         return None
 
-    def points(self, run: CompareRun) -> tuple[list[float], list[float]]:  # pragma: no cover
+    def run_points(self, run: CompareRun) -> tuple[list[float], list[float]]:  # pragma: no cover
         raise NotImplementedError
 
 
 class ValLossChart(OverlayChart):
     title = "validation loss"
 
-    def points(self, run):
+    def run_points(self, run):
         s = run.state.val
         return _finite(s.xs, s.ys)
 
@@ -72,7 +71,7 @@ class ValLossChart(OverlayChart):
 class TrainLossChart(OverlayChart):
     title = "training loss (the first steep fall cut off)"
 
-    def points(self, run):
+    def run_points(self, run):
         s = run.state.loss
         return _finite(s.xs, s.ys)
 
@@ -92,11 +91,12 @@ class FlowChart(OverlayChart):
     """The latest ``grad_flow`` of each run (first layer): ||dL_T/dh_t|| k steps back, log10.
     A vanilla RNN's line falls away; an LSTM's or GRU's stays up."""
 
-    title = "‖∂L_T/∂h_t‖ k steps back (log10, layer 0)"
+    title = "‖∂L_T/∂h_t‖ k steps back (layer 0)"
+    log_y = True
     empty = "no gradient profile yet"
     xlabel = "k = steps back in time"
 
-    def points(self, run):
+    def run_points(self, run):
         f = run.state.flow
         if f is None or not f.norms or not f.norms[0]:
             return [], []

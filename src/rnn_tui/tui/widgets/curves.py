@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import math
 
-from textual_plotext import PlotextPlot
-
 from rnn_tui.tui.state import RunState
+from rnn_tui.tui.widgets.axes import AxesPlot
 
 LINE_COLOURS = ["orange", "cyan", "green", "magenta", "yellow", "blue", "red"]
 
 
-class Chart(PlotextPlot):
-    """A plotext chart fed from a :class:`RunState`; subclasses draw in :meth:`draw`."""
+class Chart(AxesPlot):
+    """A plotext chart fed from a :class:`RunState`; subclasses draw in :meth:`draw` (with
+    :meth:`line` and :meth:`points`, so that the axes fit what they drew)."""
 
     def __init__(self, state: RunState, **kw):
         super().__init__(**kw)
@@ -25,10 +25,9 @@ class Chart(PlotextPlot):
             self.theme = "clear"  # plotext colours read the terminal's own palette
 
     def render(self):
-        p = self.plt
-        p.clear_data()
-        p.clear_figure()
+        p = self.begin()
         self.draw(p)
+        self.fit_axes(p)
         return super().render()
 
     def draw(self, p) -> None:  # pragma: no cover - abstract
@@ -116,18 +115,18 @@ class LossChart(Chart):
             title += f" · val perplexity {m['val_ppl']:.2f}"
             if m.get("unigram_ppl") is not None:
                 title += f", unigram {m['unigram_ppl']:.1f}"
-        p.title(title)
+        self.fit_title(p, title, title.split(" · ")[0])
         if not s.loss and not s.val:
             p.title("loss — waiting for the first steps…")
             return
         xs, ys = _finite(s.loss.xs, s.loss.ys)
         if xs:
-            p.plot(xs, ys, label="train", marker="braille", color=LINE_COLOURS[0])
+            self.line(p, xs, ys, label="train", marker="braille", color=LINE_COLOURS[0])
         vx, vy = _finite(s.val.xs, s.val.ys)
         if vx:
-            p.plot(vx, vy, label="val", marker="braille" if len(vx) > 1 else "o",
-                   color=LINE_COLOURS[1])
-        p.xlabel("step")
+            self.line(p, vx, vy, label="val", marker="braille" if len(vx) > 1 else "o",
+                      color=LINE_COLOURS[1])
+        self.label_x(p, "step")
 
 
 class GradChart(Chart):
@@ -137,6 +136,8 @@ class GradChart(Chart):
     Mode ``depth``: ||dL/dh_t|| against distance back in time, for the latest batch — a vanilla
     RNN's gradient dies away from the loss, an LSTM's survives."""
 
+    log_y = True  # the lines are log10 of the norms; the axis is labelled with the norms
+
     def __init__(self, state: RunState, **kw):
         super().__init__(state, **kw)
         self.mode = "depth"
@@ -144,33 +145,35 @@ class GradChart(Chart):
     def draw(self, p) -> None:
         s = self.state
         if self.mode == "time":
-            p.title("gradient norm before clipping (log10)"
-                    + (f" · {s.clipped_steps:,} steps clipped" if s.clipped_steps else ""))
+            clipped = f" · {s.clipped_steps:,} steps clipped" if s.clipped_steps else ""
+            self.fit_title(p, "gradient norm before clipping (log scale)" + clipped,
+                           "grad norm, before clipping" + clipped)
             if not s.grads:
                 return
             lg = lambda ys: [math.log10(max(y, 1e-12)) for y in ys]  # noqa: E731
             xs, ys = _finite(s.grad_total.xs, s.grad_total.ys)
             if xs:
-                p.plot(xs, lg(ys), label="global", marker="braille", color="white")
+                self.line(p, xs, lg(ys), label="global", marker="braille", color="white")
             for i, (name, gx, gy) in enumerate(grad_lines(s, "time")):
-                p.plot(gx, gy, label=name, marker="braille",
-                       color=LINE_COLOURS[i % len(LINE_COLOURS)])
+                self.line(p, gx, gy, label=name, marker="braille",
+                          color=LINE_COLOURS[i % len(LINE_COLOURS)])
             if _ok(s.clip) and s.clip > 0 and xs:
                 c = math.log10(s.clip)
-                p.plot([xs[0], xs[-1]] if len(xs) > 1 else [xs[0] - 1, xs[0]], [c, c],
-                       label="clip", marker="braille", color="red")
+                self.line(p, [xs[0], xs[-1]] if len(xs) > 1 else [xs[0] - 1, xs[0]], [c, c],
+                          label="clip", marker="braille", color="red")
             cx, cy = _finite(s.clipped_at.xs, s.clipped_at.ys)
             if cx:
-                p.scatter(cx, lg(cy), label="clipped", marker="x", color="red")
-            p.xlabel("step")
+                self.points(p, cx, lg(cy), label="clipped", marker="x", color="red")
+            self.label_x(p, "step")
             return
-        p.title("‖∂L_T/∂h_t‖: the last step's loss, k steps back (log10)")
+        self.fit_title(p, "‖∂L_T/∂h_t‖: the last step's loss, k steps back (log scale)",
+                       "‖∂L_T/∂h_t‖, k steps back")
         lines = grad_lines(s, "depth")
         for i, (name, xs, ys) in enumerate(lines):
-            p.plot(xs, ys, label=name, marker="braille",
-                   color=LINE_COLOURS[i % len(LINE_COLOURS)])
+            self.line(p, xs, ys, label=name, marker="braille",
+                      color=LINE_COLOURS[i % len(LINE_COLOURS)])
         if lines:
-            p.xlabel("k = steps back in time")
+            self.label_x(p, "k = steps back in time")
 
 
 class ForecastChart(Chart):
@@ -186,4 +189,4 @@ class ForecastChart(Chart):
         colours = {"history": "gray", "truth": "green", "one-step": "cyan",
                    "forecast": "orange", "Holt-Winters": "magenta", "Holt": "magenta"}
         for label, xs, ys in forecast_lines(f):
-            p.plot(xs, ys, label=label, marker="braille", color=colours[label])
+            self.line(p, xs, ys, label=label, marker="braille", color=colours[label])

@@ -71,6 +71,8 @@ class SaturationChart(Chart):
     the origin are used in between (the picture from Karpathy, Johnson and Fei-Fei, 2015)."""
 
     layer = 0
+    integer_x = False
+    x_range = y_range = (0.0, 1.0)
 
     def draw(self, p) -> None:
         snap = self.state.hidden
@@ -81,11 +83,9 @@ class SaturationChart(Chart):
         layer = min(self.layer, len(snap.saturation) - 1)
         for i, (name, sides) in enumerate(zip(snap.saturation_gates, snap.saturation[layer],
                                               strict=False)):
-            p.scatter(sides[0], sides[1], label=name, marker="dot",
-                      color=LINE_COLOURS[i % len(LINE_COLOURS)])
-        p.xlim(0, 1)
-        p.ylim(0, 1)
-        p.xlabel("fraction of time < 0.1 (left-saturated)")
+            self.points(p, sides[0], sides[1], label=name, marker="dot",
+                        color=LINE_COLOURS[i % len(LINE_COLOURS)])
+        self.label_x(p, "fraction of time < 0.1 (left-saturated)")
         p.ylabel("> 0.9")
 
 
@@ -132,6 +132,7 @@ class EmbeddingView(Horizontal):
 
 class EmbeddingChart(Chart):
     chosen = 0
+    integer_x = False
 
     def __init__(self, state: RunState, **kw):
         super().__init__(state, **kw)
@@ -142,7 +143,8 @@ class EmbeddingChart(Chart):
         if e is None or len(e.vectors) < 3:
             return
         xy = pca2(np.asarray(e.vectors, dtype=np.float64))
-        p.scatter(xy[:, 0].tolist(), xy[:, 1].tolist(), marker="dot", color=LINE_COLOURS[1])
+        self.points(p, xy[:, 0].tolist(), xy[:, 1].tolist(), marker="dot",
+                    color=LINE_COLOURS[1])
         for k, tok in enumerate(e.tokens[:40]):
             label = repr(tok)[1:-1][:6] or "·"
             p.text(label, float(xy[k, 0]), float(xy[k, 1]),

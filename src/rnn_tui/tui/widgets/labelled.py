@@ -17,6 +17,8 @@ class AccuracyChart(Chart):
     """Held-out (val) and training accuracy per evaluation, with the baselines as flat lines:
     the network earns its keep only above them."""
 
+    y_bounds = (0.0, 1.0)
+
     def draw(self, p) -> None:
         s = self.state
         p.title("accuracy (held out vs training) and baselines")
@@ -27,16 +29,16 @@ class AccuracyChart(Chart):
         tx, ty = _finite(s.train_accuracy.xs, s.train_accuracy.ys)
         marker = "braille" if len(vx) > 1 else "o"
         if tx:
-            p.plot(tx, ty, label="train", marker=marker, color=LINE_COLOURS[0])
+            self.line(p, tx, ty, label="train", marker=marker, color=LINE_COLOURS[0])
         if vx:
-            p.plot(vx, vy, label="val", marker=marker, color=LINE_COLOURS[1])
+            self.line(p, vx, vy, label="val", marker=marker, color=LINE_COLOURS[1])
         xs = vx or tx
         for i, (name, v) in enumerate(sorted(s.baselines.items())):
             if v is not None:
-                p.plot([xs[0], xs[-1]] if len(xs) > 1 else [xs[0] - 1, xs[0]], [v, v],
-                       label=BASELINE_NAMES.get(name, name), marker="braille",
-                       color=LINE_COLOURS[2 + i % (len(LINE_COLOURS) - 2)])
-        p.xlabel("step")
+                self.line(p, [xs[0], xs[-1]] if len(xs) > 1 else [xs[0] - 1, xs[0]], [v, v],
+                          label=BASELINE_NAMES.get(name, name), marker="braille",
+                          color=LINE_COLOURS[2 + i % (len(LINE_COLOURS) - 2)])
+        self.label_x(p, "step")
 
 
 class ConfusionView(Static):
@@ -67,26 +69,39 @@ class ConfusionView(Static):
 
 
 class ExampleStream(Static):
-    """Held-out sentences with the label predicted and its probability (✓ right, ✗ wrong)."""
+    """Held-out sentences with the label predicted and its probability (✓ right, ✗ wrong),
+    each given as many lines as the height shares out (up to :attr:`MAX_LINES`)."""
+
+    MAX_LINES = 3
+    _state: RunState | None = None
+
+    def on_resize(self) -> None:
+        if self._state is not None:
+            self.show(self._state)
 
     def show(self, state: RunState) -> None:
+        self._state = state
         u = state.classify
-        out = Text()
         if u is None:
             self.update(Text("scored sentences appear after the first evaluation", "dim"),
                         layout=False)
             return
-        width = max(self.content_size.width, 30)
-        for ex in u.examples:
+        width = max(self.content_size.width, 20)
+        examples = list(u.examples)
+        lines = max(1, min(self.MAX_LINES, self.content_size.height // max(len(examples), 1)))
+        out = Text()
+        for ex in examples:
+            line = Text()
             ok = ex.get("pred") == ex.get("gold")
-            out.append("✓ " if ok else "✗ ", style="green" if ok else "bold red")
-            out.append(f"{_short(str(ex.get('pred')))} {float(ex.get('prob', 0)):.2f} ",
-                       style="bold")
+            line.append("✓ " if ok else "✗ ", style="green" if ok else "bold red")
+            line.append(f"{_short(str(ex.get('pred')))} {float(ex.get('prob', 0)):.2f} ",
+                        style="bold")
             if not ok:
-                out.append(f"(true {_short(str(ex.get('gold')))}) ", style="red")
-            room = max(width - out.cell_len % width - 1, 10)
-            text = str(ex.get("text", ""))
-            out.append(text if len(text) <= room else text[: room - 1] + "…")
+                line.append(f"(true {_short(str(ex.get('gold')))}) ", style="red")
+            room = max(lines * width - line.cell_len - 1, 10)
+            text = " ".join(str(ex.get("text", "")).split())
+            line.append(text if len(text) <= room else text[: room - 1] + "…")
+            out.append_text(line)
             out.append("\n")
         self.update(out, layout=False)
 

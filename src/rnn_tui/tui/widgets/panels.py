@@ -12,7 +12,7 @@ from textual.widgets import Static
 
 from rnn_tui.train.events import fmt_num
 from rnn_tui.tui.state import RunState
-from rnn_tui.tui.widgets.heatmap import token_glyph
+from rnn_tui.tui.widgets.heatmap import is_wordy, token_glyph
 from rnn_tui.tui.widgets.palette import COLOURS, background, level
 
 
@@ -84,9 +84,39 @@ def finite(values) -> list[float]:
     return out
 
 
-def neuron_text(state: RunState, layer: int, unit: int, cell: bool) -> Text:
+def _passage(snap, layer: int, unit: int, cell: bool, scale: float | None) -> Text:
+    """One snapshot's tokens, each on the colour of the unit's activation; words apart."""
+    mats = snap.c if (cell and snap.c) else snap.h
+    out = Text()
+    if not mats:
+        return out
+    layer = max(0, min(layer, len(mats) - 1))
+    if not mats[layer]:
+        return out
+    vals = mats[layer][max(0, min(unit, len(mats[layer]) - 1))]
+    if scale is None:
+        scale = max([1.0] + [abs(v) for v in finite(vals)]) if cell else 1.0
+    wordy = is_wordy(snap.tokens)
+    for k, (tok, v) in enumerate(zip(snap.tokens, vals, strict=False)):
+        tok = str(tok)
+        if tok == "\n":
+            shown = "↵\n"
+        elif len(tok) > 1:
+            shown = tok.replace("\n", "↵\n")
+        else:
+            shown = token_glyph(tok)
+        if wordy and k and not out.plain.endswith("\n"):
+            out.append(" ")
+        out.append(shown, style=background(level(v, scale)))
+    return out
+
+
+def neuron_text(state: RunState, layer: int, unit: int, cell: bool, width: int = 0,
+                height: int = 0, console=None) -> Text:
     """The neuron view's text: the snapshot's tokens, each on the colour of one unit's
-    activation (any snapshot: empty, ragged or non-finite values are shown, never raised on)."""
+    activation, words with spaces between them; with a ``height`` (and the ``console`` to wrap
+    with), the earlier snapshots below it while they fit, newest first (any snapshot: empty,
+    ragged or non-finite values are shown, never raised on)."""
     snap = state.hidden
     out = Text()
     if snap is None or not snap.h:
@@ -99,17 +129,23 @@ def neuron_text(state: RunState, layer: int, unit: int, cell: bool) -> Text:
     unit = max(0, min(unit, units - 1))
     vals = mats[layer][unit]
     seen = finite(vals)
-    scale = max([1.0] + [abs(v) for v in seen]) if cell else 1.0
     lo, hi = (fmt_num(min(seen), "+.2f"), fmt_num(max(seen), "+.2f")) if seen else ("–", "–")
     out.append(f"layer {layer} · unit {unit}/{units} · {'c' if cell else 'h'} · "
                f"min {lo} max {hi}\n", style="bold")
-    for tok, v in zip(snap.tokens, vals, strict=False):
-        tok = str(tok)
-        shown = tok.replace("\n", "↵\n") if len(tok) > 1 else token_glyph(tok)
-        if tok == "\n":
-            shown = "↵\n"
-        out.append(shown, style=background(level(v, scale)))
+    out.append_text(_passage(snap, layer, unit, cell, None))
     out.append("\n")
+    if height and width and console is not None:
+        used = len(out.wrap(console, width)) + 1  # and the legend
+        earlier = [s for s in reversed(state.hidden_history) if s.step != snap.step]
+        for old in earlier:
+            block = Text(f"step {old.step:,}\n", style="dim")
+            block.append_text(_passage(old, layer, unit, cell, None))
+            block.append("\n")
+            lines = len(block.wrap(console, width))
+            if used + lines > height:
+                break
+            out.append_text(block)
+            used += lines
     for i, c in enumerate(COLOURS):
         out.append("  ", style=f"on {c}")
         if i == len(COLOURS) // 2:
@@ -119,10 +155,20 @@ def neuron_text(state: RunState, layer: int, unit: int, cell: bool) -> Text:
 
 
 class NeuronView(Static):
-    """The snapshot's text, each token's background coloured by one unit's activation."""
+    """The snapshot's text, each token's background coloured by one unit's activation, and
+    the earlier snapshots' below it as far as the panel goes."""
+
+    _args: tuple | None = None
+
+    def on_resize(self) -> None:
+        if self._args is not None:
+            self.show(*self._args)
 
     def show(self, state: RunState, layer: int, unit: int, cell: bool) -> None:
-        self.update(neuron_text(state, layer, unit, cell), layout=False)
+        self._args = (state, layer, unit, cell)
+        size = self.content_size
+        self.update(neuron_text(state, layer, unit, cell, size.width, size.height,
+                                self.app.console), layout=False)
 
 
 def error_rows(errors, order=(), labels=None) -> list[tuple[str, str, str, str, bool]]:
