@@ -122,3 +122,15 @@ def test_hostile_text_reaches_stderr_escaped(tmp_path, case, hostile):
     assert says in errors[0], errors[0]
     assert not raw_controls(r.stderr), ascii(r.stderr)
     assert not raw_controls(r.stdout), ascii(r.stdout)
+
+
+def test_labels_and_samples_in_the_app_are_escaped():
+    from rich.console import Console
+
+    from rnn_tui.tui.widgets.labelled import _short
+
+    out = io.StringIO()
+    Console(file=out, force_terminal=True, width=200).print(_short(PWN, 40), _short("[b]x[/b]"))
+    text = out.getvalue()
+    assert "\x1b]2;PWNED" not in text and "\\x1b]2;PWNED\\x07" in text
+    assert "[b]x[/b" in text or "[b]x[/…" in text  # shown, not read as markup

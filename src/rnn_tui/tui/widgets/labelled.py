@@ -7,6 +7,7 @@ from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
+from rnn_tui.errors import visible
 from rnn_tui.tui.state import RunState
 from rnn_tui.tui.widgets.curves import LINE_COLOURS, Chart, _finite
 
@@ -99,7 +100,7 @@ class ExampleStream(Static):
             if not ok:
                 line.append(f"(true {_short(str(ex.get('gold')))}) ", style="red")
             room = max(lines * width - line.cell_len - 1, 10)
-            text = " ".join(str(ex.get("text", "")).split())
+            text = " ".join(visible(ex.get("text", "")).split())
             line.append(text if len(text) <= room else text[: room - 1] + "…")
             out.append_text(line)
             out.append("\n")
@@ -125,6 +126,7 @@ class TaggedSentence(Static):
         width = max(self.content_size.width, 20)
         words, tags = Text(), Text()
         for w, g, p, unk in zip(u.words, u.gold, u.pred, u.unknown, strict=False):
+            w, g, p = visible(w), visible(g), visible(p)
             tag = p if p == g else f"{p}≠{g}"
             cell = max(len(w), len(tag)) + 1
             if words.cell_len + cell > width:
@@ -142,5 +144,8 @@ class TaggedSentence(Static):
         self.update(out, layout=False)
 
 
-def _short(label: str, n: int = 8) -> str:
-    return label if len(label) <= n else label[: n - 1] + "…"
+def _short(label: str, n: int = 8) -> Text:
+    """A label from the data, cut to ``n`` characters, its control characters made visible, as
+    Text (never read as markup)."""
+    label = visible(label)
+    return Text(label if len(label) <= n else label[: n - 1] + "…")

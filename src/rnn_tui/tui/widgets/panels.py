@@ -10,6 +10,7 @@ from rich.text import Text
 from textual.containers import Vertical
 from textual.widgets import Static
 
+from rnn_tui.errors import visible
 from rnn_tui.train.events import fmt_num
 from rnn_tui.tui.state import RunState
 from rnn_tui.tui.widgets.heatmap import is_wordy, token_glyph
@@ -57,11 +58,11 @@ class SampleStream(Static):
             out.append(f"— step {s.step:,} · temperature {fmt_num(s.temperature, '.2f')}\n",
                        style="dim")
             if k == last and s.pieces and self._shown < len(s.pieces):
-                out.append(str(s.prime))
-                out.append(_join(s.pieces[: self._shown], str(s.text)))
+                out.append(visible(s.prime, keep="\n\t"))
+                out.append(visible(_join(s.pieces[: self._shown], str(s.text)), keep="\n\t"))
                 out.append("▌", style="bold")
             else:
-                out.append(str(s.text))
+                out.append(visible(s.text, keep="\n\t"))
         if not state.samples:
             out.append("generated text appears here as the model samples (press s)", "dim")
         width, height = self.content_size.width, self.content_size.height
