@@ -616,3 +616,29 @@ def test_property_toml_config(tmp_path_factory, tables, junk):
         back.write_text(cfg.to_toml(), encoding="utf-8")
         again = RunConfig.from_dict(load_toml(back), str(back)).validate()
         assert again.to_dict() == cfg.to_dict()
+
+
+def test_a_signal_inside_a_long_step_does_not_wait_for_it(tmp_path):
+    """A 200,000-word sentence read whole (--max-len 0): a step lasts seconds. SIGTERM in the
+    middle of one ends the process without waiting for the step (and, with no checkpoint yet,
+    leaves no run); the exit status is the signal's."""
+    data = long_sentence(tmp_path)
+    runs = tmp_path / "runs"
+    proc = start_cli(["train", "--corpus", data, "--task", "classify", "--hidden", "4", "--embed",
+                      "4", "--quiet", "--max-len", "0", "--steps",
+                      "0", "--time-budget", "300", "--eval-every", "100000", "--log-every", "1",
+                      "--checkpoint-every", "100000", "--runs-dir", runs, "--name", "long"],
+                     tmp_path)
+    metrics = runs / "long" / "metrics.jsonl"
+    try:
+        wait_for(lambda: metrics.exists() and '"type":"step"' in metrics.read_text(),
+                 what="the first step")
+        proc.send_signal(signal.SIGTERM)
+        _out, err = proc.communicate(timeout=HANG_GUARD_S)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 128 + signal.SIGTERM, err
+    lines = [x for x in err.splitlines() if x.strip()]
+    assert len(lines) == 1 and "in the middle of a long step" in lines[0], err
+    assert not (runs / "long").exists()

@@ -9,6 +9,7 @@ from rnn_tui.commands.shared import (
     add_train_flags,
     app_env,
     app_options,
+    leave_mid_step,
     log_option,
     recipe_option,
     run_name,
@@ -74,7 +75,10 @@ def run(args) -> int:
         app.run()
     finally:  # app.source: the run on screen at the end (the setup screen can start others)
         app.source.stop("stopped" if app.quitting and not received else "interrupted")
-        app.source.join(120)
+        while not app.source.join(0.1):  # a signal does not wait on a long step
+            tr = app.source.trainer
+            if received and tr is not None and tr.stuck_in_step():
+                leave_mid_step(tr, tr.run_dir, received, "rnn-tui --resume")
     last = app.source.trainer
     if last is not None and last.failure:  # a write failed (disk full, read-only)
         from rnn_tui.session import discard_if_unsaved

@@ -108,3 +108,25 @@ def say_which(path: Path, which: str, meta: dict | None = None) -> None:
     extra = f", val_loss {val:.4f}" if isinstance(val, (int, float)) else ""
     print(f"rnn-tui: using the {what} weights ({visible(path.name)}, step {meta.get('step', '?')}"
           f"{extra})", file=sys.stderr)
+
+
+def leave_mid_step(trainer, run_dir: Path, received: list[int], resume: str) -> None:
+    """End the process now: a signal came while a long step was under way. What is on disk
+    is whole (every file is written to a temporary and renamed); a run that never saved a
+    checkpoint is removed. ``resume``: the command that continues it."""
+    import os
+    import signal
+
+    from rnn_tui.runtime import signal_exit_code
+    from rnn_tui.session import discard_if_unsaved
+
+    if trainer.saved_step is None:
+        discard_if_unsaved(trainer)
+        kept = "it had saved no checkpoint, so nothing is kept"
+    else:
+        kept = (f"the checkpoint of step {trainer.saved_step:,} is kept (the steps since are "
+                f"lost). Continue with: {resume} {visible(run_dir)}")
+    print(f"rnn-tui: interrupted in the middle of a long step (a step's time grows with the "
+          f"longest sequence: see --max-len); {kept}", file=sys.stderr, flush=True)
+    sys.stdout.flush()
+    os._exit(signal_exit_code(received[0] if received else signal.SIGINT))

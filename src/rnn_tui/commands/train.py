@@ -5,7 +5,13 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from rnn_tui.commands.shared import add_train_flags, log_option, recipe_option, run_name
+from rnn_tui.commands.shared import (
+    add_train_flags,
+    leave_mid_step,
+    log_option,
+    recipe_option,
+    run_name,
+)
 from rnn_tui.errors import visible
 
 NAME = "train"
@@ -48,13 +54,15 @@ def run_training(cfg, args, resume_dir: Path | None) -> int:
     _say_series_column(cfg, trainer.task)
     received = stop_on_signals(lambda: trainer.stop("interrupted"))
     try:
-        reason = trainer.run()
+        reason = trainer.run_in_background()  # this thread stays free for the signals
     finally:
         writer.close()
         if logs:
             from rnn_tui.interop.logs import close_sinks
 
             close_sinks(trainer.sinks)
+    if reason is None:  # a signal, and the step under way goes on: leave without it
+        leave_mid_step(trainer, run_dir, received, "rnn-tui train --resume")
     if reason == "failed":  # a write failed or it diverged: the console said why in one line
         discard_if_unsaved(trainer)  # a run that never saved a checkpoint leaves nothing
         return 2

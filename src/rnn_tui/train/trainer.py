@@ -42,6 +42,8 @@ NOTICE_GAP = 10  # evaluations between two "memorising" notices
 CLIP_AFTER, RECOVERY_CLIP = 2, 1.0  # from the second recovery on, a run without clipping clips
 
 EARLY_STOP = "early stopping"
+INTERRUPTED = "interrupted"  # the reason a signal stops a run with
+STOP_GRACE_S = 0.5  # how long a stop request waits on a step under way before giving it up
 
 
 class Trainer:
@@ -79,6 +81,8 @@ class Trainer:
         self._save_now = threading.Event()
         self._pause_reason = ""
         self.stop_reason = "stopped"
+        self.stop_requested: float | None = None  # monotonic time of the first stop request
+        self.step_started: float | None = None  # monotonic time the step under way began
         self.failure = ""  # why a write failed (disk full, read-only): the run stopped on it
         self.saved_step: int | None = None  # the step of the last checkpoint.npz written
         self.thread: threading.Thread | None = None
@@ -110,6 +114,7 @@ class Trainer:
     def stop(self, reason: str = "stopped") -> None:
         if not self._stop.is_set():  # the first request names the reason
             self.stop_reason = reason
+            self.stop_requested = time.monotonic()
         self._stop.set()
         self._run.set()
 
@@ -137,6 +142,41 @@ class Trainer:
         self.thread = threading.Thread(target=self.run, name="rnn-tui-trainer", daemon=True)
         self.thread.start()
         return self.thread
+
+    def stuck_in_step(self, grace: float = STOP_GRACE_S) -> bool:
+        """A stop was asked for more than ``grace`` seconds ago and the step under way (begun
+        before or since) has not ended: waiting for it would keep the signal from acting."""
+        asked, began = self.stop_requested, self.step_started
+        if asked is None or began is None:
+            return False
+        return time.monotonic() - max(asked, began) > grace
+
+    def run_in_background(self, grace: float = STOP_GRACE_S) -> str | None:
+        """:meth:`run` on a worker thread while the calling (main) thread waits, so that a
+        signal's handler runs at once even inside a long step (a kernel holds the thread that
+        calls it, and Python runs handlers only in the main thread). Returns the reason, or
+        None when a stop found the run inside a step for longer than ``grace``: the caller
+        then leaves without it (the last checkpoint is whole on disk; the steps since it are
+        lost). An exception of the run is raised here."""
+        done = threading.Event()
+        result: dict = {}
+
+        def work() -> None:
+            try:
+                result["reason"] = self.run()
+            except BaseException as err:  # noqa: BLE001 - handed to the caller's thread
+                result["error"] = err
+            finally:
+                done.set()
+
+        self.thread = threading.Thread(target=work, name="rnn-tui-trainer", daemon=True)
+        self.thread.start()
+        while not done.wait(0.1):
+            if self.stuck_in_step(grace):
+                return None
+        if "error" in result:
+            raise result["error"]
+        return result["reason"]
 
     # ------------------------------------------------------------------ loop
     def elapsed(self) -> float:
@@ -253,7 +293,11 @@ class Trainer:
                 snap_due = single or time.perf_counter() - last_snap >= self.snapshot_interval
                 before = task.parameter_groups()[0].params.data.copy() if snap_due else None
                 try:
-                    info, ntok = task.step()
+                    self.step_started = time.monotonic()
+                    try:
+                        info, ntok = task.step()
+                    finally:
+                        self.step_started = None
                 except NonFiniteError as err:
                     msg = self._divergence_message(str(err))
                     if self.on_nonfinite == "recover" and self.recoveries < MAX_RECOVERIES:
@@ -296,7 +340,8 @@ class Trainer:
                     self._save()
                 if single:
                     self._pause_reason = f"one step: step {self.step:,}"
-            if info is not None and self.step % t.eval_every != 0 and reason != EARLY_STOP:
+            if info is not None and self.step % t.eval_every != 0 and \
+                    reason not in (EARLY_STOP, INTERRUPTED):  # a signal: save, and go
                 self._evaluate(final=True)
             if self.run_dir is not None and self.step > 0:
                 self._save()
