@@ -4,7 +4,8 @@ copy baseline (the output is the source); and accuracy by source length, the pic
 Bahdanau et al. (2015) that shows where a fixed-size state runs out.
 
 Outputs and references are compared as the model writes them: tokenised and joined
-(:func:`rnn_tui.data.pairs.normalise`).
+(:func:`rnn_tui.data.pairs.normalise`). BLEU counts words for word models and characters for
+character models (sacrebleu's ``char`` tokeniser): a sum such as "596" is one word.
 """
 
 from __future__ import annotations
@@ -44,16 +45,19 @@ def token_accuracy(hyp_tokens: list[list[str]], ref_tokens: list[list[str]]) -> 
     return right / total if total else 0.0
 
 
-def bleu_chrf(hyps: list[str], refs: list[list[str]]) -> tuple[float, float]:
-    """Corpus BLEU and chrF (sacrebleu's defaults); ``refs[i]`` holds every reference of output
-    i (Tatoeba has several translations of one sentence)."""
+def bleu_chrf(hyps: list[str], refs: list[list[str]],
+              chars: bool = False) -> tuple[float, float]:
+    """Corpus BLEU and chrF (sacrebleu's defaults; BLEU over characters with ``chars``, for
+    character tasks whose outputs are one "word", such as a sum); ``refs[i]`` holds every
+    reference of output i (Tatoeba has several translations of one sentence)."""
     import sacrebleu
 
     if not hyps:
         return 0.0, 0.0
     depth = max(len(r) for r in refs)
     streams = [[r[j] if j < len(r) else r[0] for r in refs] for j in range(depth)]
-    return (float(sacrebleu.corpus_bleu(hyps, streams).score),
+    tok = {"tokenize": "char"} if chars else {}
+    return (float(sacrebleu.corpus_bleu(hyps, streams, **tok).score),
             float(sacrebleu.corpus_chrf(hyps, streams).score))
 
 
@@ -64,7 +68,7 @@ def score(hyps: list[str], refs: list[list[str]], how: str) -> Scores:
 
     exact = float(np.mean([h in r for h, r in zip(hyps, refs, strict=True)])) if hyps else 0.0
     acc = token_accuracy([tokenize(h, how) for h in hyps], [tokenize(r[0], how) for r in refs])
-    bleu, chrf = bleu_chrf(hyps, refs)
+    bleu, chrf = bleu_chrf(hyps, refs, chars=how == "char")
     return Scores(exact, acc, bleu, chrf)
 
 
