@@ -686,3 +686,29 @@ def test_labelled_dashboards_snapshot(task, size, snap_compare):
     checks = Checks()
     events = classify_run() if task == "classify" else tag_run()
     checks.check(snap_compare(replay_app(events), terminal_size=size, run_before=checks(steps)))
+
+
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)], ids=["120x40", "80x24"])
+def test_seq2seq_dashboard_snapshot(size, snap_compare):
+    """The attention of a held-out pair (output down, source across) and the decoded pairs
+    with their mistakes marked; a steps to the next pair."""
+    from app_events import seq2seq_run
+
+    async def steps(pilot):
+        await pilot.pause(0.4)
+        dash = pilot.app.screen
+        assert dash.query_one("#seq2seq-panel").display
+        assert not dash.query_one("#text-panel").display
+        shot = screen_text(pilot.app)
+        assert "pair 1/3" in shot and "535+61" in shot and "✓" in shot
+        if size[1] >= 40:  # every output row of the heatmap, and all the pairs
+            assert "</s>" in shot and "982" in shot and "✗" in shot
+        await pilot.press("a")
+        await pilot.pause(0.2)
+        assert "pair 2/3" in screen_text(pilot.app)
+        await pilot.press("a", "a")
+        await pilot.pause(0.2)
+
+    checks = Checks()
+    checks.check(snap_compare(replay_app(seq2seq_run()), terminal_size=size,
+                              run_before=checks(steps)))

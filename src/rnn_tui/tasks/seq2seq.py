@@ -43,6 +43,7 @@ VIEW_SEQ2SEQ = "seq2seq"
 MAX_SIDE = 200  # tokens kept of a source or target (a longer one is cut, with a notice)
 EVAL_BATCH = 256
 EXAMPLES = 6  # held-out pairs shown after each evaluation
+ATTENTION_SIDE = 40  # source and output tokens an example's attention keeps
 REVERSE_LENGTHS = (5, 30)
 
 
@@ -281,24 +282,27 @@ class Seq2SeqTask(Task):
         if not e:
             return []
         n = e["n"]
-        examples = []
+        examples, srcs, outs, atts = [], [], [], []
         for j in range(min(EXAMPLES, n)):
             i = (self._shown + j) % n
             examples.append({"source": self.val_sources[i][:200],
                              "reference": self.val_refs[i][0][:200],
                              "output": e["outs"][i][:200], "ok": bool(e["correct"][i])})
-        first = self._shown % n
-        att = e["atts"][first]
-        src_tokens = [self.src_vocab.tokens[int(t)] for t in e["ids"][first]]
-        out_tokens = tokenize(e["outs"][first], self.how) + ["</s>"]
+            att = e["atts"][i]
+            src = [self.src_vocab.tokens[int(t)] for t in e["ids"][i]][:ATTENTION_SIDE]
+            out = (tokenize(e["outs"][i], self.how) + ["</s>"])[:ATTENTION_SIDE]
+            if att is not None:
+                out = out[: len(att)]
+                atts.append(np.round(att[: len(out), : len(src)], 3).tolist())
+            srcs.append(src)
+            outs.append(out)
         self._shown = (self._shown + EXAMPLES) % max(n, 1)
-        sc = self._last_scores()
         return [ev.Seq2SeqUpdate(
-            scores=sc, baselines={"copy_exact_match": e["copy"].exact_match,
-                                  "copy_bleu": e["copy"].bleu, "copy_chrf": e["copy"].chrf},
-            by_length=e["by_length"], examples=examples, source_tokens=src_tokens,
-            output_tokens=out_tokens[: 0 if att is None else len(att)],
-            attention=[] if att is None else np.round(att, 3).tolist())]
+            scores=self._last_scores(),
+            baselines={"copy_exact_match": e["copy"].exact_match, "copy_bleu": e["copy"].bleu,
+                       "copy_chrf": e["copy"].chrf},
+            by_length=e["by_length"], examples=examples, source_tokens=srcs,
+            output_tokens=outs, attention=atts if len(atts) == len(srcs) else [])]
 
     def _last_scores(self) -> dict[str, float]:
         e = self._last

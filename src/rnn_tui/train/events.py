@@ -221,18 +221,19 @@ class TagUpdate(Event):
 @dataclass
 class Seq2SeqUpdate(Event):
     """A sequence-to-sequence model's held-out picture after an evaluation: the scores beside
-    the copy baseline, exact match by source length, a few held-out pairs decoded (source,
-    reference, output), and the attention of the first of them (target tokens down, source
-    tokens across)."""
+    the copy baseline, exact match by source length, and a few held-out pairs decoded (source,
+    reference, output, right or not), each with its attention: ``attention[i]`` is (output
+    tokens, source tokens) for ``output_tokens[i]`` and ``source_tokens[i]``, or empty
+    without attention."""
 
     type: ClassVar[str] = "seq2seq"
     scores: dict[str, float] = field(default_factory=dict)  # exact_match, token_accuracy, ...
     baselines: dict[str, float] = field(default_factory=dict)  # copy_exact_match, copy_bleu, …
     by_length: list[dict[str, float]] = field(default_factory=list)  # from, upto, n, exact_match
     examples: list[dict[str, Any]] = field(default_factory=list)  # source, reference, output, ok
-    source_tokens: list[str] = field(default_factory=list)
-    output_tokens: list[str] = field(default_factory=list)
-    attention: list[list[float]] = field(default_factory=list)  # (output, source)
+    source_tokens: list[list[str]] = field(default_factory=list)
+    output_tokens: list[list[str]] = field(default_factory=list)
+    attention: list[list[list[float]]] = field(default_factory=list)
 
 
 @dataclass
@@ -382,6 +383,13 @@ def _check_shapes(e: Event) -> None:
                 len(a) == k for a in (e.shapes, e.params, e.act_mean, e.act_std, e.saturated,
                                       e.weight_norm, e.update_ratio)):
             raise _Malformed
+    if isinstance(e, Seq2SeqUpdate):
+        if len(e.source_tokens) != len(e.output_tokens) or \
+                len(e.attention) not in (0, len(e.source_tokens)):
+            raise _Malformed
+        for att, src, out in zip(e.attention, e.source_tokens, e.output_tokens, strict=False):
+            if len(att) != len(out) or any(len(row) != len(src) for row in att):
+                raise _Malformed
 
 
 def fmt_num(v: Any, spec: str = ".3f", missing: str = "–") -> str:

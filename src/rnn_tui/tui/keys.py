@@ -155,6 +155,12 @@ def _generate(ctx: KeyContext) -> str | None:
     return None
 
 
+def _next_pair(ctx: KeyContext) -> str | None:
+    if "seq2seq" not in ctx.views:
+        return "the attention of held-out pairs is for seq2seq runs (--task seq2seq)"
+    return None
+
+
 def _setup(ctx: KeyContext) -> str | None:
     if not ctx.can_setup:
         return "watching a run: start your own with `rnn-tui`"
@@ -186,6 +192,7 @@ RULES: dict[str, Callable[[KeyContext], str | None]] = {
     "forecast_view": _forecast,
     "generate": _generate,
     "setup": _setup,
+    "next_pair": _next_pair,
 }
 
 

@@ -65,6 +65,7 @@ class RunState:
     forecast: ev.ForecastUpdate | None = None
     classify: ev.ClassifyUpdate | None = None
     tag: ev.TagUpdate | None = None
+    seq2seq: ev.Seq2SeqUpdate | None = None
     accuracy: Series = field(default_factory=Series)  # held-out accuracy per evaluation
     train_accuracy: Series = field(default_factory=Series)
     baselines: dict[str, float] = field(default_factory=dict)
@@ -103,6 +104,11 @@ class RunState:
             self.last_eval = e
             self.val.add(e.step, e.val_loss)
             m = e.metrics
+            if "exact_match" in m:  # seq2seq: exact match beside the copy baseline
+                self.accuracy.add(e.step, m["exact_match"])
+                if "copy_exact_match" in m:
+                    self.baselines["copy"] = m["copy_exact_match"]
+                return {"status", "loss", "val", "labelled"}
             if "accuracy" in m:
                 self.accuracy.add(e.step, m["accuracy"])
                 if m.get("train_accuracy") is not None:
@@ -137,6 +143,9 @@ class RunState:
             return {"labelled"}
         if isinstance(e, ev.TagUpdate):
             self.tag = e
+            return {"labelled"}
+        if isinstance(e, ev.Seq2SeqUpdate):
+            self.seq2seq = e
             return {"labelled"}
         if isinstance(e, ev.CheckpointSaved):
             self.checkpoint = e.path

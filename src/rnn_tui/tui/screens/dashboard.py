@@ -40,12 +40,13 @@ from rnn_tui.tui.widgets.panels import (
     StatusLine,
     finite,
 )
+from rnn_tui.tui.widgets.seq2seq import AttentionView, ExactMatchChart
 from rnn_tui.tui.widgets.unrolled import ModelView
 
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 # the task's own panel, by the view it names (train/task.py); text when a run names none
 TASK_PANELS = {"text": "text-panel", "forecast": "forecast-panel",
-               "classify": "classify-panel", "tag": "tag-panel"}
+               "classify": "classify-panel", "tag": "tag-panel", "seq2seq": "seq2seq-panel"}
 
 
 def describe_run(s) -> str:
@@ -88,6 +89,7 @@ class DashboardScreen(Screen):
         Binding("f", "forecast_view", "Forecast"),
         Binding("g", "generate", "Generate"),
         Binding("n", "setup", "New run", show=False),
+        Binding("a", "next_pair", "Next pair"),
     ]
 
     def __init__(self, source: EventSource, low_bandwidth: bool = False, **kw):
@@ -154,10 +156,14 @@ class DashboardScreen(Screen):
                 p.border_title = "Tagging"
                 yield AccuracyChart(self.state, id="tag-accuracy")
                 yield TaggedSentence(id="tagged")
+            with Panel(id="seq2seq-panel") as p:
+                p.border_title = r"Sequence to sequence: attention \[a], decoded held-out pairs"
+                yield ExactMatchChart(self.state, id="seq2seq-accuracy")
+                yield AttentionView(id="attention")
         yield Footer()
 
     def on_mount(self) -> None:
-        for pid in ("forecast-panel", "classify-panel", "tag-panel"):
+        for pid in ("forecast-panel", "classify-panel", "tag-panel", "seq2seq-panel"):
             self.query_one(f"#{pid}").display = False
         self.set_interval(1.0 if self.low_bandwidth else 0.25, self.tick)
         self.tick()
@@ -175,13 +181,16 @@ class DashboardScreen(Screen):
     STACK_BELOW_COLS = 90
 
     def _fit_labelled(self) -> None:
-        for pid, cid in (("classify-panel", "classify-accuracy"), ("tag-panel", "tag-accuracy")):
+        for pid, cid in (("classify-panel", "classify-accuracy"), ("tag-panel", "tag-accuracy"),
+                         ("seq2seq-panel", "seq2seq-accuracy")):
             panel = self.query_one(f"#{pid}")
             tall = panel.size.height >= self.CHART_MIN_ROWS or self.maximized is panel
             self.query_one(f"#{cid}").display = tall
         panel = self.query_one("#classify-panel")
         self.query_one("#classify-bottom").set_class(
             panel.size.width < self.STACK_BELOW_COLS, "stacked")
+        if self.task_panel() == "seq2seq-panel":  # the attention view fits what it is given
+            self.call_after_refresh(self.draw_labelled)
 
     # ------------------------------------------------------------------ event flow
     def tick(self) -> None:
@@ -591,6 +600,16 @@ class DashboardScreen(Screen):
         elif panel == "tag-panel":
             self.query_one("#tag-accuracy", AccuracyChart).refresh()
             self.query_one(TaggedSentence).show(self.state)
+        elif panel == "seq2seq-panel":
+            self.query_one("#seq2seq-accuracy", AccuracyChart).refresh()
+            view = self.query_one(AttentionView)
+            size = view.content_size
+            view.show(self.state, max(size.width, 20), max(size.height, 6))
+
+    def action_next_pair(self) -> None:
+        """a: the attention of the next held-out pair of the last evaluation."""
+        self.query_one(AttentionView).pick += 1
+        self.draw_labelled()
 
     def panels(self) -> list[str]:
         return ["loss-panel", "grad-panel", "hidden-panel", self.task_panel()]

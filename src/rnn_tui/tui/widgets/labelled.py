@@ -11,7 +11,8 @@ from rnn_tui.errors import visible
 from rnn_tui.tui.state import RunState
 from rnn_tui.tui.widgets.curves import LINE_COLOURS, Chart, _finite
 
-BASELINE_NAMES = {"majority": "majority", "naive_bayes": "naive Bayes", "baseline": "baseline"}
+BASELINE_NAMES = {"majority": "majority", "naive_bayes": "naive Bayes", "baseline": "baseline",
+                  "copy": "copy"}
 
 
 class AccuracyChart(Chart):
