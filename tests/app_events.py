@@ -344,7 +344,7 @@ def seq2seq_run(steps: int = 1000) -> list[ev.Event]:
                                         "copy_exact_match": 0.0, "copy_bleu": 0.0}))
     pairs = [("535+61", "596", "596"), ("12+7", "19", "19"), ("904+88", "992", "982")]
     srcs, outs, atts = [], [], []
-    for src, ref, got in pairs:
+    for src, _ref, got in pairs:
         s, o = list(src), [*got, "</s>"]
         srcs.append(s)
         outs.append(o)
