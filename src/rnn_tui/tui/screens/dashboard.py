@@ -172,6 +172,7 @@ class DashboardScreen(Screen):
     # below this many rows a labelled task's panel drops its accuracy chart (the tables
     # beneath say the accuracy in one line); maximised (v) it comes back
     CHART_MIN_ROWS = 14
+    SEQ2SEQ_CHART_MIN_ROWS = 30  # the attention and the decoded pairs come first
 
     def on_resize(self) -> None:
         self._redraw_now("status")
@@ -184,7 +185,8 @@ class DashboardScreen(Screen):
         for pid, cid in (("classify-panel", "classify-accuracy"), ("tag-panel", "tag-accuracy"),
                          ("seq2seq-panel", "seq2seq-accuracy")):
             panel = self.query_one(f"#{pid}")
-            tall = panel.size.height >= self.CHART_MIN_ROWS or self.maximized is panel
+            rows = self.SEQ2SEQ_CHART_MIN_ROWS if pid == "seq2seq-panel" else self.CHART_MIN_ROWS
+            tall = panel.size.height >= rows or self.maximized is panel
             self.query_one(f"#{cid}").display = tall
         panel = self.query_one("#classify-panel")
         self.query_one("#classify-bottom").set_class(

@@ -82,13 +82,11 @@ class AttentionView(Static):
         t.append(" " * (label + 1))
         for tok in src:
             t.append(tok.replace("\n", "⏎")[: cw - 1].ljust(cw), "bold")
-        t.append("\n")
         for tok, row in list(zip(out, att, strict=False))[: max(1, rows)]:
+            t.append("\n")  # before each row, not after: the last row's cells are spaces
             t.append(tok.replace("\n", "⏎")[:label].rjust(label) + " ", "bold")
             for w in row[: len(src)]:
                 t.append(" " * cw, f"on {shade(w)}")
-            t.append("\n")
-        t.rstrip()
         return t
 
     @staticmethod
