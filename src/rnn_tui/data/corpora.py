@@ -20,7 +20,6 @@ import os
 import re
 import sys
 import sysconfig
-import tempfile
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
@@ -378,16 +377,12 @@ def fetch(url: str, sha256: str, filename: str, opener=None) -> Path:
     if _sha256(data) != sha256:
         raise UserError(f"download from {url} failed its checksum; try again later, or "
                         "download it by hand and pass the path")
-    tmp = None
+    from rnn_tui.safeio import atomic_write
+
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=dest.parent, suffix=".tmp")
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, dest)
+        atomic_write(dest, data)  # whole or not at all; never over a device or a FIFO
     except OSError as err:
-        if tmp is not None and os.path.lexists(tmp):
-            os.unlink(tmp)
         raise UserError(f"cannot save the download to {dest.parent}: "
                         f"{describe_os_error(err)}") from None
     return dest

@@ -21,6 +21,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
+
 from rnn_tui.config import RunConfig
 from rnn_tui.core.fast._jit import compile_seconds
 from rnn_tui.models.training import NonFiniteError
@@ -72,6 +74,7 @@ class Trainer:
         self.lr_scale = 1.0  # halved by the plateau schedule and by a recovered divergence
         self.recoveries = 0  # divergences recovered from
         self._good: tuple | None = None  # (weights, optimizer state) a few steps back
+        self._good_finite = True  # and whether those weights are finite
         self.temperature = cfg.train.temperature
         self._stop = threading.Event()
         self._run = threading.Event()
@@ -300,7 +303,8 @@ class Trainer:
                         self.step_started = None
                 except NonFiniteError as err:
                     msg = self._divergence_message(str(err))
-                    if self.on_nonfinite == "recover" and self.recoveries < MAX_RECOVERIES:
+                    if self.on_nonfinite == "recover" and self.recoveries < MAX_RECOVERIES \
+                            and self._good_finite:  # weights that never worked: no use
                         self._recover(err)
                         continue
                     if self.on_nonfinite != "pause":
@@ -520,6 +524,9 @@ class Trainer:
         self._good = [(g.params.data.copy(), g.optimizer.t,
                        {k: v.copy() for k, v in g.optimizer.state.items()})
                       for g in self.task.parameter_groups()]
+        # weights that start non-finite (a recurrent scale past the float type) cannot be
+        # recovered to: such a run fails at its first step instead of retrying
+        self._good_finite = all(bool(np.isfinite(data).all()) for data, _, _ in self._good)
 
     def _roll_back(self) -> bool:
         """Back to the weights and optimizer state of the last copy, the carried state
