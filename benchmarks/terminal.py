@@ -10,7 +10,7 @@ Tokens/s are the medians of the runs' own step events in ``metrics.jsonl``.
 
 ``--keys G`` presses G once training shows (the gates view open while it measures); any keys
 of the dashboard work (``p`` the next-token view, ``e`` the embeddings, ``d`` the gradients
-over training).
+over training, ``u`` the model view, maximised).
 """
 
 from __future__ import annotations
@@ -65,7 +65,9 @@ def in_app(tmp: Path, name: str, seconds: float, extra: list[str], keys: str = "
         b1, t1 = app.bytes_read, time.monotonic()
         harness = (time.process_time() - cpu0) / (t1 - t0)
         app.emulate = True
-        if not app.wait_for(lambda t: "tok/s" in t, 30):  # still drawing after the window
+        stale = app.text()  # still drawing after the window: the status line (tok/s) or a
+        # maximised view (the model view, u) redrawn since
+        if not app.wait_for(lambda t: t != stale and ("tok/s" in t or "W_hh" in t), 30):
             raise SystemExit(f"the app stopped drawing while measured:\n{app.text()}")
         app.send("q")
         app.wait(120)

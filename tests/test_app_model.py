@@ -148,3 +148,42 @@ def test_u_waits_for_the_first_model_snapshot():
             assert pilot.app.screen.maximized is None
 
     asyncio.run(go())
+
+
+@pytest.fixture(scope="module")
+def seq2seq_snapshot():
+    """A real encoder-decoder (reverse a string) after one step: its model snapshot."""
+    from rnn_tui.config import TASK_DEFAULTS, RunConfig
+    from rnn_tui.session import build_task
+
+    cfg = RunConfig()
+    cfg.update(TASK_DEFAULTS["seq2seq"])
+    cfg.data.task, cfg.data.corpus = "seq2seq", "reverse"
+    cfg.model.hidden, cfg.train.batch = 12, 8
+    task = build_task(cfg.validate())
+    before = task.parameter_groups()[0].params.data.copy()
+    task.step()
+    return task.model_snapshot(before)
+
+
+@pytest.mark.parametrize("width,height", [(78, 20), (118, 36)])
+def test_seq2seq_shows_encoder_decoder_and_attention(seq2seq_snapshot, width, height):
+    snap = seq2seq_snapshot
+    assert snap.dec_inputs[0] == "<s>" and snap.attention and len(snap.inputs) > 2
+    if snap.times[-1] + 1 == len(snap.times):  # every source step sent: the weights add up
+        assert all(abs(sum(row) - 1) < 0.01 for row in snap.attention)
+    lines = model_text(snap, width, height).plain.splitlines()
+    text = "\n".join(lines)
+    assert len(lines) <= height and max(len(line) for line in lines) <= width
+    dec = next(i for i, line in enumerate(lines) if line.startswith("dec 1"))
+    enc = next(i for i, line in enumerate(lines) if line.startswith("enc 1"))
+    alpha = next(i for i, line in enumerate(lines) if line.startswith("α"))
+    assert dec < alpha < enc  # the decoder above, its attention over the encoder beneath
+    assert sum(line.startswith("y_t") for line in lines) == 1  # only the decoder writes
+    assert lines[alpha].count("%") == len(box_columns(lines[enc:]))  # a weight per step
+    assert "attention of decoder step" in text and "seq2seq" in text and "W_hh" in text
+    back = ev.event_from_dict(snap.to_dict())
+    assert isinstance(back, ev.ModelSnapshot) and back.attention == snap.attention
+    bad = {**snap.to_dict(), "attention": [[0.5] * (len(snap.inputs) + 1)] * len(
+        snap.dec_inputs)}
+    assert ev.event_from_dict(bad) is None

@@ -160,3 +160,98 @@ def model_snapshot(net: Network, x: np.ndarray, tokens: list[str], last_only: bo
         shapes=[_fmt_shape(r) for r in anatomy.rows], params=[r.params for r in anatomy.rows],
         act_mean=stats["mean"], act_std=stats["std"], saturated=stats["sat"],
         weight_norm=stats["norm"], update_ratio=stats["upd"])
+
+
+def seq2seq_snapshot(model, src_ids: np.ndarray, src_tokens: list[str], tgt_tokens: list[str],
+                     max_len: int, before: np.ndarray | None = None, batch: int = 1,
+                     tgt_len: int = 1) -> dict[str, Any]:
+    """The model view's event for an encoder-decoder (:class:`~rnn_tui.models.seq2seq.Seq2Seq`)
+    translating one source ``src_ids`` (S,) greedily: the encoder's chain over the source (no
+    y), the decoder's over what it writes (its input at each step the previous output, y_t the
+    token written and its probability), the attention weights of every decoder step over the
+    source steps shown, and the statistics of each row of its table."""
+    from rnn_tui.data.pairs import BOS, Batch
+    from rnn_tui.models.seq2seq import seq2seq_anatomy
+
+    S = len(src_ids)
+    src = np.asarray(src_ids, dtype=np.int64).reshape(-1, 1)
+    src_len = np.array([S])
+    res = model.greedy(src, src_len, max_len)
+    n = max(int(res.lengths[0]), 1)
+    out_ids = res.ids[:n, 0]
+    tgt_in = np.concatenate([[BOS], out_ids[:-1]]).astype(np.int64).reshape(-1, 1)
+    fed = Batch(src, src_len, tgt_in, np.full((n, 1), -1, dtype=np.int64))
+    f = model.forward(fed)
+    _, logits = model.evaluate(fed)
+    times = list(range(S)) if S <= STEPS else [*range(STEPS - 1), S - 1]
+    dec_times = list(range(n)) if n <= STEPS else [*range(STEPS - 1), n - 1]
+    U = min(STRIP_UNITS, model.spec.hidden, model.spec.dec_hidden)
+    enc = f.enc
+    strips = []
+    for k, cache in enumerate(enc.layers):
+        dirs = [cache.hs[1:, 0]]
+        if enc.reverse:
+            order = reversal_order(src_len, S, 1)
+            back = np.zeros_like(enc.reverse[k].hs[1:, 0])
+            back[order[:S, 0]] = enc.reverse[k].hs[1:, 0][:S]
+            dirs.append(back)
+        strips.append([np.round(d[times, :U].astype(np.float64), 2).tolist() for d in dirs])
+    L = len(f.steps[0][0].layers)
+    dec_h = [np.stack([step[0].layers[k].hs[1, 0] for step in f.steps]) for k in range(L)]
+    dec_strips = [np.round(h[dec_times, :U].astype(np.float64), 2).tolist() for h in dec_h]
+    outputs, probs = [], []
+    for t in dec_times:
+        y = logits[t, 0].astype(np.float64)
+        p = np.exp(y - y.max())
+        p /= p.sum()
+        top = int(p.argmax())
+        outputs.append(tgt_tokens[top] if top < len(tgt_tokens) else str(top))
+        probs.append(round(float(p[top]), 3))
+    alphas = [step[1].alpha[:, 0] for step in f.steps if step[1] is not None]
+    attention = ([np.round(np.asarray(alphas[t], dtype=np.float64)[times], 3).tolist()
+                  for t in dec_times] if alphas else [])
+    fed_labels = ["<s>", *[tgt_tokens[int(i)] if int(i) < len(tgt_tokens) else str(int(i))
+                           for i in out_ids[:-1]]]
+    # the table's statistics
+    anatomy = seq2seq_anatomy(model, batch, S, tgt_len)
+    flat, layout = model.params.data, model.params.layout
+    mask = np.ones((S, 1), dtype=bool)
+    stats: dict[str, list[float]] = {k: [] for k in ("mean", "std", "sat", "norm", "upd")}
+    for row in anatomy.rows:
+        mean = std = sat = float("nan")
+        if row.kind == "recurrent":
+            part = row.weights[0].slot.split(".")[1]  # l0, l0r, l1 …
+            k = int(part[1:].rstrip("r"))
+            if row.group == "enc":
+                cache = enc.reverse[k] if part.endswith("r") else enc.layers[k]
+                mean, std = _moments(cache.hs[1:], mask)
+                sat = _saturated(model.spec.cell, cache, mask)
+            else:
+                mean, std = float(dec_h[k].mean()), float(dec_h[k].std())
+        elif row.kind == "attention" and alphas:
+            a = np.concatenate(alphas)
+            mean, std = float(a.mean()), float(a.std())
+        elif row.kind == "head":
+            mean, std = float(logits.mean()), float(logits.std())
+        sq = dsq = 0.0
+        for w in row.weights:
+            s = layout.slots[w.slot]
+            vals = flat[s.offset : s.offset + s.size].astype(np.float64)
+            sq += float(vals @ vals)
+            if before is not None:
+                d = vals - before[s.offset : s.offset + s.size]
+                dsq += float(d @ d)
+        norm = float(np.sqrt(sq))
+        upd = float(np.sqrt(dsq)) / norm if before is not None and norm > 0 else float("nan")
+        for key, v in zip(stats, (mean, std, sat, norm if row.weights else float("nan"), upd),
+                          strict=True):
+            stats[key].append(round(v, 6) if np.isfinite(v) else float("nan"))
+    return dict(
+        cell=model.spec.cell, units=model.spec.hidden, inputs=[src_tokens[t] for t in times],
+        times=times, h=strips, outputs=[""] * len(times), probs=[float("nan")] * len(times),
+        last_only=False, real_output=False, rows=[r.name for r in anatomy.rows],
+        shapes=[_fmt_shape(r) for r in anatomy.rows], params=[r.params for r in anatomy.rows],
+        act_mean=stats["mean"], act_std=stats["std"], saturated=stats["sat"],
+        weight_norm=stats["norm"], update_ratio=stats["upd"],
+        dec_inputs=[fed_labels[t] for t in dec_times], dec_times=dec_times, dec_h=dec_strips,
+        dec_outputs=outputs, dec_probs=probs, attention=attention)

@@ -321,6 +321,20 @@ class Seq2SeqTask(Task):
         words = [self.src_vocab.tokens[int(t)] for t in ids]
         return hidden_snapshot(self.net.enc, ids.reshape(-1, 1), words)
 
+    def model_snapshot(self, before: np.ndarray | None = None) -> ev.ModelSnapshot | None:
+        """The encoder's chain over one held-out source, the decoder's over what it writes,
+        and the attention of each decoder step over the source (the model view)."""
+        from rnn_tui.models.unrolled import seq2seq_snapshot
+
+        if not len(self.val_set):
+            return None
+        i = self._shown % len(self.val_set)
+        ids = self.val_set.src[i][:48]
+        words = [self.src_vocab.tokens[int(t)] for t in ids]
+        return ev.ModelSnapshot(**seq2seq_snapshot(
+            self.net, ids, words, list(self.tgt_vocab.tokens), self.max_output(len(ids)), before,
+            self.B, self._longest_target()))
+
     def networks(self) -> list[Any]:
         return [self.net]
 

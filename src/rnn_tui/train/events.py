@@ -158,6 +158,13 @@ class ModelSnapshot(Event):
     saturated: list[float] = field(default_factory=list)  # NaN where nothing saturates
     weight_norm: list[float] = field(default_factory=list)
     update_ratio: list[float] = field(default_factory=list)  # ||dW|| / ||W||, NaN before one
+    # an encoder-decoder: the fields above are the encoder's (no y), these the decoder's
+    dec_inputs: list[str] = field(default_factory=list)  # what it reads: <s>, then its output
+    dec_times: list[int] = field(default_factory=list)
+    dec_h: list[list[list[float]]] = field(default_factory=list)  # [layer][t][unit]
+    dec_outputs: list[str] = field(default_factory=list)  # the token written, y_t
+    dec_probs: list[float] = field(default_factory=list)
+    attention: list[list[float]] = field(default_factory=list)  # [decoder t][source t shown]
 
 
 @dataclass
@@ -382,6 +389,11 @@ def _check_shapes(e: Event) -> None:
                 len(d) != n for layer in e.h for d in layer) or not all(
                 len(a) == k for a in (e.shapes, e.params, e.act_mean, e.act_std, e.saturated,
                                       e.weight_norm, e.update_ratio)):
+            raise _Malformed
+        m = len(e.dec_inputs)
+        if not all(len(a) == m for a in (e.dec_times, e.dec_outputs, e.dec_probs)) or any(
+                len(layer) != m for layer in e.dec_h) or (e.attention and (
+                len(e.attention) != m or any(len(a) != n for a in e.attention))):
             raise _Malformed
     if isinstance(e, Seq2SeqUpdate):
         if len(e.source_tokens) != len(e.output_tokens) or \

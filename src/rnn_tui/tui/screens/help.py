@@ -44,6 +44,9 @@ GUIDE = "\n".join([
     "[b]Directions and set-ups[/b]: a bidirectional layer's second chain (←) runs right to "
     "left. A classifier is many-to-one (y only after the last step, return_sequences=False); "
     "a tagger or a language model is many-to-many (y at every step, return_sequences=True).",
+    "[b]Encoder and decoder[/b] (seq2seq): the encoder's chain reads the source (no y); above "
+    "it the decoder's chain writes the target, each step reading its last output; the α row "
+    "is the attention of the newest decoder step over the source steps (they add up to 1).",
     "[b]Loop view[/b] (key u again): the chain folded back into one cell whose state feeds "
     "itself through W_hh, with the newest step's numbers; u a third time goes back.",
     "[b]The table[/b] (rnn-tui summary, live): each layer's output shape (batch, time, "

@@ -14,6 +14,7 @@ Everything comes from the run's :class:`~rnn_tui.train.events.ModelSnapshot` eve
 from __future__ import annotations
 
 import math
+import textwrap
 
 from rich.style import Style
 from rich.text import Text
@@ -28,7 +29,7 @@ BOX = BOX_UNITS + 2  # with its two walls
 GAP = 6  # the recurrent arrow between two steps: "─W_hh▶"
 STEP = BOX + GAP
 LABEL = 9  # the row labels on the left ("gru 1 →")
-TABLE_HEADER = (f"{'layer':<9} {'output':<15}{'params':>9} {'mean':>6} {'std':>5} {'sat':>4} "
+TABLE_HEADER = (f"{'layer':<13} {'output':<15}{'params':>9} {'mean':>6} {'std':>5} {'sat':>4} "
                 f"{'‖W‖':>7} {'Δ/‖W‖':>8}")
 TABLE_WIDTH = len(TABLE_HEADER)
 BESIDE_MIN = 150  # below this width the table goes beneath the chain
@@ -88,9 +89,9 @@ def chain_rows(snap: ModelSnapshot) -> list[tuple[int, int]]:
     return [(k, d) for k in reversed(range(len(snap.h))) for d in range(len(snap.h[k]))]
 
 
-def row_label(snap: ModelSnapshot, layer: int, direction: int) -> str:
+def row_label(snap: ModelSnapshot, layer: int, direction: int, prefix: str = "") -> str:
     arrow = ("→" if direction == 0 else "←") if len(snap.h[layer]) > 1 else ""
-    return f"{snap.cell[:4]} {layer + 1} {arrow}".rstrip()
+    return f"{prefix or snap.cell[:4]} {layer + 1} {arrow}".rstrip()
 
 
 def pick_steps(snap: ModelSnapshot, fit: int) -> list[int]:
@@ -112,21 +113,32 @@ def output_label(snap: ModelSnapshot, i: int) -> str:
     return f"{shown} {round(100 * p)}%"
 
 
-def draw_chain(snap: ModelSnapshot, width: int, tall: bool, loop: bool = False) -> Canvas:
-    """The unrolled chain (or, with ``loop``, the folded cell at the newest step)."""
+def fitting_steps(width: int) -> int:
+    return max(1, (width - LABEL + GAP) // STEP)
+
+
+def step_columns(n: int, loop: bool = False) -> list[int]:
+    return [LABEL + (2 if loop else 0) + j * STEP for j in range(n)]
+
+
+def draw_chain(snap: ModelSnapshot, width: int, tall: bool, loop: bool = False,
+               head: bool = True, prefix: str = "", x_label: str = "x_t") -> Canvas:
+    """The unrolled chain (or, with ``loop``, the folded cell at the newest step); ``head``:
+    with the y_t line above it."""
     c = Canvas(width)
-    fit = 1 if loop else max(1, (width - LABEL + GAP) // STEP)
+    fit = 1 if loop else fitting_steps(width)
     steps = [len(snap.inputs) - 1] if loop else pick_steps(snap, fit)
-    xs = [LABEL + (2 if loop else 0) + j * STEP for j in range(len(steps))]
+    xs = step_columns(len(steps), loop)
     # y_t, above the top layer, through W_hy
-    y = c.line()
-    c.put(y, 0, "y_t", LABEL_STYLE)
-    up = c.line()
-    for j, i in enumerate(steps):
-        lab = output_label(snap, i)
-        if lab:
-            c.put(y, xs[j] + max(0, (BOX - len(lab)) // 2), lab, LABEL_STYLE)
-            c.put(up, xs[j] + 2, "↑W_hy", ARROW)
+    if head:
+        y = c.line()
+        c.put(y, 0, "y_t", LABEL_STYLE)
+        up = c.line()
+        for j, i in enumerate(steps):
+            lab = output_label(snap, i)
+            if lab:
+                c.put(y, xs[j] + max(0, (BOX - len(lab)) // 2), lab, LABEL_STYLE)
+                c.put(up, xs[j] + 2, "↑W_hy", ARROW)
     rows = chain_rows(snap)
     for r, (layer, d) in enumerate(rows):
         if r and d == 0:  # the layer above reads this one's h_t at every step
@@ -138,7 +150,7 @@ def draw_chain(snap: ModelSnapshot, width: int, tall: bool, loop: bool = False) 
             for x in xs:
                 c.put(top, x, "╭" + "─" * BOX_UNITS + "╮", MUTED)
         mid = c.line()
-        c.put(mid, 0, row_label(snap, layer, d), LABEL_STYLE)
+        c.put(mid, 0, row_label(snap, layer, d, prefix), LABEL_STYLE)
         for j, i in enumerate(steps):
             x = xs[j]
             c.put(mid, x, "│", MUTED)
@@ -167,7 +179,7 @@ def draw_chain(snap: ModelSnapshot, width: int, tall: bool, loop: bool = False) 
                 c.put(back, xs[0] + (BOX - 4) // 2, "W_hh", ARROW)
     below = c.line()
     x_line = c.line()
-    c.put(x_line, 0, "x_t", LABEL_STYLE)
+    c.put(x_line, 0, x_label, LABEL_STYLE)
     for j, i in enumerate(steps):
         c.put(below, xs[j] + 2, "↑W_xh", ARROW)
         tok = snap.inputs[i]
@@ -177,25 +189,62 @@ def draw_chain(snap: ModelSnapshot, width: int, tall: bool, loop: bool = False) 
     return c
 
 
+def draw_seq2seq(snap: ModelSnapshot, width: int, tall: bool) -> Canvas:
+    """The decoder's chain over what it writes (y_t the token written, its input the one
+    before), the attention weights of its newest step over the source steps, and beneath them
+    the encoder's chain over the source."""
+    dec = ModelSnapshot(cell=snap.cell, units=snap.units, inputs=snap.dec_inputs,
+                        times=snap.dec_times, h=[[layer] for layer in snap.dec_h],
+                        outputs=snap.dec_outputs, probs=snap.dec_probs)
+    c = draw_chain(dec, width, tall, prefix="dec", x_label="in")
+    enc = draw_chain(snap, width, tall, head=False, prefix="enc")
+    steps = pick_steps(snap, fitting_steps(width))
+    dsteps = pick_steps(dec, fitting_steps(width))
+    if snap.attention and dsteps:
+        newest = dsteps[-1]
+        label = c.line()
+        c.put(label, 0, f"attention of decoder step {snap.dec_times[newest] + 1} "
+              f"({output_label(dec, newest) or '?'}) over the source:", MUTED)
+        weights = c.line()
+        c.put(weights, 0, "α", LABEL_STYLE)
+        row = snap.attention[newest]
+        for x, i in zip(step_columns(len(steps)), steps, strict=True):
+            a = row[i] if i < len(row) else float("nan")
+            ok = isinstance(a, (int, float)) and math.isfinite(a)
+            bar = BARS[min(len(BARS) - 1, int(max(a, 0.0) * len(BARS)))] if ok else " "
+            c.put(weights, x + 2, f"{bar} {_pct(a)}", ARROW)
+    c.rows += enc.rows
+    return c
+
+
 def legend(snap: ModelSnapshot, loop: bool, width: int) -> Text:
     """What the picture says in words, in lines of ``width``."""
     setup = ("many-to-one: y only after the last step" if snap.last_only else
              "many-to-many: y at every step")
     what = ("one cell, its state fed back through W_hh at every step" if loop else
             "the same W_xh, W_hh, W_hy at every step")
-    parts = [what, setup, f"strips: the first {min(BOX_UNITS, snap.units)} of {snap.units} "
+    extra = []
+    if snap.dec_inputs:
+        setup = "seq2seq: the encoder reads the source, the decoder writes the target"
+        extra = ["each decoder step reads its last output and the context, α-weighted "
+                 "encoder states"]
+    parts = [what, setup, *extra, f"strips: the first {min(BOX_UNITS, snap.units)} of {snap.units} "
              "units of h_t"]
-    lines = [parts[0]]
-    for part in parts[1:]:
-        if len(lines[-1]) + 3 + len(part) <= width:
+    lines: list[str] = []
+    for part in parts:
+        if lines and len(lines[-1]) + 3 + len(part) <= width:
             lines[-1] += " · " + part
         else:
-            lines.append(part)
+            lines += textwrap.wrap(part, max(width, 20))
     return Text("\n".join(lines), MUTED)
 
 
 def _pct(v: float) -> str:
     return "–" if not isinstance(v, (int, float)) or not math.isfinite(v) else f"{100 * v:.0f}%"
+
+
+def _num(v: float, spec: str) -> str:
+    return "–" if isinstance(v, float) and math.isnan(v) else fmt_num(v, spec)
 
 
 def _compact(n: int) -> str:
@@ -208,8 +257,8 @@ def table(snap: ModelSnapshot) -> Text:
     out.append(TABLE_HEADER, LABEL_STYLE)
     for k, name in enumerate(snap.rows):
         out.append("\n")
-        out.append(f"{name[:9]:<9} {snap.shapes[k][:15]:<15}{_compact(snap.params[k]):>9} "
-                   f"{fmt_num(snap.act_mean[k], '+.2f'):>6} {fmt_num(snap.act_std[k], '.2f'):>5} "
+        out.append(f"{name[:13]:<13} {snap.shapes[k][:15]:<15}{_compact(snap.params[k]):>9} "
+                   f"{_num(snap.act_mean[k], '+.2f'):>6} {_num(snap.act_std[k], '.2f'):>5} "
                    f"{_pct(snap.saturated[k]):>4} {fmt_num(snap.weight_norm[k], '.3g'):>7} "
                    f"{fmt_num(snap.update_ratio[k], '.1e'):>8}")
     return out
@@ -219,20 +268,31 @@ def model_text(snap: ModelSnapshot | None, width: int, height: int, loop: bool =
     """The whole view for a ``width`` x ``height`` area."""
     if snap is None or not snap.inputs or not snap.h:
         return Text("waiting for the first snapshot of the model…", MUTED)
-    rows = len(chain_rows(snap))
-    layers = len(snap.h)
-    per_row = 4 if loop else 3
-    tall_height = 2 + rows * per_row + (layers - 1) + 2
-    flat_height = 2 + rows * (4 if loop else 1) + (layers - 1) + 2
     tab = table(snap)
     tab_lines = len(snap.rows) + 1
     beside = width >= BESIDE_MIN or (loop and width >= LABEL + STEP + 8 + TABLE_WIDTH)
-    room = height - 1 - (0 if beside else tab_lines + 1)
-    tall = loop or tall_height <= room
+    words = legend(snap, loop, width)
+    room = height - len(words.plain.splitlines()) - (0 if beside else tab_lines + 1)
     chain_width = width - TABLE_WIDTH - 2 if beside else width
-    chain = draw_chain(snap, chain_width, tall, loop).text()
-    if not tall and flat_height > room:
+
+    def draw(tall: bool) -> Canvas:
+        if snap.dec_inputs and not loop:
+            return draw_seq2seq(snap, chain_width, tall)
+        if snap.dec_inputs:  # the loop of each: the decoder's above the encoder's
+            dec = ModelSnapshot(cell=snap.cell, units=snap.units, inputs=snap.dec_inputs,
+                                times=snap.dec_times, h=[[layer] for layer in snap.dec_h],
+                                outputs=snap.dec_outputs, probs=snap.dec_probs)
+            c = draw_chain(dec, chain_width, True, True, prefix="dec", x_label="in")
+            c.rows += draw_chain(snap, chain_width, True, True, head=False, prefix="enc").rows
+            return c
+        return draw_chain(snap, chain_width, tall or loop, loop)
+
+    canvas = draw(True)
+    if len(canvas.rows) > room and not loop:
+        canvas = draw(False)
+    if len(canvas.rows) > room:
         tab = Text("")  # no room for both: the picture first
+    chain = canvas.text()
     out = Text(no_wrap=True, overflow="crop")
     if beside:
         left = chain.split("\n")
@@ -251,7 +311,7 @@ def model_text(snap: ModelSnapshot | None, width: int, height: int, loop: bool =
             out.append("\n\n")
             out.append_text(tab)
     out.append("\n")
-    out.append_text(legend(snap, loop, width))
+    out.append_text(words)
     return out
 
 
