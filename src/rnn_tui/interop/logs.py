@@ -220,6 +220,12 @@ class CsvSink:
         self.path = Path(path)
         self.columns: list[str] = []
         self._f = None
+        if os.path.lexists(self.path) and not self.path.is_file():  # a FIFO would block
+            from rnn_tui.safeio import kind_of
+
+            what = kind_of(os.stat(self.path).st_mode) if self.path.exists() else "a broken link"
+            raise UserError(f"{self.path} is {what}, not a file; move it away or log without "
+                            "--log csv")
         if self.path.exists() and self.path.stat().st_size:
             with open(self.path, newline="", encoding="utf-8") as f:
                 header = next(csv.reader(f), [])
