@@ -103,11 +103,24 @@ def say_which(path: Path, which: str, meta: dict | None = None) -> None:
             meta = load_checkpoint(path)[1]
         except UserError:
             return
-    what = {"best": "best", "latest": "latest"}[which]
-    val = meta.get("best_val_loss") if which == "best" else meta.get("last_val_loss")
+    from rnn_tui.train.events import fmt_num
+
+    step = meta.get("step", "?")
+    if which == "best":  # chosen by the validation loss, or by the measure the task names
+        by, metric = meta.get("best_by"), meta.get("best_metric")
+        if not isinstance(by, str):  # written before runs said: sentence tasks chose by accuracy
+            old = meta.get("task") in ("classify", "tag") and \
+                isinstance(meta.get("best_score"), (int, float))
+            by, metric = ("accuracy", -meta["best_score"]) if old else ("val_loss", None)
+        loss = fmt_num(meta.get("best_val_loss"), ".4f")
+        chosen = "" if by == "val_loss" else f"chosen by {visible(by)} {fmt_num(metric, '.4f')}, "
+        print(f"rnn-tui: using the best weights ({visible(path.name)}, step {step}, {chosen}"
+              f"val_loss {loss})", file=sys.stderr)
+        return
+    val = meta.get("last_val_loss")
     extra = f", val_loss {val:.4f}" if isinstance(val, (int, float)) else ""
-    print(f"rnn-tui: using the {what} weights ({visible(path.name)}, step {meta.get('step', '?')}"
-          f"{extra})", file=sys.stderr)
+    print(f"rnn-tui: using the latest weights ({visible(path.name)}, step {step}{extra})",
+          file=sys.stderr)
 
 
 def leave_mid_step(trainer, run_dir: Path, received: list[int], resume: str) -> None:

@@ -147,7 +147,18 @@ def join_words(words: list[str]) -> str:
 
 
 def tokenizer_from_dict(d: dict[str, Any]):
+    """The tokenizer a checkpoint (or a vocabulary file) describes; a vocabulary that is not a
+    list of distinct tokens (single characters for ``char``) is refused."""
+    if not isinstance(d, dict):
+        raise UserError("the vocabulary is not a table; the file is corrupt")
     kind = d.get("kind")
+    vocab = d.get("vocab")
+    if kind in ("char", "word") and (
+            not isinstance(vocab, list) or not vocab
+            or not all(isinstance(v, str) and (kind == "word" or len(v) == 1) for v in vocab)
+            or len(set(vocab)) != len(vocab)):
+        raise UserError(f"the {kind} vocabulary is not a list of distinct "
+                        f"{'characters' if kind == 'char' else 'words'}; the file is corrupt")
     if kind == "char":
         return CharTokenizer.from_dict(d)
     if kind == "word":

@@ -104,8 +104,9 @@ class HeldOutErrors:
             xs0 = list(range(n0 - len(hist), n0))
             xs1 = list(range(n0, n0 + len(truth)))
             plt.clear_figure()
-            if not sys.stdout.isatty():
-                plt.theme("clear")  # no colour codes in a pipe or file
+            colour = con.is_terminal and not con.no_color  # a pipe, a file, NO_COLOR: none
+            if not colour:
+                plt.theme("clear")
             plt.plot(xs0, list(hist), label="history")
             plt.plot(xs1, list(truth), label="truth")
             plt.plot(xs1, list(fc), label="forecast")
@@ -117,7 +118,9 @@ class HeldOutErrors:
                 plt.plot(list(range(n1, n1 + len(future))), list(future), label="future")
             plt.plotsize(min(con.width, 100), 20)
             plt.title(f"{self.series.name}: forecast vs truth")
-            plt.show()
+            chart = plt.build()  # plotext resets colours even in its colourless theme
+            sys.stdout.write((chart if colour else plt.uncolorize(chart)) + "\n")
+            sys.stdout.flush()
         print(f"model_mae={errs['model']['mae']:.4f} "
               f"seasonal_naive_mae={errs['seasonal_naive']['mae']:.4f}")
 

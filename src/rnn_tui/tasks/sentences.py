@@ -27,6 +27,7 @@ class SentenceTask(Task):
     define the targets of a batch."""
 
     last_only = False  # many-to-one (classification) or one output per token (tagging)
+    best_by = "accuracy"  # see selection_score
     overfitting_message = (
         "held-out accuracy falling behind: the model is memorising its training sentences "
         "(best at step {step:,}; best.npz keeps those weights)")

@@ -10,7 +10,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from rnn_tui.errors import error_line, markup_safe, visible
 from rnn_tui.train import events as ev
-from rnn_tui.train.events import fmt_num
+from rnn_tui.train.events import best_phrase, fmt_num
 
 
 def _finite(v) -> bool:
@@ -19,7 +19,8 @@ def _finite(v) -> bool:
 
 class ConsoleSink:
     def __init__(self, console: Console | None = None, show_samples: bool = True):
-        self.console = console or Console(stderr=False, highlight=False)
+        # soft_wrap: a line is one line in a log file or a pipe (the terminal wraps its own)
+        self.console = console or Console(stderr=False, highlight=False, soft_wrap=True)
         self.show_samples = show_samples
         self.progress: Progress | None = None
         self.bar = None
@@ -54,9 +55,10 @@ class ConsoleSink:
         elif isinstance(e, ev.Evaluated):
             extra = " ".join(f"{k.replace('seasonal_naive', 'snaive')} {fmt_num(v, '.2f')}"
                              for k, v in e.metrics.items())
+            best = fmt_num(e.best_val_loss, '.4f') if e.best_by == "val_loss" else \
+                f"{e.best_by} {fmt_num(e.best_metric, '.4f')} at step {e.best_step:,}"
             c.print(f"step {e.step:>6}  {fmt_num(e.elapsed_s, '7.1f')}s  val_loss "
-                    f"{fmt_num(e.val_loss, '.4f')}  (best {fmt_num(e.best_val_loss, '.4f')})  "
-                    f"{extra}", highlight=False)
+                    f"{fmt_num(e.val_loss, '.4f')}  (best {best})  {extra}", highlight=False)
         elif isinstance(e, ev.SampleText) and self.show_samples:
             c.print(f"[dim]--- sample at step {e.step} (temperature "
                     f"{fmt_num(e.temperature, '.2f')})[/]")
@@ -70,10 +72,10 @@ class ConsoleSink:
             print(error_line(e.message), file=sys.stderr)
         elif isinstance(e, ev.Finished):
             self._stop()
-            best = fmt_num(e.best_val_loss, ".4f", "n/a")
-            at = f" at step {e.best_step}" if e.best_val_loss is not None and e.best_step else ""
+            best = best_phrase(e.best_by, e.best_metric, e.best_val_loss,
+                               e.best_step if e.best_val_loss is not None else None, "n/a")
             c.print(f"finished ({e.reason}) after {e.step} steps, {fmt_num(e.elapsed_s, '.1f')}s;"
-                    f" best val_loss {best}{at}")
+                    f" best {best}")
             if e.reason == "early stopping":
                 c.print("stopped early: the held-out score stopped improving (--patience); "
                         "best.npz keeps the best weights, which sample and evaluate use")

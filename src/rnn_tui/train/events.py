@@ -93,10 +93,12 @@ class Evaluated(Event):
     type: ClassVar[str] = "eval"
     val_loss: float = 0.0
     train_loss: float | None = None
-    best_val_loss: float | None = None
+    best_val_loss: float | None = None  # the validation loss of the best evaluation
     metrics: dict[str, float] = field(default_factory=dict)
     best_step: int = 0
     evals_since_best: int = 0
+    best_by: str = "val_loss"  # what the best evaluation is chosen by (a task's best_by)
+    best_metric: float | None = None  # its value at the best evaluation
 
 
 @dataclass
@@ -268,6 +270,8 @@ class Finished(Event):
     best_val_loss: float | None = None
     last_val_loss: float | None = None
     best_step: int = 0
+    best_by: str = "val_loss"  # as in Evaluated
+    best_metric: float | None = None
 
 
 @dataclass
@@ -291,6 +295,17 @@ EVENT_TYPES: dict[str, type[Event]] = {
                 ModelSnapshot, EmbeddingSnapshot, ForecastUpdate, ClassifyUpdate, TagUpdate,
                 Seq2SeqUpdate, CheckpointSaved, Paused, Resumed, Finished, Notice, Failed)
 }
+
+
+def best_phrase(best_by: str, best_metric: float | None, best_val_loss: float | None,
+                step: int | None = None, missing: str = "–") -> str:
+    """What "best" was and what chose it: ``val_loss 0.5087 at step 200``, or, for a best
+    chosen by another measure, ``accuracy 0.8300 at step 200 (val_loss there 0.5087)``."""
+    at = f" at step {step:,}" if step else ""
+    loss = fmt_num(best_val_loss, ".4f", missing)
+    if best_by == "val_loss":
+        return f"val_loss {loss}{at}"
+    return f"{best_by} {fmt_num(best_metric, '.4f', missing)}{at} (val_loss there {loss})"
 
 
 def event_from_dict(d: dict[str, Any]) -> Event | None:

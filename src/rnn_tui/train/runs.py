@@ -460,6 +460,8 @@ _COMMON_META = {
     "best_val_loss": (lambda v: v is None or _is_num(v), "a number or null"),
     "last_val_loss": (lambda v: v is None or _is_num(v), "a number or null"),
     "best_step": (lambda v: v is None or (_is_int(v) and v >= 0), "a whole number >= 0"),
+    "best_by": (lambda v: isinstance(v, str) and len(v) < 64, "a name"),
+    "best_metric": (lambda v: v is None or _is_num(v), "a number or null"),
     "bad_evals": (lambda v: v is None or (_is_int(v) and v >= 0), "a whole number >= 0"),
     "lr_scale": (lambda v: v is None or (_is_num(v) and 0 < v <= 1e6), "a number > 0"),
     "config": (lambda v: isinstance(v, dict), "a table"),

@@ -122,6 +122,8 @@ class Task(ABC):
     kind: ClassVar[str] = ""  # the config's data.task: char, word, series, classify, tag
     views: ClassVar[tuple[str, ...]] = ()
     loss_name: ClassVar[str] = "nats/token"
+    # what "best" is chosen by (see selection_score): val_loss, or a key of the metrics
+    best_by: ClassVar[str] = "val_loss"
     # what "the best weights" means: the lowest validation loss, unless a task says otherwise
     overfitting_message: ClassVar[str] = (
         "validation loss rising: the model is memorising the training text (best {best:.4f} "
@@ -182,7 +184,8 @@ class Task(ABC):
 
     def selection_score(self, val_loss: float, metrics: dict[str, float]) -> float:
         """Lower is better: which evaluation's weights best.npz keeps, and what patience
-        waits for. By default the validation loss."""
+        waits for. By default the validation loss; a task that overrides it names the measure
+        in :attr:`best_by`."""
         return val_loss
 
     # ------------------------------------------------------------------ what it shows

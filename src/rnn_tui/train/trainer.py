@@ -65,6 +65,7 @@ class Trainer:
         self.elapsed_before = 0.0
         self.best_val: float | None = None  # the validation loss of the best evaluation
         self.best_score: float | None = None  # what "best" means for the task (lower is better)
+        self.best_metric: float | None = None  # the task's best_by measure at the best
         self.best_step = 0
         self.last_val: float | None = None
         self.bad_evals = 0  # evaluations since the best
@@ -212,6 +213,7 @@ class Trainer:
         self.elapsed_before = float(meta.get("elapsed_s", 0.0))
         self.best_val = meta.get("best_val_loss")
         self.best_score = meta.get("best_score", self.best_val)
+        self.best_metric = meta.get("best_metric", self.best_val)
         self.best_step = int(meta.get("best_step", 0) or 0)
         self.last_val = meta.get("last_val_loss")
         self.bad_evals = int(meta.get("bad_evals", 0) or 0)
@@ -356,7 +358,8 @@ class Trainer:
             self.finished.set()
             raise
         self.emit(ev.Finished(reason=reason, best_val_loss=self.best_val,
-                              last_val_loss=self.last_val, best_step=self.best_step))
+                              last_val_loss=self.last_val, best_step=self.best_step,
+                              best_by=self.task.best_by, best_metric=self.best_metric))
         self.finished.set()
         return reason
 
@@ -472,11 +475,14 @@ class Trainer:
         improved = math.isfinite(score) and (self.best_score is None or score < self.best_score)
         if improved:
             self.best_val, self.best_score = val, score
+            self.best_metric = val if self.task.best_by == "val_loss" else \
+                metrics.get(self.task.best_by)
             self.best_step, self.bad_evals = self.step, 0
         else:
             self.bad_evals += 1
         self.emit(ev.Evaluated(val_loss=val, best_val_loss=self.best_val, metrics=metrics,
-                               best_step=self.best_step, evals_since_best=self.bad_evals))
+                               best_step=self.best_step, evals_since_best=self.bad_evals,
+                               best_by=self.task.best_by, best_metric=self.best_metric))
         for extra in self.task.eval_events():
             self.emit(extra)
         if improved:
@@ -511,8 +517,9 @@ class Trainer:
             return
         arrays, meta = self.task.checkpoint()
         meta.update(step=self.step, elapsed_s=self.elapsed(), best_val_loss=self.best_val,
-                    best_score=self.best_score,
-                    best_step=self.best_step, last_val_loss=self.last_val,
+                    best_score=self.best_score, best_by=self.task.best_by,
+                    best_metric=self.best_metric, best_step=self.best_step,
+                    last_val_loss=self.last_val,
                     bad_evals=self.bad_evals, lr_scale=self.lr_scale, config=self.cfg.to_dict())
         path = self.run_dir / name
         save_checkpoint(path, arrays, meta)
