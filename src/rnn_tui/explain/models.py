@@ -189,8 +189,12 @@ class Tagger(Explainable):
         self.nets, self.features, self.tags = [net], features, tags
 
     def read(self, text):
-        words = [w for w in split_words(self._check_text(text), False) if w != "\n"]
-        words = words[:MAX_TOKENS]
+        """``text``: a sentence, or its words as a list (read as they are)."""
+        if isinstance(text, list):
+            words = [str(w) for w in text][:MAX_TOKENS]
+        else:
+            words = [w for w in split_words(self._check_text(text), False) if w != "\n"]
+            words = words[:MAX_TOKENS]
         if not words:
             raise UserError("the input holds no words to tag")
         ids = self.features.encode(words)

@@ -18,8 +18,11 @@ import errno
 import math
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
+from concurrent.futures import Future
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -78,6 +81,9 @@ class Trainer:
         self._good_finite = True  # and whether those weights are finite
         self.temperature = cfg.train.temperature
         self._stop = threading.Event()
+        self._calls: deque = deque()  # (fn, Future) to run between steps
+        self._calls_lock = threading.Lock()
+        self._in_loop = False
         self._run = threading.Event()
         self._run.set()
         self._one_step = threading.Event()
@@ -219,11 +225,39 @@ class Trainer:
         self.bad_evals = int(meta.get("bad_evals", 0) or 0)
         self.lr_scale = float(meta.get("lr_scale", 1.0) or 1.0)
 
+    def between_steps(self, fn: Callable[[], Any]) -> Future:
+        """Run ``fn`` on the training thread between two steps (at once when no loop is
+        running), where it sees the weights whole and delays training by its own time only:
+        e.g. a copy of the weights for an explanation. Returns a Future of its result."""
+        fut: Future = Future()
+        with self._calls_lock:
+            if self._in_loop:
+                self._calls.append((fn, fut))
+                return fut
+        _settle(fut, fn)
+        return fut
+
+    def _serve_calls(self) -> None:
+        while self._calls:
+            with self._calls_lock:
+                fn, fut = self._calls.popleft()
+            _settle(fut, fn)
+
     def run(self) -> str:
         """Train until done, stopped, out of time, out of patience or failed. Returns the
         reason. A run that fails (a write fails, it diverges for good, an error is raised)
         before its first checkpoint takes away the run directory it was given to create
         (``created_run_dir``): no half-made run is left behind."""
+        with self._calls_lock:
+            self._in_loop = True
+        try:
+            return self._run_guarded()
+        finally:
+            with self._calls_lock:
+                self._in_loop = False
+            self._serve_calls()
+
+    def _run_guarded(self) -> str:
         try:
             reason = self._loop()
         except (BrokenPipeError, ConnectionError):
@@ -267,6 +301,7 @@ class Trainer:
         reason = "done"
         try:
             while True:
+                self._serve_calls()
                 if self._stop.is_set():
                     reason = self.stop_reason
                     break
@@ -426,6 +461,7 @@ class Trainer:
         return lr * self.lr_scale
 
     def _handle_requests(self) -> None:
+        self._serve_calls()
         if self._sample_now.is_set():
             self._sample()
         if self._save_now.is_set():
@@ -574,6 +610,13 @@ class Trainer:
             kept = "the weights were not updated and the last good checkpoint is kept"
         return (f"training diverged at step {self.step + 1} ({detail}); {kept}. Lower the "
                 "learning rate or turn on gradient clipping (--clip).")
+
+
+def _settle(fut: Future, fn: Callable[[], Any]) -> None:
+    try:
+        fut.set_result(fn())
+    except Exception as err:  # the caller's to handle
+        fut.set_exception(err)
 
 
 def write_config(run_dir: Path, cfg: RunConfig) -> None:

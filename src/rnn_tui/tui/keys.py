@@ -167,6 +167,20 @@ def _setup(ctx: KeyContext) -> str | None:
     return None
 
 
+def _reads_text(ctx: KeyContext) -> str | None:
+    """Try it and attribution shading: any model that reads text (not a series)."""
+    if "forecast" in ctx.views:
+        return "a series model reads numbers: rnn-tui predict RUN --file F.csv forecasts from " \
+            "yours, rnn-tui explain RUN --file F.csv says which values mattered"
+    return None
+
+
+def _reach(ctx: KeyContext) -> str | None:
+    if ctx.views and not ctx.text:
+        return TEXT_ONLY.format(what="how far back it looks", task=ctx.task or "labelled")
+    return None
+
+
 def _always(_ctx: KeyContext) -> str | None:
     return None
 
@@ -193,6 +207,9 @@ RULES: dict[str, Callable[[KeyContext], str | None]] = {
     "generate": _generate,
     "setup": _setup,
     "next_pair": _next_pair,
+    "try_it": _reads_text,
+    "toggle_shading": _reads_text,
+    "reach_view": _reach,
 }
 
 

@@ -16,11 +16,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal
 from textual.css.query import NoMatches
-from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Footer
 
 from rnn_tui.train.events import CheckpointSaved, Failed, Finished, Notice, Paused, Resumed
 from rnn_tui.tui.keys import KeyContext, why_not
+from rnn_tui.tui.screens.explained import ExplainedScreen
 from rnn_tui.tui.source import EventSource
 from rnn_tui.tui.state import RunState, fmt_time
 from rnn_tui.tui.widgets.curves import ForecastChart, GradChart, LossChart
@@ -40,6 +40,7 @@ from rnn_tui.tui.widgets.panels import (
     StatusLine,
     finite,
 )
+from rnn_tui.tui.widgets.reach import ReachView
 from rnn_tui.tui.widgets.seq2seq import AttentionView, ExactMatchChart
 from rnn_tui.tui.widgets.unrolled import ModelView
 
@@ -60,7 +61,7 @@ def describe_run(s) -> str:
             f"{m.get('layers', '?')}×{m.get('hidden', '?')} · {params} params")
 
 
-class DashboardScreen(Screen):
+class DashboardScreen(ExplainedScreen):
     # The footer shows a key only while it applies (rnn_tui.tui.keys); Help and Quit first, so
     # that they fit at 80 columns
     BINDINGS = [
@@ -138,22 +139,23 @@ class DashboardScreen(Screen):
                     yield EmbeddingView(self.state, id="embeddings")
                     yield ModelView(id="model")
             with Panel(id="text-panel") as p:
-                p.border_title = r"Generated text \[s] \[+/-] \[p]"
+                p.border_title = r"Generated text \[s] \[+/-] \[p] \[b] \[i]"
                 with ContentSwitcher(initial="samples", id="text-views"):
                     yield SampleStream(id="samples")
                     yield NextTokenView(id="next-token")
+                    yield ReachView(id="reach")
             with Panel(id="forecast-panel", classes="series") as p:
                 p.border_title = r"Forecast \[f]"
                 yield ForecastChart(self.state, id="forecast")
                 yield ErrorTable(id="errors")
             with Panel(id="classify-panel") as p:
-                p.border_title = "Classification"
+                p.border_title = r"Classification \[i] \[x]"
                 yield AccuracyChart(self.state, id="classify-accuracy")
                 with Horizontal(id="classify-bottom"):
                     yield ConfusionView(id="confusion")
                     yield ExampleStream(id="examples")
             with Panel(id="tag-panel") as p:
-                p.border_title = "Tagging"
+                p.border_title = r"Tagging \[i] \[x]"
                 yield AccuracyChart(self.state, id="tag-accuracy")
                 yield TaggedSentence(id="tagged")
             with Panel(id="seq2seq-panel") as p:
@@ -213,6 +215,7 @@ class DashboardScreen(Screen):
                 self._saving = False
                 self.tell(f"saved step {e.step:,} to {e.path}", "information", 4)
         self.dirty.add("status")
+        self.explain_news()
         self.redraw()
         keys = self.key_context()
         if keys != self._keys_seen:  # the footer shows the keys that apply now

@@ -54,6 +54,16 @@ GUIDE = "\n".join([
     "saturated units (a sigmoid below 0.1 or above 0.9, |tanh| above 0.9: little gradient "
     "passes); ‖W‖, its weight norm; Δ/‖W‖, the last update's size relative to it (near "
     "1e-3 is the usual rule of thumb: much larger jumps about, much smaller has stalled).",
+    "[b]Try it[/b] (key i): type your own input and the model reads it with the current "
+    "weights (a copy: training goes on): a classifier's label and every class's probability, "
+    "a tagger's tags, a language model's next-token distribution; each token shaded by how "
+    "much it made that output (integrated gradients; green for, red against).",
+    "[b]Why?[/b] (key x): the classify panel's held-out sentences, the tag panel's sentence "
+    "and the generated text shaded by the same attribution.",
+    "[b]How far back it looks[/b] (key b, language models): the newest prediction's "
+    "gradient with respect to each of the last characters it read, as shaded text and as a "
+    "profile by distance, updated as it trains. Compare --cell rnn with --cell lstm: the "
+    "vanilla RNN's reach dies away within a few characters.",
     "[b]One step at a time[/b] (key . while paused): exactly one batch is trained and every "
     "view shows it, the gradient flowing back through that batch included.",
 ])

@@ -3,6 +3,7 @@ and scored sentences (classification), a tagged sentence with its mistakes (tagg
 
 from __future__ import annotations
 
+from rich.style import Style
 from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
@@ -72,10 +73,12 @@ class ConfusionView(Static):
 
 class ExampleStream(Static):
     """Held-out sentences with the label predicted and its probability (✓ right, ✗ wrong),
-    each given as many lines as the height shares out (up to :attr:`MAX_LINES`)."""
+    each given as many lines as the height shares out (up to :attr:`MAX_LINES`); with
+    ``shading`` ({text: (attribution, separator)}), each sentence's tokens shaded by theirs."""
 
     MAX_LINES = 3
     _state: RunState | None = None
+    shading: dict | None = None
 
     def on_resize(self) -> None:
         if self._state is not None:
@@ -101,8 +104,18 @@ class ExampleStream(Static):
             if not ok:
                 line.append(f"(true {_short(str(ex.get('gold')))}) ", style="red")
             room = max(lines * width - line.cell_len - 1, 10)
-            text = " ".join(visible(ex.get("text", "")).split())
-            line.append(text if len(text) <= room else text[: room - 1] + "…")
+            raw = str(ex.get("text", ""))
+            text = " ".join(visible(raw).split())
+            entry = (self.shading or {}).get(raw)
+            if entry is not None:
+                from rnn_tui.explain.shading import shade
+
+                a, sep = entry
+                shaded = shade(a.tokens, a.scores, sep)
+                shaded.truncate(room, overflow="ellipsis")
+                line.append_text(shaded)
+            else:
+                line.append(text if len(text) <= room else text[: room - 1] + "…")
             out.append_text(line)
             out.append("\n")
         self.update(out, layout=False)
@@ -111,7 +124,10 @@ class ExampleStream(Static):
 class TaggedSentence(Static):
     """A held-out sentence, each word over its predicted tag; a wrong tag in red with the
     right one after it, a word never seen in training underlined; accuracy on known and
-    unknown words beside the most-frequent-tag baseline."""
+    unknown words beside the most-frequent-tag baseline; with ``shading`` (an attribution),
+    each word shaded by its own."""
+
+    shading = None
 
     def show(self, state: RunState) -> None:
         u = state.tag
@@ -126,7 +142,15 @@ class TaggedSentence(Static):
                    f"{u.baseline_unknown_accuracy:.3f})\n", style="dim")
         width = max(self.content_size.width, 20)
         words, tags = Text(), Text()
-        for w, g, p, unk in zip(u.words, u.gold, u.pred, u.unknown, strict=False):
+        a = self.shading if self.shading is not None and \
+            list(self.shading.tokens) == list(u.words)[: len(self.shading.tokens)] else None
+        if a is not None:
+            from rnn_tui.explain.shading import token_style
+
+            scale = max((abs(v) for v in a.scores), default=0.0)
+            out.append(f"shaded: why {a.target}\n", style="dim")
+        for i, (w, g, p, unk) in enumerate(zip(u.words, u.gold, u.pred, u.unknown,
+                                               strict=False)):
             w, g, p = visible(w), visible(g), visible(p)
             tag = p if p == g else f"{p}≠{g}"
             cell = max(len(w), len(tag)) + 1
@@ -136,7 +160,11 @@ class TaggedSentence(Static):
                 out.append_text(tags)
                 out.append("\n")
                 words, tags = Text(), Text()
-            words.append(w.ljust(cell), style="underline" if unk else "")
+            style = Style(underline=bool(unk))
+            if a is not None and i < len(a.scores):
+                style = token_style(a.scores[i], scale) + style
+            words.append(w, style=style)
+            words.append(" " * (cell - len(w)))
             tags.append(tag.ljust(cell), style="dim" if p == g else "bold red")
         out.append_text(words)
         out.append("\n")

@@ -35,7 +35,10 @@ class StatusLine(Static):
 
 
 class SampleStream(Static):
-    """The latest generated samples, newest at the bottom."""
+    """The latest generated samples, newest at the bottom; with ``shading`` (an attribution
+    over the newest sample's last characters), those shaded by theirs."""
+
+    shading = None
 
     _state: RunState | None = None
 
@@ -61,6 +64,14 @@ class SampleStream(Static):
                 out.append(visible(s.prime, keep="\n\t"))
                 out.append(visible(_join(s.pieces[: self._shown], str(s.text)), keep="\n\t"))
                 out.append("▌", style="bold")
+            elif k == last and self.shading is not None and \
+                    str(s.text).endswith("".join(self.shading.tokens)):
+                from rnn_tui.explain.shading import shade
+
+                n = len("".join(self.shading.tokens))
+                out.append(str(s.text)[: len(str(s.text)) - n])
+                out.append_text(shade(self.shading.tokens, self.shading.scores, "",
+                                      signed=False))
             else:
                 out.append(visible(s.text, keep="\n\t"))
         if not state.samples:
