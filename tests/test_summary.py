@@ -71,13 +71,10 @@ def torch_model(torch, md: dict):
     return Model()
 
 
-# (cell, layers, bidirectional, embed): every cell, both depths, both directions and both inputs
-# appear, each with the others varied; bidirectional runs are sentence classifiers (a language
-# model reads one way), the others character models
-COUNT_CASES = [
-    ("rnn", 1, False, 12), ("rnn", 2, True, 0), ("lstm", 1, True, 12), ("lstm", 2, False, 0),
-    ("gru", 1, False, 0), ("gru", 2, True, 12), ("lstm", 2, True, 0), ("gru", 1, False, 12),
-]
+# (cell, layers, bidirectional, embed): every combination; bidirectional runs are sentence
+# classifiers (a language model reads one way), the others character models
+COUNT_CASES = [(cell, layers, bi, embed) for cell in ("rnn", "lstm", "gru") for layers in (1, 2)
+               for bi in (False, True) for embed in (12, 0)]
 
 
 @pytest.mark.parametrize("cell,layers,bi,embed", COUNT_CASES,
