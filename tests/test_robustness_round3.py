@@ -388,6 +388,17 @@ CASES = {
     "watch with no terminal": (lambda d, r: ["watch", r], 2, "needs a terminal"),
 }
 
+
+
+def fifo_log(run: Path) -> Path:
+    os.mkfifo(run / "metrics.csv")
+    return run
+
+
+CASES["--log csv onto a FIFO"] = (
+    lambda d, r: ["train", "--resume", fifo_log(r), "--log", "csv", "--steps", "20",
+                  "--quiet"], 2, "metrics.csv is a FIFO")
+
 CODECS = ["hex", "base64", "rot13", "zlib", "bz2", "uu"]
 for _codec in CODECS:
     CASES[f"--encoding {_codec}"] = (
