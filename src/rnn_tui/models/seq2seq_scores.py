@@ -57,6 +57,7 @@ def bleu_chrf(hyps: list[str], refs: list[list[str]],
     depth = max(len(r) for r in refs)
     streams = [[r[j] if j < len(r) else r[0] for r in refs] for j in range(depth)]
     tok = {"tokenize": "char"} if chars else {}
+    tok["force"] = True  # outputs are tokenised on purpose (words and marks apart)
     return (float(sacrebleu.corpus_bleu(hyps, streams, **tok).score),
             float(sacrebleu.corpus_chrf(hyps, streams).score))
 
