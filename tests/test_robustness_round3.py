@@ -653,3 +653,17 @@ def test_a_signal_inside_a_long_step_does_not_wait_for_it(tmp_path):
     lines = [x for x in err.splitlines() if x.strip()]
     assert len(lines) == 1 and "in the middle of a long step" in lines[0], err
     assert not (runs / "long").exists()
+
+
+def test_a_run_with_best_weights_but_no_checkpoint_resumes_from_them(run, tmp_path):
+    target = tmp_path / "b"
+    shutil.copytree(run, target)
+    (target / "checkpoint.npz").unlink()
+    from rnn_tui.train.runs import load_checkpoint
+
+    best_step = load_checkpoint(target / "best.npz")[1]["step"]
+    out = run_cli(["train", "--resume", target, "--steps", str(best_step + 2), "--time-budget",
+                   "0", "--eval-every", "1"], tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "continues from best.npz" in " ".join(out.stdout.split())
+    assert load_checkpoint(target)[1]["step"] == best_step + 2

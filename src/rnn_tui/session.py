@@ -122,15 +122,18 @@ def prepare_run(cfg: RunConfig, runs_dir, name: str | None, resume_dir: Path | N
 def _prepare(cfg, runs_dir, name, resume_dir, sinks, on_nonfinite, logs, lock):
     if resume_dir is None:
         absolute_data_paths(cfg)  # config.toml then works from any directory
-    fresh = resume_dir is not None and not _has_checkpoint(resume_dir)
-    saved = load_checkpoint(resume_dir / CHECKPOINT) if resume_dir is not None and not fresh \
-        else None
+    source = _resume_source(resume_dir) if resume_dir is not None else None
+    fresh = resume_dir is not None and source is None
+    saved = load_checkpoint(source) if source is not None else None
     task = build_task(cfg, saved[1] if saved else None)
     trainer = Trainer(task, cfg, None, list(sinks), on_nonfinite=on_nonfinite)
     new_root = None
     if saved is not None:
-        path = resume_dir / CHECKPOINT
-        restore_checked(trainer.restore, path, *saved)  # refuses a mismatch
+        restore_checked(trainer.restore, source, *saved)  # refuses a mismatch
+        if source.name == BEST:
+            trainer.notes.append(f"{resume_dir} has no {CHECKPOINT} (it stopped before its "
+                                 f"first one), so it continues from {BEST} (step "
+                                 f"{trainer.step:,})")
         run_dir = resume_dir
     elif resume_dir is not None:  # killed before its first checkpoint: it starts afresh
         run_dir = resume_dir
@@ -201,14 +204,20 @@ def absolute_data_paths(cfg: RunConfig) -> None:
         setattr(cfg.data, key, os.path.abspath(p))
 
 
-def _has_checkpoint(run_dir: Path) -> bool:
-    return os.path.lexists(run_dir / CHECKPOINT)
+def _resume_source(run_dir: Path) -> Path | None:
+    """What ``--resume`` continues: ``checkpoint.npz``; or, in a run stopped after its first
+    best weights but before its first checkpoint, ``best.npz`` (a whole checkpoint too); or
+    nothing (the run starts again)."""
+    for name in (CHECKPOINT, BEST):
+        if os.path.lexists(run_dir / name):
+            return run_dir / name
+    return None
 
 
 def _start_afresh(run_dir: Path) -> None:
     """A run that never saved a checkpoint begins again: its old events (and samples) go, so
     ``watch`` does not show two beginnings; nothing else in the folder is touched."""
-    for name in ("metrics.jsonl", "samples.txt", BEST):
+    for name in ("metrics.jsonl", "samples.txt"):
         try:
             os.unlink(run_dir / name)
         except FileNotFoundError:
