@@ -4,7 +4,7 @@
 #   benchmarks/forecast.sh [CSV] [HOLDOUT] [PERIOD]
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-csv="${1:-$here/../../shared/series/airline-passengers.csv}"
+csv="${1:-$here/../tests/fixtures/series/airline-passengers.csv}"
 holdout="${2:-24}"
 period="${3:-12}"
 runs="$(mktemp -d)"

@@ -2,7 +2,7 @@
 MAE and MASE of the model, the seasonal naive forecast and Holt-Winters (the median over the
 seeds for the model; the baselines do not depend on the seed). Writes the table as JSON too.
 
-Holdout and period per file: the three series in ../shared/series have the published settings
+Holdout and period per file: the three series in tests/fixtures/series have the published settings
 (airline passengers 24/12, shampoo 12/12, daily female births 28/7). Any other CSV gets its
 period from rnn_tui.data.series.detect_period on the whole file (that choice only sets up the
 test; the model itself never sees the held-out part) and holds out two periods (at most a

@@ -4,10 +4,10 @@
 # Last line: accuracy=<A> baseline_accuracy=<B>, where B is the most-frequent-tag baseline
 # (fitted on TRAIN) on the same TEST.
 #   benchmarks/tag.sh TRAIN TEST [SECONDS] [extra train options…]
+# (for instance en_ewt-ud-dev.conllu and en_ewt-ud-test.conllu of the English Web Treebank)
 set -euo pipefail
-here="$(cd "$(dirname "$0")" && pwd)"
-train="${1:-$here/../../shared/corpora/ud-english-ewt/en_ewt-ud-dev.conllu}"
-test="${2:-$here/../../shared/corpora/ud-english-ewt/en_ewt-ud-test.conllu}"
+train="${1:?give TRAIN and TEST: benchmarks/tag.sh TRAIN TEST [SECONDS]}"
+test="${2:?give TEST too: benchmarks/tag.sh TRAIN TEST [SECONDS]}"
 seconds="${3:-120}"
 shift $(( $# < 3 ? $# : 3 ))
 runs="$(mktemp -d)"

@@ -3,7 +3,7 @@
     python docs/make_screenshots.py [--seconds 60]
 
 Trains the app's default character model live for a while, then a series model on the airline
-passengers data (from ../shared/series when present, else the built-in sales series), and
+passengers data (tests/fixtures/series, else the built-in sales series), and
 streams text on the generate screen from the character run's checkpoint; the character run's
 picture of the model view (u) comes with them. ``--compare SWEEP`` makes the compare screen's
 picture from a sweep's folder instead, ``--model`` only the model view's.
@@ -24,7 +24,7 @@ from rnn_tui.tui.screens.generate import GenerateScreen
 from rnn_tui.tui.source import LiveSource, ReplaySource
 
 OUT = Path(__file__).parent / "screenshots"
-AIRLINE = Path(__file__).resolve().parents[2] / "shared" / "series" / "airline-passengers.csv"
+AIRLINE = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "series" / "airline-passengers.csv"
 
 
 async def live(cfg: RunConfig, runs: Path, seconds: float, shots: dict[str, tuple]) -> Path:

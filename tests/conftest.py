@@ -7,16 +7,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-REFERENCE = SHARED / "reference" / "torch_rnn_cases.npz"
-TINY_SHAKESPEARE = SHARED / "corpora" / "tinyshakespeare.txt"
-SERIES_DIR = SHARED / "series"
+SHARED = Path(__file__).resolve().parents[2] / "shared"  # larger data sets, where present
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+REFERENCE = FIXTURES / "reference" / "torch_rnn_cases.npz"  # PyTorch's outputs and gradients
+SERIES_DIR = FIXTURES / "series"
 
 
 @pytest.fixture(scope="session")
 def torch_cases():
     if not REFERENCE.exists():
-        pytest.fail(f"missing shared reference data at {REFERENCE}")
+        pytest.fail(f"missing reference data at {REFERENCE}")
     return np.load(REFERENCE)
 
 

@@ -223,10 +223,12 @@ def test_recipes_list_names_first_and_each_is_a_valid_config(capsys):
         assert main(["recipes", name]) == 0
         text = capsys.readouterr().out
         assert "teaches:" in text and "the app shows:" in text
-    worked = [r for r in RECIPES.values() if r.origin]
-    assert len(worked) >= 5  # one per worked example of SEED_EXAMPLES.md
-    assert {r.origin.split(":")[0] for r in worked} == {
-        f"SEED_EXAMPLES.md {k}" for k in range(1, 6)}
+    worked = [r.origin.split(":")[0] for r in RECIPES.values()
+              if r.origin.startswith("worked example")]
+    assert sorted(worked) == [f"worked example {k} (docs/worked-examples.md)"
+                              for k in range(1, 6)]  # one per worked example, each once
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "worked-examples.md").read_text()
+    assert all(f"\n## {k}. " in doc for k in range(1, 6))
 
 
 @pytest.mark.parametrize("name", ["char-window", "pos-toy", "sales-simplernn"])

@@ -135,6 +135,31 @@ def test_every_import_is_the_standard_library_a_dependency_or_a_named_extra():
     assert not wrong, "\n".join(wrong)
 
 
+def test_every_reference_a_user_meets_resolves_inside_the_repo():
+    """The README, the docs, the benchmarks and the package's own texts point only at files of
+    the repository (or the package): no sibling folders of a checkout, no notes kept
+    elsewhere; every relative Markdown link resolves."""
+    files = [REPO / "README.md", *(REPO / "docs").glob("*.md"), *(REPO / "docs").glob("*.py"),
+             *(REPO / "benchmarks").glob("*"), *(REPO / "src" / "rnn_tui").rglob("*.py"),
+             REPO / "corpora" / "manifest.toml"]
+    outside = re.compile(r"\.\./shared|\bSEED_EXAMPLES\.md|PERFORMANCE_NOTES\.md|"
+                         r"(?<![\w/])DESIGN\.md")
+    wrong = []
+    for f in files:
+        if not f.is_file():
+            continue
+        text = f.read_text(encoding="utf-8", errors="replace")
+        wrong += [f"{f.relative_to(REPO)}: {m.group(0)}" for m in outside.finditer(text)]
+        if f.suffix == ".md":
+            for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", text):
+                if "://" not in target and not (f.parent / target).exists():
+                    wrong.append(f"{f.relative_to(REPO)}: link to {target}, which is not there")
+        for doc in re.findall(r"docs/[\w.-]+\.md", text):
+            if not (REPO / doc).is_file():
+                wrong.append(f"{f.relative_to(REPO)}: {doc}, which is not there")
+    assert not wrong, "\n".join(wrong)
+
+
 @pytest.fixture(scope="session")
 def installed(tmp_path_factory):
     """The wheel built from this checkout, installed into a new venv."""

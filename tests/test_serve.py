@@ -178,6 +178,22 @@ def test_serve_without_the_extra_says_which_to_install(monkeypatch, capsys):
     assert len(err) == 1 and 'pip install "rnn-tui[serve]"' in err[0]
 
 
+@pytest.mark.parametrize("module", ["asyncssh", "textual_serve"])
+def test_serve_starts_without_the_extras_warnings(tmp_path, module):
+    """What the serve extra's libraries warn about as they load (asyncssh: ten lines of
+    CryptographyDeprecationWarning about DSA) is not shown; a warning of anyone else's is."""
+    code = ("import warnings; from rnn_tui.serve import require; "
+            f"require({module!r}); import rnn_tui.serve.ssh, rnn_tui.serve.web; "
+            "warnings.warn('ours', DeprecationWarning)")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONWARNINGS"}
+    r = subprocess.run([sys.executable, "-W", "default", "-c", code], cwd=tmp_path,
+                       env={**env, "PYTHONPATH": SRC}, capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode == 0, r.stderr
+    lines = [ln for ln in r.stderr.splitlines() if "Warning" in ln]
+    assert len(lines) == 1 and "ours" in lines[0], r.stderr
+
+
 def test_only_a_plain_terminal_name_reaches_the_app():
     from rnn_tui.serve.ssh import clean_term
 

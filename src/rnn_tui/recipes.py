@@ -56,7 +56,8 @@ RECIPES: dict[str, Recipe] = {r.name: r for r in [
          "model": {"cell": "rnn", "hidden": 32, "layers": 1},
          "train": {**_PLAIN_TRAIN, "batch": 16, "epochs": 20, "eval_every": 25,
                    "checkpoint_every": 100}},
-        origin="SEED_EXAMPLES.md 1: np.random.seed(42); randint(20, 100, 500); windows of 7, "
+        origin="worked example 1 (docs/worked-examples.md): "
+               "np.random.seed(42); randint(20, 100, 500); windows of 7, "
                "/100, SimpleRNN 32 tanh + Dense(1), Adam, MSE, 20 epochs, batch 16"),
     Recipe(
         "sine-lstm",
@@ -73,7 +74,8 @@ RECIPES: dict[str, Recipe] = {r.name: r for r in [
          "model": {"cell": "lstm", "hidden": 50, "layers": 1},
          "train": {**_PLAIN_TRAIN, "batch": 32, "epochs": 100, "eval_every": 100,
                    "checkpoint_every": 500}},
-        origin="SEED_EXAMPLES.md 2: t = 0..99.9 by 0.1, y = sin t + N(0, 0.2), windows of 10, "
+        origin="worked example 2 (docs/worked-examples.md): "
+               "t = 0..99.9 by 0.1, y = sin t + N(0, 0.2), windows of 10, "
                "LSTM 50 + Dense(1), Adam, MSE, 100 epochs, raw values, 20 steps fed back"),
     Recipe(
         "sales-forecast",
@@ -99,7 +101,8 @@ RECIPES: dict[str, Recipe] = {r.name: r for r in [
                    "time_budget": 0.0, "warmup": 0, "lr_schedule": "constant", "clip": 0.0,
                    "top_k": 1, "eval_every": 25, "sample_every": 100, "sample_len": 100,
                    "checkpoint_every": 100}},
-        origin="SEED_EXAMPLES.md 3: 'This is a sample text.', windows of 10, inputs id/V, "
+        origin="worked example 3 (docs/worked-examples.md): "
+               "'This is a sample text.', windows of 10, inputs id/V, "
                "SimpleRNN 256, Adam, 200 epochs, argmax generation"),
     Recipe(
         "pos-toy",
@@ -115,7 +118,8 @@ RECIPES: dict[str, Recipe] = {r.name: r for r in [
          "train": {"optimizer": "adam", "lr": 1e-3, "batch": 2, "epochs": 50, "steps": 0,
                    "time_budget": 0.0, "warmup": 0, "lr_schedule": "constant",
                    "eval_every": 5, "patience": 0}},
-        origin="SEED_EXAMPLES.md 4: 'The cat sat on the mat' / 'He ran quickly', "
+        origin="worked example 4 (docs/worked-examples.md): "
+               "'The cat sat on the mat' / 'He ran quickly', "
                "Embedding(vocab, 50), GRU 100, Adam, 50 epochs"),
     Recipe(
         "sentiment-by-hand",
@@ -123,7 +127,8 @@ RECIPES: dict[str, Recipe] = {r.name: r for r in [
         "BPTT derivation)",
         "many-to-one classification; why sigmoid units (slope at most 1/4) make the gradient "
         "through time vanish within a few words",
-        "the gradient flowing back through each word dying away (key d), the hidden state "
+        "the gradient flowing back through each word dying away (the gradient panel as it "
+        "opens, through time), the hidden state "
         "moving word by word toward the decision, and the accuracy beside the majority class "
         "and Naive Bayes baselines",
         {"data": {"task": "classify", "corpus": "sentiment", "min_count": 1},
@@ -131,7 +136,8 @@ RECIPES: dict[str, Recipe] = {r.name: r for r in [
                    "bidirectional": False},
          "train": {"optimizer": "adam", "lr": 1e-3, "batch": 32, "time_budget": 120.0,
                    "eval_every": 50, "patience": 10}},
-        origin="SEED_EXAMPLES.md 5: word vectors of 300, W_hx 128x300, W_hh 128x128, sigmoid "
+        origin="worked example 5 (docs/worked-examples.md): "
+               "word vectors of 300, W_hx 128x300, W_hh 128x128, sigmoid "
                "hidden activation, W_oh 2x128 and a softmax over 2 classes"),
     Recipe(
         "pos-ewt",
@@ -172,7 +178,8 @@ RECIPES: dict[str, Recipe] = {r.name: r for r in [
         "a vanilla RNN whose W_hh starts at half an orthogonal matrix, clipping off",
         "vanishing gradients: backpropagation through time multiplies by W_hh and tanh' at "
         "every step, here by at most 0.5",
-        "the gradient through time (key d) falling by orders of magnitude within a few steps",
+        "the gradient through time (the gradient panel as it opens; d switches to the norm "
+        "over training) falling by orders of magnitude within a few steps",
         {"data": {"task": "char", "corpus": "arithmetic"},
          "model": {"cell": "rnn", "hidden": 64, "embed": 16, "recurrent_scale": 0.5},
          "train": {"clip": 0.0, "time_budget": 120.0, "eval_every": 100}}),
@@ -182,7 +189,8 @@ RECIPES: dict[str, Recipe] = {r.name: r for r in [
         "exploding gradients: with |W_hh| > 1 and a slope of 1 the gradient through time "
         "grows at every step back (and the state carried from batch to batch with it), until "
         "a step blows the weights up",
-        "the gradient through time rising the further back it goes (key d), the divergence "
+        "the gradient through time rising the further back it goes (the gradient panel as "
+        "it opens; d shows the norm over training and the clipping threshold), the divergence "
         "guard catching the blow-up and saying what happened (the app pauses; `train` rolls "
         "back, halves the rate and turns clipping on), and the run then learning",
         {"data": {"task": "char", "corpus": "arithmetic"},

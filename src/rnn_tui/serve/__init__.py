@@ -18,6 +18,7 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+import warnings
 from pathlib import Path
 
 from rnn_tui.errors import UserError
@@ -26,6 +27,15 @@ EXTRA_HINT = 'pip install "rnn-tui[serve]"'
 KEEP_ENV = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "VIRTUAL_ENV", "PYTHONUSERBASE",
             "SSL_CERT_FILE", "SSL_CERT_DIR")
 KEEP_ENV_PREFIXES = ("NUMBA_", "RNN_TUI_", "OMP_", "MKL_", "OPENBLAS_")
+
+
+# The serve extra's libraries and theirs: what they warn about is theirs to fix, not the user's
+# (asyncssh names cryptography's deprecated DSA classes: ten lines of
+# CryptographyDeprecationWarning at every start). Warnings these modules raise are not shown,
+# from whichever module of this package first imports them; warnings raised by rnn-tui's own
+# code, or by any other library, still are.
+EXTRA_LIBRARIES = r"(asyncssh|textual_serve|aiohttp|aiohttp_jinja2|jinja2|cryptography)(\..*)?$"
+warnings.filterwarnings("ignore", module=EXTRA_LIBRARIES)
 
 
 def require(module: str) -> None:

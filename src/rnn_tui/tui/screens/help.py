@@ -27,7 +27,8 @@ GUIDE = "\n".join([
     "gate what to show; a GRU resets and updates. Press G again for the saturation picture: "
     "one point per unit, how often its gate is shut (< 0.1, across) or wide open (> 0.9, up); "
     "units far along either axis work as switches.",
-    "[b]Gradients over training[/b] (key d, twice): the gradient norm before clipping, per "
+    "[b]Gradients over training[/b] (key d; d again: through time): the gradient norm before "
+    "clipping, per "
     "layer and overall, with the clipping threshold as the line labelled clip and the steps it "
     "cut marked x. Keys r and k change the learning rate and the threshold while it trains.",
     "[b]Next-token[/b] (key p): the text as it streams in and, for the newest token, the "
