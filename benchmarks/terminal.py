@@ -6,7 +6,8 @@ over SSH) and counts what it writes, after the first full paint, over a window o
 then the same run with ``--low-bandwidth``; then ``rnn-tui train`` with the same settings.
 Tokens/s are the medians of the runs' own step events in ``metrics.jsonl``.
 
-    python benchmarks/terminal.py [--seconds 40] [--keys G] [--json FILE]
+    python benchmarks/terminal.py [--seconds 40] [--keys G] [--size 80x24] [--app-only]
+                                  [--json FILE]
 
 ``--keys G`` presses G once training shows (the gates view open while it measures); any keys
 of the dashboard work (``p`` the next-token view, ``e`` the embeddings, ``d`` the gradients
@@ -18,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -33,6 +35,8 @@ from rnn_tui.config import APP_DEFAULTS  # noqa: E402
 SAME = [f"--{k.replace('_', '-')}={v}" for sec in APP_DEFAULTS.values() for k, v in sec.items()
         if k != "time_budget"]
 RUN = [*SAME, "--time-budget", "0", "--steps", "1000000"]
+TRAINING = re.compile(r"step [0-9][0-9,]* ·")  # the status line while it trains (80 columns
+# leave out tok/s)
 
 
 def median_tok_s(run_dir: Path, after_s: float) -> float:
@@ -45,12 +49,12 @@ def median_tok_s(run_dir: Path, after_s: float) -> float:
 
 
 def in_app(tmp: Path, name: str, seconds: float, extra: list[str], keys: str = "",
-           theme: str = "rnn-dark") -> dict:
+           theme: str = "rnn-dark", size: tuple[int, int] = (120, 40)) -> dict:
     env = {"RNN_TUI_CONFIG_DIR": str(tmp / "cfg")}
     app = PtyApp([*RUN, "--runs-dir", str(tmp), "--name", name, "--theme", theme, *extra],
-                 120, 40, env=env)
+                 *size, env=env)
     try:
-        if not app.wait_for(lambda t: "tok/s" in t, 180):
+        if not app.wait_for(lambda t: "tok/s" in t or TRAINING.search(t), 180):
             raise SystemExit(f"the app did not start training:\n{app.text()}")
         for key in keys:
             app.send(key)
@@ -67,14 +71,16 @@ def in_app(tmp: Path, name: str, seconds: float, extra: list[str], keys: str = "
         app.emulate = True
         stale = app.text()  # still drawing after the window: the status line (tok/s) or a
         # maximised view (the model view, u) redrawn since
-        if not app.wait_for(lambda t: t != stale and ("tok/s" in t or "W_hh" in t), 30):
+        if not app.wait_for(lambda t: t != stale and ("tok/s" in t or "W_hh" in t or
+                                                      TRAINING.search(t)), 30):
             raise SystemExit(f"the app stopped drawing while measured:\n{app.text()}")
+        screen = app.text()
         app.send("q")
         app.wait(120)
     finally:
         app.kill()
     return {"bytes_per_s": (b1 - b0) / (t1 - t0), "tok_s": median_tok_s(tmp / name, 5.0),
-            "harness_cpu": harness}
+            "harness_cpu": harness, "screen": screen}
 
 
 def headless(tmp: Path, name: str, seconds: float, threads: str | None) -> float:
@@ -94,13 +100,30 @@ def main() -> None:
                     "the gates view)")
     ap.add_argument("--theme", default="rnn-dark", help="the app's theme (rnn-dark; ansi-16: "
                     "the 16-colour one)")
+    ap.add_argument("--size", default="120x40", metavar="COLSxROWS",
+                    help="the terminal's size (120x40)")
+    ap.add_argument("--app-only", action="store_true", help="only the default app run: no "
+                    "--low-bandwidth run, no headless runs; print the last screen")
     ap.add_argument("--json", metavar="FILE")
     args = ap.parse_args()
+    size = tuple(int(v) for v in args.size.lower().split("x"))
+    if args.app_only:
+        with tempfile.TemporaryDirectory() as d:
+            r = in_app(Path(d), "app", args.seconds, [], args.keys, args.theme, size)
+        print(r["screen"])
+        print(f"rnn-tui in a {args.size} pseudo-terminal, theme {args.theme}, default model"
+              + (f", keys {args.keys!r} pressed" if args.keys else "")
+              + f": terminal output {r['bytes_per_s'] / 1000:.1f} KB/s (<= 50 KB/s), "
+              f"{r['tok_s']:,.0f} tokens/s")
+        if args.json:
+            Path(args.json).write_text(json.dumps({k: v for k, v in r.items()} | {
+                "size": args.size, "keys": args.keys, "seconds": args.seconds}, indent=2))
+        return
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
-        default = in_app(tmp, "app", args.seconds, [], args.keys, args.theme)
+        default = in_app(tmp, "app", args.seconds, [], args.keys, args.theme, size)
         low = in_app(tmp, "app-low", args.seconds, ["--low-bandwidth"], args.keys,
-                     args.theme)
+                     args.theme, size)
         # the same run headless, with the default threads (as the app) and with one thread
         auto = headless(tmp, "headless-auto", args.seconds, None)
         same = headless(tmp, "headless-1", args.seconds, "1")
@@ -116,8 +139,8 @@ def main() -> None:
         ("this harness's CPU while measuring", f"{default['harness_cpu']:.1%}", "of a core"),
     ]
     w = max(len(r[0]) for r in rows)
-    print(f"rnn-tui in a 120x40 pseudo-terminal, 256 colours, theme {args.theme}, default model "
-          "(GRU-256, pydoc)"
+    print(f"rnn-tui in a {args.size} pseudo-terminal, 256 colours, theme {args.theme}, "
+          "default model (GRU-256, pydoc)"
           + (f", keys {args.keys!r} pressed" if args.keys else ""))
     for name, val, target in rows:
         print(f"  {name:<{w}}  {val:>12}  {target}")

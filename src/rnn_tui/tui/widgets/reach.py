@@ -39,6 +39,9 @@ def profile(scores: list[float], width: int) -> str:
 class ReachView(Static):
     """The newest prediction's attribution over the characters before it."""
 
+    def on_mount(self) -> None:
+        self.show(None)
+
     def show(self, result, error: str = "", step: int | None = None) -> None:
         from rnn_tui.explain.shading import shade
 
@@ -46,8 +49,8 @@ class ReachView(Static):
             self.update(Text(error, "dim"), layout=False)
             return
         if result is None:
-            self.update(Text("how far back the newest prediction looks appears with the first "
-                             "sample", "dim"), layout=False)
+            self.update(Text("how far back the newest prediction looks appears with the next "
+                             "sample (s samples now)", "dim"), layout=False)
             return
         a = result
         width = max(self.content_size.width, 20)
