@@ -33,7 +33,9 @@ RUNS = {
                "6", "--lookback", "6"],
     "series_window": ["--task", "series", "--corpus", "sales", "--scaling", "minmax",
                       "--lookback", "8"],
+    "seq2seq": ["--task", "seq2seq", "--corpus", "reverse", "--pairs", "400"],
 }
+ATTRIBUTED = sorted(set(RUNS) - {"seq2seq"})
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +95,7 @@ def inputs_for(name, model):
 
 
 # ------------------------------------------------------------------ completeness
-@pytest.mark.parametrize("name", sorted(RUNS))
+@pytest.mark.parametrize("name", ATTRIBUTED)
 def test_integrated_gradients_complete_on_every_input(runs, name):
     """|sum IG - (f(x) - f(x'))| <= 1 % of |f(x) - f(x')| with the default steps, for every
     input, and the JSON reports both sides."""
@@ -170,7 +172,8 @@ def test_language_model_attribution_reaches_only_the_past(runs):
 
 # ------------------------------------------------------------------ the commands
 PREDICT_KEYS = {"classify": {"text", "label", "probs"}, "tag": {"tokens", "tags", "probs"},
-                "char": {"text", "next", "probs"}, "series": {"forecast", "horizon"}}
+                "char": {"text", "next", "probs"}, "series": {"forecast", "horizon"},
+                "seq2seq": {"text", "output", "logp"}}
 
 
 @pytest.mark.parametrize("name", sorted(PREDICT_KEYS))
@@ -181,7 +184,8 @@ def test_predict_json_for_every_kind(runs, tmp_path, name):
         csv.write_text("value\n" + "\n".join(f"{v:.3f}" for v in series_inputs(model)[0]))
         args = ["--file", str(csv)]
     else:
-        lines = SENTENCES[:3] if name != "char" else ['She said "co', "The sign"]
+        lines = {"char": ['She said "co', "The sign"], "seq2seq": ["abc", "hello there"]}.get(
+            name, SENTENCES[:3])
         (tmp_path / "in.txt").write_text("\n".join(lines) + "\n\n", encoding="utf-8")
         args = ["--file", str(tmp_path / "in.txt")]
     out = run_cli(["predict", str(runs / name), *args, "--json"], tmp_path)
@@ -229,6 +233,8 @@ BAD = {
     "series too short": (["explain", "{r}/series", "--text", "1 2 3"], "at least"),
     "bad top": (["predict", "{r}/char", "--text", "ab", "--top", "0"], "--top"),
     "no known character": (["predict", "{r}/char", "--text", "ЖЖЖ"], "vocabulary"),
+    "seq2seq has no input gradients": (["explain", "{r}/seq2seq", "--text", "abc"],
+                                       "attends"),
 }
 
 

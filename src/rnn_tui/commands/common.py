@@ -37,6 +37,11 @@ def open_explainable(run: str, which: str = "best"):
 
     path, kind = checkpoint_path(run, which)
     arrays, meta = load_checkpoint(path)
+    if meta.get("task") == "seq2seq":
+        from rnn_tui.explain.models import Translator
+
+        opened = open_run(run, which)
+        return Translator(opened.task), opened.path, opened.which, opened.meta
     if meta.get("task") == "series":
         opened = open_run(run, which)
         model = from_series_task(opened.task)

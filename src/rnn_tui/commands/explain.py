@@ -49,6 +49,8 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"--ig-steps must be from 1 to {MAX_STEPS}, got {args.ig_steps}")
     configure_threads(1)
     model, path, which, meta = open_explainable(args.run, args.checkpoint)
+    if not model.nets:
+        model.read("")  # a model without input gradients says so, before anything else
     items = read_inputs(args, model)
     say_weights(path, which, meta)
     con = Console(highlight=False)

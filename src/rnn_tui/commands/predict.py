@@ -1,7 +1,7 @@
 """A trained model on your own input. A classifier gives
 the label and every class's probability; a tagger each word's tag and its probability; a
 language model the next-token distribution after the text; a series run the forecast from the
-last window of the values given."""
+last window of the values given; a seq2seq run the decoded output (greedy)."""
 
 from __future__ import annotations
 
@@ -69,6 +69,8 @@ def describe(kind: str, res: dict, label: str) -> str:
     if kind == "tag":
         return "  ".join(f"{w}/{t} ({p:.2f})" for w, t, p in
                          zip(res["tokens"], res["tags"], res["probs"], strict=True))
+    if kind == "seq2seq":
+        return f"{label!r} → {res['output']!r} (log p {res['logp']:.3f})"
     if kind == "series":
         fc = ", ".join(f"{v:.4g}" for v in res["forecast"])
         return f"{label}, last {res['last']:.4g} → next {res['horizon']}: {fc}"

@@ -349,6 +349,30 @@ class SeriesModel(Explainable):
         return Target(f"network {what} at step {j}", None, value_objective(j), x.shape[0] - 1)
 
 
+# ---------------------------------------------------------------------- seq2seq
+class Translator(Explainable):
+    """A sequence-to-sequence run: the decoded output of a source (greedy). Attribution is
+    not read here: the app shows the decoder's attention over the source."""
+
+    kind = "seq2seq"
+
+    def __init__(self, task):
+        self.task = task
+        self.nets = []
+
+    def read(self, text):
+        raise UserError("explain reads classify, tag, language-model and series runs; a "
+                        "seq2seq run shows what each output token attends to in the app (a)")
+
+    def target(self, text, which=None):
+        return self.read(text)
+
+    def predict(self, text):
+        hyp = self.task.translate(self._check_text(text))[0]
+        return {"text": text, "output": self.task.tgt_vocab.decode(hyp.ids),
+                "logp": round(float(hyp.logp), 6)}
+
+
 # ---------------------------------------------------------------------- building one
 TEXT_KINDS = ("classify", "tag", "char", "word")
 

@@ -85,6 +85,9 @@ class Explainer:
             from rnn_tui.explain.models import from_checkpoint
 
             arrays, meta, max_len = take_snapshot(self.source)
+            if meta.get("task") == "seq2seq":
+                raise UserError("a seq2seq run decodes typed sources with rnn-tui predict RUN "
+                                "--text SOURCE (or rnn-tui translate)")
             if meta.get("task") == "series":
                 raise UserError("a series forecasts from a CSV: rnn-tui predict RUN --file "
                                 "F.csv")

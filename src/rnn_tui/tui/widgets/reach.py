@@ -56,11 +56,16 @@ class ReachView(Static):
         width = max(self.content_size.width, 20)
         out = Text()
         where = f" at step {step:,}" if step is not None else ""
-        out.append(f"{a.target}{where}: |∂ log p / ∂ x_t| of the last {len(a.tokens)} "
-                   "characters\n", style="dim")
-        out.append_text(shade(a.tokens[-width * 3:], a.scores[-width * 3:], "", signed=False))
-        out.append("\n")
-        out.append(profile(a.scores, width - 1) + "\n", style="green")
         k = half_within(a.scores)
-        out.append(f"newest on the right; half of it within the last {k} characters", "dim")
+        out.append(f"{a.target}{where}: |∂ log p / ∂ x_t| over the last {len(a.tokens)} "
+                   f"tokens; half of it within the last {k}\n", style="dim")
+        out.append(profile(a.scores, width - 1) + "\n", style="green")
+        shown = [visible_token(t) for t in a.tokens[-width * 3:]]
+        out.append_text(shade(shown, a.scores[-width * 3:], "" if all(
+            len(t) == 1 for t in a.tokens) else " ", signed=False))
         self.update(out, layout=False)
+
+
+def visible_token(tok: str) -> str:
+    """A character as the heatmap shows it: a space as ·, a newline as ↵ (on one line)."""
+    return tok.replace("\n", "↵").replace(" ", "·")
