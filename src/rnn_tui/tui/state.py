@@ -202,7 +202,7 @@ class RunState:
         # (rank, text): the highest rank is dropped first when the line does not fit
         parts = [(0, head)]
         if msg and self.status in ("paused", "failed"):
-            parts.append((0, msg))
+            parts.append((0, msg.removesuffix(f": step {self.step:,}")))  # said once
         parts.append((0, f"step {self.step:,}"))
         if s is not None:
             parts.append((1, f"loss {fmt_num(s.loss)}"))

@@ -57,7 +57,9 @@ def describe_run(s) -> str:
     m = cfg.get("model") if isinstance(cfg.get("model"), dict) else {}
     d = cfg.get("data") if isinstance(cfg.get("data"), dict) else {}
     params = f"{s.parameters:,}" if isinstance(s.parameters, int) else "?"
-    return (f"{d.get('task', s.task)} · {d.get('corpus', '?')} · {str(m.get('cell', '')).upper()} "
+    corpus = str(d.get("corpus", "?"))
+    corpus = corpus.rsplit("/", 1)[-1] or corpus  # a file by its name, not its whole path
+    return (f"{d.get('task', s.task)} · {corpus} · {str(m.get('cell', '')).upper()} "
             f"{m.get('layers', '?')}×{m.get('hidden', '?')} · {params} params")
 
 

@@ -52,17 +52,25 @@ def nice_step(span: float, n: int) -> float:
     return 10 * mag  # pragma: no cover - the loop always returns
 
 
+def next_step(step: float) -> float:
+    """The next step up the 1-2-5 grid (0.2 -> 0.5 -> 1 -> 2)."""
+    mag = 10.0 ** math.floor(math.log10(step) + 1e-9)
+    m = round(step / mag)
+    return {1: 2, 2: 5}.get(m, 10) * mag
+
+
 def nice_ticks(lo: float, hi: float, n: int, integer: bool = False,
-               expand: bool = False) -> tuple[list[float], float, float]:
+               expand: bool = False, step: float | None = None
+               ) -> tuple[list[float], float, float]:
     """At most about ``n`` ticks on the 1-2-5 grid within [lo, hi] (``integer``: whole
-    numbers only). With ``expand`` the range grows to the ticks around it, so the first and
-    last ticks are its ends. Returns (ticks, lo, hi)."""
+    numbers only), or ticks ``step`` apart. With ``expand`` the range grows to the ticks
+    around it, so the first and last ticks are its ends. Returns (ticks, lo, hi)."""
     if hi < lo:
         lo, hi = hi, lo
     if hi == lo:
         pad = max(abs(lo) * 0.1, 1.0 if integer else 1e-3)
         lo, hi = lo - pad, hi + pad
-    step = nice_step(hi - lo, n)
+    step = step or nice_step(hi - lo, n)
     if integer:
         step = max(1.0, round(step))
     if expand:
@@ -204,20 +212,43 @@ class AxesPlot(PlotextPlot):
             p.ylim(lo, hi)
             p.yticks(pos, labels)
             return
-        yt, y0, y1 = nice_ticks(yr[0], yr[1], ny, expand=self.y_range is None)
         if self.y_range is not None:
+            yt, _, _ = nice_ticks(yr[0], yr[1], ny)
             y0, y1 = self.y_range
         else:
-            top, up = align_to_rows(y0, yt, self.plot_rows)  # room above the last tick
-            if self.y_bounds is None or top <= self.y_bounds[1] + 1e-9:
-                y1, yt = top, up
-            else:  # no room above what the values can be: below the first tick instead
-                bottom, down = align_to_rows(-y1, [-t for t in reversed(yt)], self.plot_rows)
-                if -bottom >= self.y_bounds[0] - 1e-9:
-                    y0, yt = -bottom, sorted(-t for t in down)
+            y0, y1, yt = self.fit_y(yr[0], yr[1], ny)
         p.ylim(y0, y1)
         ystep = yt[1] - yt[0] if len(yt) > 1 else 1.0
         p.yticks(yt, [tick_label(v, ystep) for v in yt])
+
+    WASTE = 0.25  # the share of the axis past the data that a tick spacing may leave
+
+    def fit_y(self, lo: float, hi: float, n: int) -> tuple[float, float, list[float]]:
+        """(bottom, top, ticks) of a y axis: ticks on the 1-2-5 grid the same rows apart, the
+        finest spacing that leaves no more than :attr:`WASTE` of the axis empty past the ticks
+        (a spacing that does not divide the rows would stretch the axis)."""
+        best = None
+        step = None
+        for _ in range(4):
+            yt, y0, y1 = nice_ticks(lo, hi, n, expand=True, step=step)
+            step = yt[1] - yt[0] if len(yt) > 1 else nice_step(y1 - y0, n)
+            top, up = align_to_rows(y0, yt, self.plot_rows)  # room above the last tick
+            bottom, ticks = y0, up
+            if self.y_bounds is not None and top > self.y_bounds[1] + 1e-9:
+                # no room above what the values can be: below the first tick instead
+                b, down = align_to_rows(-y1, [-t for t in reversed(yt)], self.plot_rows)
+                if -b >= self.y_bounds[0] - 1e-9:
+                    bottom, top, ticks = -b, y1, sorted(-t for t in down)
+                else:
+                    top, ticks = y1, yt
+            waste = (top - bottom) / max(y1 - y0, 1e-300) - 1
+            if best is None or waste < best[0] - 1e-9:
+                best = (waste, bottom, top, ticks)
+            if waste <= self.WASTE:
+                break
+            step = next_step(step)
+        _waste, bottom, top, ticks = best
+        return bottom, top, ticks
 
     def fit_title(self, p, long: str, short: str) -> None:
         """The long title when it fits the width, else the short one."""

@@ -48,11 +48,13 @@ def token_label(tok: str, cells: int) -> str:
 
 def column_widths(steps: int, width: int, wordy: bool) -> list[int]:
     """The columns of each time step shown, for ``steps`` steps in ``width`` columns after
-    the gutter: all the room shared out evenly (steps one or two columns apart differ by one),
-    at least one column a step (a character) or :data:`WORD_CELLS` (a word); the newest
-    steps when not all fit."""
+    the gutter, the newest steps when not all fit. Words (at least :data:`WORD_CELLS`
+    columns each) share out all the room, one column more or less; characters get the
+    same whole number of columns each, so that a word's letters stay evenly apart."""
     room = max(1, width - GUTTER)
     shown = max(1, min(steps, room // (WORD_CELLS if wordy else 1)))
+    if not wordy:
+        return [room // shown] * shown
     return [(i + 1) * room // shown - i * room // shown for i in range(shown)]
 
 
