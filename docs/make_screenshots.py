@@ -31,7 +31,8 @@ from rnn_tui.tui.screens.generate import GenerateScreen
 from rnn_tui.tui.source import LiveSource, ReplaySource
 
 OUT = Path(__file__).resolve().parent / "screenshots"
-AIRLINE = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "series" / "airline-passengers.csv"
+AIRLINE = (Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "series"
+           / "airline-passengers.csv")
 
 
 async def live(cfg: RunConfig, runs: Path, seconds: float, shots: dict[str, tuple],
