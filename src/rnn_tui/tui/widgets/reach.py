@@ -39,6 +39,8 @@ def profile(scores: list[float], width: int) -> str:
 class ReachView(Static):
     """The newest prediction's attribution over the characters before it."""
 
+    DEFAULT_CSS = "ReachView { height: 1fr; padding: 0 1; }"
+
     def on_mount(self) -> None:
         self.show(None)
 
@@ -55,10 +57,10 @@ class ReachView(Static):
         a = result
         width = max(self.content_size.width, 20)
         out = Text()
-        where = f" at step {step:,}" if step is not None else ""
+        where = f" · step {step:,}" if step is not None else ""
         k = half_within(a.scores)
-        out.append(f"{a.target}{where}: |∂ log p / ∂ x_t| over the last {len(a.tokens)} "
-                   f"tokens; half of it within the last {k}\n", style="dim")
+        out.append(f"|∂ log p / ∂ x_t|: half of it within the last {k} of {len(a.tokens)}"
+                   f"{where}\n", style="dim")
         out.append(profile(a.scores, width - 1) + "\n", style="green")
         shown = [visible_token(t) for t in a.tokens[-width * 3:]]
         out.append_text(shade(shown, a.scores[-width * 3:], "" if all(
