@@ -584,6 +584,8 @@ def test_property_csv_headers_are_unambiguous(tmp_path_factory, header, rows, co
     except UserError as err:
         assert "\n" not in str(err)
         return
+    if s.column.isdigit() and s.column in (a.strip(), b.strip()):
+        return  # an unnamed column's index is also another column's name: names win
     again = load_csv(p, s.column)
     assert np.array_equal(again.values, s.values)
     j = [[x for x, _ in rows], [y for _, y in rows]]

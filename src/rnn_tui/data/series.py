@@ -103,7 +103,8 @@ def load_csv(path: str | Path, column: str | int | None = None, encoding: str = 
         raise UserError(f"{path}: column {header[j]!r} has {len(bad)} missing or non-numeric "
                         f"value(s): {shown}{more}; fix or remove those rows (rnn-tui does not "
                         "skip them, as that would shift the time axis)")
-    return Series(path.stem, np.asarray(values, dtype=np.float64), str(path), header[j])
+    # an unnamed column is named by its index, which --column finds it by
+    return Series(path.stem, np.asarray(values, dtype=np.float64), str(path), header[j] or str(j))
 
 
 MAX_MAGNITUDE = 1e100  # beyond this, squares overflow in scaling; rescale such a column first
