@@ -188,3 +188,30 @@ def test_export_says_in_one_line_that_seq2seq_is_not_exported(trained):
     one_line_error(cli("export", trained, "--to", trained.parent / "w.safetensors"),
                    "seq2seq")
     assert not (trained.parent / "w.safetensors").exists()
+
+
+def test_a_decoder_from_the_checkpoint_alone_decodes_as_the_task_does():
+    """The app's try-it field and predict rebuild the decoder from a checkpoint's arrays and
+    metadata; it must read and write exactly as the task (reversed sources too)."""
+    from rnn_tui.explain.models import Translator
+    from rnn_tui.tasks.seq2seq import Decoder
+    from rnn_tui.tui.widgets.tryit import describe
+
+    cfg = tiny_config()
+    cfg.data.reverse_source = True
+    task = Seq2SeqTask.from_config(cfg.validate())
+    for _ in range(5):
+        task.step()
+    arrays, meta = task.checkpoint()
+    dec = Decoder.from_checkpoint({"params": arrays["params"].copy()}, meta)
+    for text in ("abc", "edcba", "zz"):
+        a, b = task.translate(text, beam=3), dec.translate(text, beam=3)
+        assert [h.ids for h in a] == [h.ids for h in b]
+    pred = Translator(dec).predict("abcd")
+    assert len(pred["attention"]) == len(pred["output_tokens"])
+    assert all(len(row) == len(pred["source_tokens"]) for row in pred["attention"])
+    assert pred["source_tokens"] == list("dcba")  # as the model reads it
+    shown = describe("seq2seq", pred, None, "").plain
+    assert f"→ {pred['output']}" in shown and "d c b a" in shown
+    with pytest.raises(Exception, match="corrupt"):
+        Decoder.from_checkpoint({"params": arrays["params"][:-1]}, meta)

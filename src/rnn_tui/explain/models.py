@@ -368,9 +368,20 @@ class Translator(Explainable):
         return self.read(text)
 
     def predict(self, text):
-        hyp = self.task.translate(self._check_text(text))[0]
-        return {"text": text, "output": self.task.tgt_vocab.decode(hyp.ids),
-                "logp": round(float(hyp.logp), 6)}
+        from rnn_tui.data.pairs import EOS, tokenize
+
+        task = self.task
+        hyp = task.translate(self._check_text(text))[0]
+        output = task.tgt_vocab.decode(hyp.ids)
+        ids, _ = task.encode_source(text)
+        out_tokens = tokenize(output, task.tgt_vocab.how) + (["</s>"] if hyp.ids and
+                                                           hyp.ids[-1] == EOS else [])
+        n = min(len(out_tokens), len(hyp.attention))
+        return {"text": text, "output": output, "logp": round(float(hyp.logp), 6),
+                "source_tokens": [task.src_vocab.tokens[int(i)] for i in ids],
+                "output_tokens": out_tokens[:n],
+                "attention": [np.round(np.asarray(a, dtype=np.float64), 4).tolist()
+                              for a in hyp.attention[:n]]}
 
 
 # ---------------------------------------------------------------------- building one

@@ -45,6 +45,7 @@ EVAL_BATCH = 256
 EXAMPLES = 6  # held-out pairs shown after each evaluation
 ATTENTION_SIDE = 40  # source and output tokens an example's attention keeps
 REVERSE_LENGTHS = (5, 30)
+OPTIONAL_META = ("reverse_source", "max_target")  # checkpoints may lack them
 
 
 def _generated(cfg: RunConfig) -> PairData:
@@ -76,6 +77,70 @@ def load_data(cfg: RunConfig) -> PairData:
     else:
         data = load_pairs(d.corpus, d.encoding, max_chars=10 * MAX_SIDE)
     return data
+
+
+class Decoder:
+    """A trained encoder-decoder with its vocabularies: typed sources in, outputs out (what the
+    task, ``rnn-tui translate`` and the app's try-it field decode with)."""
+
+    def __init__(self, net: Seq2Seq, src_vocab: Vocab, tgt_vocab: Vocab,
+                 reverse_source: bool, max_target: int):
+        self.net, self.src_vocab, self.tgt_vocab = net, src_vocab, tgt_vocab
+        self.how = src_vocab.how
+        self.reverse_source = bool(reverse_source)
+        self.max_target = int(max_target)
+
+    def max_output(self, src_len: int) -> int:
+        return int(min(MAX_SIDE, max(self.max_target, 2 * src_len) + 2))
+
+    def encode_source(self, text: str) -> tuple[np.ndarray, int]:
+        """A typed source as ids (unknown tokens as <unk>, cut to the longest side the model
+        reads) and how many tokens were unknown."""
+        ids, unknown = self.src_vocab.encode(text)
+        if not ids:
+            raise UserError("the source is empty: type something to translate")
+        if self.reverse_source:
+            ids = ids[::-1]
+        return np.asarray(ids[:MAX_SIDE], dtype=np.int64), unknown
+
+    def translate(self, text: str, beam: int = 1, alpha: float = 1.0) -> list[Hypothesis]:
+        """The ``beam`` best outputs for one typed source (``beam`` 1 = greedy)."""
+        ids, _ = self.encode_source(text)
+        if beam <= 1:
+            r = self.net.greedy(ids.reshape(-1, 1), np.array([len(ids)]),
+                                self.max_output(len(ids)))
+            n = int(r.lengths[0])
+            out = [int(i) for i in r.ids[:n, 0]]
+            att = [r.attention[t, :, 0] for t in range(len(r.attention))][:n]
+            return [Hypothesis(out, float(r.logp[0]), att, bool(out) and out[-1] == EOS)]
+        return self.net.beam(ids, beam, self.max_output(len(ids)), alpha)
+
+    def meta(self) -> dict[str, Any]:
+        return {"seq2seq_spec": self.net.spec.to_dict(), "src_vocab": self.src_vocab.to_meta(),
+                "tgt_vocab": self.tgt_vocab.to_meta(), "reverse_source": self.reverse_source,
+                "max_target": self.max_target}
+
+    @classmethod
+    def from_checkpoint(cls, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> Decoder:
+        """Rebuilt from a checkpoint alone (its shapes checked before anything is loaded)."""
+        try:
+            spec = Seq2SeqSpec(**meta["seq2seq_spec"])
+            src, tgt = Vocab.from_meta(meta["src_vocab"]), Vocab.from_meta(meta["tgt_vocab"])
+            if (spec.src_vocab, spec.tgt_vocab) != (len(src), len(tgt)):
+                raise ValueError("vocabulary sizes")
+            max_target = meta.get("max_target", MAX_SIDE)
+            if not isinstance(max_target, int) or not 0 <= max_target <= MAX_SIDE:
+                raise ValueError("max_target")
+            net = Seq2Seq(spec, np.dtype(meta.get("dtype", "float32")), seed=0)
+        except (KeyError, TypeError, ValueError) as err:
+            raise UserError(f"checkpoint does not describe an encoder-decoder ({err}); the "
+                            "file is corrupt or from another program") from None
+        params = arrays.get("params")
+        if params is None or params.shape != net.params.data.shape:
+            raise UserError("checkpoint parameters do not fit its own model; the file is "
+                            "corrupt")
+        net.params.load_flat(params.astype(net.dtype))
+        return cls(net, src, tgt, bool(meta.get("reverse_source", False)), max_target)
 
 
 class Seq2SeqTask(Task):
@@ -113,6 +178,8 @@ class Seq2SeqTask(Task):
                            embed=max(m.embed, 1), bidirectional=m.bidirectional,
                            attention=m.attention, dropout=m.dropout)
         self.net = Seq2Seq(spec, float_type(cfg), seed=t.seed)
+        self.decoder = Decoder(self.net, self.src_vocab, self.tgt_vocab, d.reverse_source,
+                               max((len(x) for x in self.train_set.tgt), default=1))
         self.opt = make_optimizer(t.optimizer, self.net.params.data.size, self.net.dtype, t.lr)
         self.rng = np.random.default_rng(t.seed)
         self.B = max(1, min(t.batch, len(self.train_set)))
@@ -182,18 +249,10 @@ class Seq2SeqTask(Task):
 
     # ------------------------------------------------------------------ decoding
     def max_output(self, src_len: int) -> int:
-        longest = max((len(t) for t in self.train_set.tgt), default=1)
-        return int(min(MAX_SIDE, max(longest, 2 * src_len) + 2))
+        return self.decoder.max_output(src_len)
 
     def encode_source(self, text: str) -> tuple[np.ndarray, int]:
-        """A typed source as ids (unknown tokens as <unk>, cut to the longest side the model
-        reads) and how many tokens were unknown."""
-        ids, unknown = self.src_vocab.encode(text)
-        if not ids:
-            raise UserError("the source is empty: type something to translate")
-        if self.cfg.data.reverse_source:
-            ids = ids[::-1]
-        return np.asarray(ids[:MAX_SIDE], dtype=np.int64), unknown
+        return self.decoder.encode_source(text)
 
     def decode_batch(self, sources: list[np.ndarray]):
         """Greedy outputs (text) and their attention for ``sources`` (lists of ids)."""
@@ -209,16 +268,7 @@ class Seq2SeqTask(Task):
         return outs, atts
 
     def translate(self, text: str, beam: int = 1, alpha: float = 1.0) -> list[Hypothesis]:
-        """The ``beam`` best outputs for one typed source (``beam`` 1 = greedy)."""
-        ids, _ = self.encode_source(text)
-        if beam <= 1:
-            r = self.net.greedy(ids.reshape(-1, 1), np.array([len(ids)]),
-                                self.max_output(len(ids)))
-            n = int(r.lengths[0])
-            out = [int(i) for i in r.ids[:n, 0]]
-            att = [r.attention[t, :, 0] for t in range(len(r.attention))][:n]
-            return [Hypothesis(out, float(r.logp[0]), att, bool(out) and out[-1] == EOS)]
-        return self.net.beam(ids, beam, self.max_output(len(ids)), alpha)
+        return self.decoder.translate(text, beam, alpha)
 
     # ------------------------------------------------------------------ scoring
     def _scores(self, sources: list[str], refs: list[list[str]]):
@@ -356,8 +406,7 @@ class Seq2SeqTask(Task):
 
     # ------------------------------------------------------------------ checkpoints
     def _meta_own(self) -> dict[str, Any]:
-        return {"seq2seq_spec": self.net.spec.to_dict(), "src_vocab": self.src_vocab.to_meta(),
-                "tgt_vocab": self.tgt_vocab.to_meta()}
+        return self.decoder.meta()
 
     def checkpoint(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         arrays, meta = groups_checkpoint(self.parameter_groups())
@@ -371,7 +420,11 @@ class Seq2SeqTask(Task):
         check_meta(arrays, meta, ("optimizer", "rng"))
         mine = self._meta_own()
         for key, what in (("seq2seq_spec", "model"), ("src_vocab", "source vocabulary"),
-                          ("tgt_vocab", "target vocabulary")):
+                          ("tgt_vocab", "target vocabulary"),
+                          ("reverse_source", "reading of the source (--reverse-source)"),
+                          ("max_target", "longest target")):
+            if key in OPTIONAL_META and key not in meta:
+                continue  # written before the key existed: the run's config says it
             if meta.get(key) != mine[key]:
                 raise UserError(f"checkpoint is for a different {what}; resume it with the "
                                 "run's own data and settings")

@@ -86,8 +86,12 @@ class Explainer:
 
             arrays, meta, max_len = take_snapshot(self.source)
             if meta.get("task") == "seq2seq":
-                raise UserError("a seq2seq run decodes typed sources with rnn-tui predict RUN "
-                                "--text SOURCE (or rnn-tui translate)")
+                from rnn_tui.explain.models import Translator
+                from rnn_tui.tasks.seq2seq import Decoder
+
+                self._model = Translator(Decoder.from_checkpoint(arrays, meta))
+                self._model_time = now
+                return self._model
             if meta.get("task") == "series":
                 raise UserError("a series forecasts from a CSV: rnn-tui predict RUN --file "
                                 "F.csv")

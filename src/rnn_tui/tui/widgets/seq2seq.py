@@ -58,7 +58,7 @@ class AttentionView(Static):
                 # many decoded pairs as still fit
                 want = len(u.output_tokens[i]) + 1
                 rows = max(2, min(want, rows_left - 4))
-                parts.append(self._heatmap(u.source_tokens[i], u.output_tokens[i],
+                parts.append(self.heatmap(u.source_tokens[i], u.output_tokens[i],
                                            u.attention[i], width, rows - 1))
                 rows_left -= rows
             elif not u.attention:
@@ -70,7 +70,7 @@ class AttentionView(Static):
         self.update(Group(*parts), layout=False)
 
     @staticmethod
-    def _heatmap(src: list[str], out: list[str], att: list[list[float]], width: int,
+    def heatmap(src: list[str], out: list[str], att: list[list[float]], width: int,
                  rows: int) -> Text:
         label = min(8, max((len(t) for t in out), default=1))
         cols = max(1, (width - label - 2) // 2)

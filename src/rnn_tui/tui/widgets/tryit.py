@@ -32,6 +32,15 @@ def describe(kind: str, pred: dict, attribution, sep: str) -> Text:
         for c, p in sorted(pred["probs"].items(), key=lambda kv: -kv[1])[:TOP]:
             out.append(f"{c[:14]:>14} {p:6.3f} ")
             out.append(bar(p) + "\n", style="green")
+    elif kind == "seq2seq":
+        from rnn_tui.tui.widgets.seq2seq import AttentionView
+
+        out.append(f"→ {pred['output']}", style="bold")
+        out.append(f"  (log-probability {pred['logp']:.3f})\n")
+        if pred.get("attention"):
+            out.append("attention (output down, source across):\n", style="dim")
+            out.append_text(AttentionView.heatmap(pred["source_tokens"], pred["output_tokens"],
+                                                  pred["attention"], 90, 40))
     elif kind == "tag":
         for w, t, p in zip(pred["tokens"], pred["tags"], pred["probs"], strict=True):
             out.append(f"{w}/", style="bold")
@@ -94,6 +103,8 @@ class TryItScreen(ModalScreen):
         def job(model):
             from rnn_tui.explain.attribution import attribute
 
+            if model.kind == "seq2seq":  # decoded, with its attention over the source
+                return model.kind, model.predict(text), None, ""
             return model.kind, model.predict(text), attribute(model, text, "ig"), model.sep
 
         self.explainer.submit("tryit", job, lambda res, err, t=text: self.show_result(t, res, err))
