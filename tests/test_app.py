@@ -712,3 +712,32 @@ def test_seq2seq_dashboard_snapshot(size, snap_compare):
     checks = Checks()
     checks.check(snap_compare(replay_app(seq2seq_run()), terminal_size=size,
                               run_before=checks(steps)))
+
+
+def test_neuron_view_fills_its_panel_with_earlier_snapshots():
+    """The latest passage first, then earlier ones while the panel has room (words apart)."""
+    from app_events import word_run
+
+    from rnn_tui.train import events as ev
+    from rnn_tui.tui.widgets.panels import NeuronView
+
+    events = word_run()
+    snap = next(e for e in events if isinstance(e, ev.HiddenSnapshot))
+    for k in range(1, 6):  # five earlier snapshots, steps 100 … 500
+        events.insert(events.index(snap), ev.HiddenSnapshot(step=100 * k, tokens=snap.tokens,
+                                                            h=snap.h, c=snap.c))
+
+    async def go(size):
+        app = replay_app(events)
+        async with app.run_test(size=size) as pilot:
+            await pilot.pause(0.3)
+            await pilot.press("m")
+            await pilot.pause(0.5)
+            view = app.screen.query_one(NeuronView)
+            return str(view.render()), view.size.height
+
+    text, height = run(go((160, 60)))
+    assert "the phone was unusable" in text  # whole words, spaces between them
+    assert height > 20 and all(f"step {100 * k}" in text for k in range(2, 6))
+    small, _ = run(go((80, 24)))
+    assert "the phone was" in small and small.count("step ") < text.count("step ")

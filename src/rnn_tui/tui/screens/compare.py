@@ -129,8 +129,13 @@ class CompareScreen(Screen):
 
     # ------------------------------------------------------------------ actions
     def selected(self):
+        """The run the table's cursor is on; with none, the key says so."""
         key = self.query_one(RunTable).selected_key()
-        return self.runs.get(key) if key else None
+        run = self.runs.get(key) if key else None
+        if run is None:
+            self.notify("no run to act on yet: the table lists each run once its first "
+                        "numbers arrive", severity="warning", timeout=3)
+        return run
 
     def action_cycle_sort(self) -> None:
         self.runs.cycle_sort()
@@ -172,9 +177,12 @@ class CompareScreen(Screen):
 
     def action_back(self) -> None:
         """Opened over a dashboard (C in the app): back to it. As `rnn-tui compare`'s own
-        screen: stay."""
+        screen: stay, and say how to leave."""
         if len(self.app.screen_stack) > 2:
             self.app.pop_screen()
+        else:
+            self.notify("this is rnn-tui compare's own screen: q quits", severity="warning",
+                        timeout=3)
 
     def action_next_view(self) -> None:
         self.view_index = (self.view_index + 1) % (len(PANELS) + 1)
