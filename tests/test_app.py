@@ -717,7 +717,6 @@ def test_seq2seq_dashboard_snapshot(size, snap_compare):
 def test_neuron_view_fills_its_panel_with_earlier_snapshots():
     """The latest passage first, then earlier ones while the panel has room (words apart)."""
     from app_events import word_run
-
     from rnn_tui.train import events as ev
     from rnn_tui.tui.widgets.panels import NeuronView
 
