@@ -147,6 +147,16 @@ class Seq2SeqTask(Task):
     kind = "seq2seq"
     views = (VIEW_SEQ2SEQ,)
     loss_name = "nats/token"
+    best_by = "chrf"  # see selection_score
+    overfitting_message = (
+        "held-out chrF falling behind: the model is memorising its training pairs (best at "
+        "step {step:,}; best.npz keeps those weights)")
+
+    def selection_score(self, val_loss: float, metrics: dict[str, float]) -> float:
+        """The best weights are those of the best held-out chrF of the decoded outputs (what
+        the outputs are judged by; the teacher-forced loss can rise while they still
+        improve), the loss breaking ties."""
+        return -metrics["chrf"] + 1e-9 * val_loss
 
     def __init__(self, cfg: RunConfig, data: PairData):
         d, m, t = cfg.data, cfg.model, cfg.train
