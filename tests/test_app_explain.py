@@ -93,6 +93,13 @@ def test_language_model_reach_and_try_it_while_training(tmp_path):
             step = source.trainer.step
             assert await wait_for(pilot, lambda: str(reach.render()) != first, 90)  # it updates
             assert source.trainer.step > step  # and training went on
+            await pilot.press("x")  # the generated text shaded by the same attribution
+            from rnn_tui.tui.widgets.panels import SampleStream
+
+            samples = dash.query_one(SampleStream)
+            assert await wait_for(pilot, lambda: samples.shading is not None, 90)
+            assert any(str(x.text).endswith("".join(samples.shading.tokens))
+                       for x in dash.state.samples)  # the tail of a sample shown
             await pilot.press("i")
             await pilot.press(*"The function ", "enter")
             assert await wait_for(pilot, lambda: "next token" in result_text(app), 30)
