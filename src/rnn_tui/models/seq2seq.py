@@ -37,6 +37,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from rnn_tui.core import attention as att
+from rnn_tui.core import attention_kernels as attk
 from rnn_tui.core.layers import scatter_add_rows
 from rnn_tui.core.losses import softmax_cross_entropy
 from rnn_tui.core.network import NetSpec, Network, State
@@ -206,7 +207,7 @@ class Seq2Seq:
     def _encode(self, src: np.ndarray, src_len: np.ndarray, rng=None) -> _Forward:
         B = src.shape[1]
         fwd = self.enc.forward(src, self.enc.initial_state(B), rng, lengths=src_len)
-        keys = fwd.y
+        keys = np.ascontiguousarray(fwd.y)
         mask = np.arange(src.shape[0])[:, None] < src_len[None, :]
         summary = self.enc.summary(fwd)
         p = self.params
@@ -219,15 +220,24 @@ class Seq2Seq:
         h = np.ascontiguousarray(np.repeat(f.s0[None], L, axis=0))
         return State(h, np.zeros_like(h) if self.spec.dec_cell == "lstm" else None)
 
-    def _attend(self, f: _Forward, q: np.ndarray):
+    def _attend(self, f: _Forward, q: np.ndarray) -> att.AttentionStep | None:
+        """One step of attention by the fused kernels (:mod:`rnn_tui.core.attention_kernels`,
+        the fast twins of :mod:`rnn_tui.core.attention`)."""
+        if self.attention == att.NONE:
+            return None
         p = self.params
+        S, B, K = f.keys.shape
+        alpha = np.empty((S, B), dtype=self.dtype)
+        context = np.empty((B, K), dtype=self.dtype)
         if self.attention == att.DOT:
             qq = q @ p["att.W_a"] if self.spec.general else q
-            return att.dot_forward(qq, f.keys, f.mask)
-        if self.attention == att.ADDITIVE:
-            return att.additive_forward(q, f.keys, f.kp, f.mask, p["att.W_q"], p["att.b"],
-                                        p["att.v"])
-        return None
+            attk.dot_step_forward(np.ascontiguousarray(qq, self.dtype), f.keys, f.mask, alpha,
+                                  context)
+            return att.AttentionStep(alpha, context)
+        qw = np.ascontiguousarray(q @ p["att.W_q"] + p["att.b"], self.dtype)
+        u = np.empty_like(f.kp)
+        attk.additive_step_forward(f.kp, qw, p["att.v"], f.keys, f.mask, u, alpha, context)
+        return att.AttentionStep(alpha, context, u)
 
     def _dec_step(self, f: _Forward, tok: np.ndarray, state: State, rng=None):
         """One decoder step: (decoder forward, attention step or None, query, rows [s; c])."""
@@ -296,23 +306,23 @@ class Seq2Seq:
                              np.ascontiguousarray(dx[0, :, :E]))
             if st is not None:
                 dctx = drows[t, :, Hd:] + dx[0, :, E:]
+                dctx = np.ascontiguousarray(dctx, self.dtype)
                 if self.attention == att.DOT:
-                    qq = q @ p["att.W_a"] if spec.general else q
-                    dqq, dk = att.dot_backward(st, qq, f.keys, dctx)
+                    qq = np.ascontiguousarray(q @ p["att.W_a"] if spec.general else q)
+                    dqq = np.empty_like(qq)
+                    attk.dot_step_backward(st.alpha, qq, f.keys, dctx, dkeys, dqq)
                     if spec.general:
                         g["att.W_a"] += q.T @ dqq
                         dq = dqq @ p["att.W_a"].T
                     else:
                         dq = dqq
-                    dkeys += dk
                 else:
-                    ag = att.additive_backward(st, q, f.keys, p["att.W_q"], p["att.v"], dctx)
-                    dq = ag.dq
-                    dkeys += ag.dkeys
-                    dkp += ag.dkeys_proj
-                    g["att.W_q"] += ag.dW_q
-                    g["att.b"] += ag.db
-                    g["att.v"] += ag.dv
+                    dsum = np.empty_like(st.u[0])
+                    attk.additive_step_backward(st.u, st.alpha, f.keys, p["att.v"], dctx, dkeys,
+                                                dkp, g["att.v"], dsum)
+                    dq = dsum @ p["att.W_q"].T
+                    g["att.W_q"] += q.T @ dsum
+                    g["att.b"] += dsum.sum(axis=0)
                 dh0 = dh0.copy()
                 dh0[-1] += dq
             dnext = State(np.ascontiguousarray(dh0, self.dtype),
