@@ -174,3 +174,101 @@ def test_openblas_fallback_gives_the_same_step():
     np.testing.assert_allclose(fallback["grad32"], default["grad32"], rtol=1e-4, atol=1e-6)
     # and float32 (fused) agrees with float64 (network path) to float32 precision
     np.testing.assert_allclose(default["grad32"], default["grad64"], rtol=1e-3, atol=1e-5)
+
+
+# Each width is fixed when the kernels compile, so each runs in a process of its own (forced
+# through RNN_TUI_VECTOR_WIDTH, on NumPy's OpenBLAS so that the panels, not MKL, do the work).
+# The child writes its inputs and products; the parent holds them to reference.matmul.
+_WIDTH_CHILD = """
+import sys, numpy as np
+from numba import njit
+from rnn_tui.core.fast import ukernel
+from rnn_tui.core.fast.blas import PLAIN, TRANSPOSED, blas_handle, blas_name, rec_mm, rec_prepare
+
+@njit
+def products(blas, A, W, trans, C0, beta, times):
+    prep = rec_prepare(blas, W, trans, A.shape[0], times)
+    out = np.empty((times,) + C0.shape, dtype=C0.dtype)
+    for i in range(times):
+        out[i] = C0
+        rec_mm(blas, A, W, prep, trans, out[i], beta)
+    return out, prep.size
+
+cases = {}
+for dtype in (np.float32, np.float64):
+    for R in (100, 200):
+        rng = np.random.default_rng(R)
+        W = rng.normal(0, 0.1, (R, 4 * R)).astype(dtype)
+        for trans in (PLAIN, TRANSPOSED):
+            for m in (1, 2, 7, 16, 33):
+                A = rng.normal(0, 1, (m, 4 * R if trans == TRANSPOSED else R)).astype(dtype)
+                C0 = rng.normal(0, 1, (m, R if trans == TRANSPOSED else 4 * R)).astype(dtype)
+                for beta in (0.0, 1.0):
+                    got, size = products(blas_handle(), A, W, trans, C0, beta, 2)
+                    key = f"{np.dtype(dtype).name}_{R}_{int(trans == TRANSPOSED)}_{m}_{int(beta)}"
+                    cases.update({key + "_W": W, key + "_A": A, key + "_C0": C0,
+                                  key + "_got": got, key + "_size": np.array(size)})
+np.savez(sys.argv[1], lanes=ukernel.TILE.lanes, nr32=ukernel.NR32, nr64=ukernel.NR64,
+         blas=blas_name(), **cases)
+"""
+
+
+@pytest.mark.parametrize("lanes", [4, 8, 16])
+def test_every_vector_width_matches_numpy(lanes, tmp_path):
+    """The micro-kernel at every vector width (float32 lanes: 4 SSE/NEON, 8 AVX2, 16 AVX-512,
+    forced whatever the host has) against :func:`rnn_tui.core.reference.matmul`, float32 and
+    float64, plain and transposed, beta 0 and 1, ragged panels (4R and R columns are no multiple
+    of any width's panel) and ragged row blocks, the packed weights used twice."""
+    env = dict(os.environ, RNN_TUI_VECTOR_WIDTH=str(lanes), RNN_TUI_BLAS="openblas")
+    out = tmp_path / "products.npz"
+    subprocess.run([sys.executable, "-c", _WIDTH_CHILD, str(out)], env=env, capture_output=True,
+                   text=True, timeout=600, check=True)
+    got = np.load(out)
+    assert int(got["lanes"]) == lanes and str(got["blas"]) == "openblas"
+    assert int(got["nr32"]) == 2 * int(got["nr64"]) and int(got["nr32"]) % lanes == 0
+    keys = sorted(k[:-4] for k in got.files if k.endswith("_got"))
+    assert len(keys) == 2 * 2 * 2 * 5 * 2
+    for key in keys:
+        dtype, R, trans, m, beta = key.split("_")
+        tol = 2e-5 if dtype == "float32" else 1e-12
+        nr = int(got["nr64"] if dtype == "float64" else got["nr32"])
+        n, k = (int(R), 4 * int(R)) if trans == "1" else (4 * int(R), int(R))
+        assert int(got[key + "_size"]) == -(-n // nr) * k * nr  # packed into this width's panels
+        want = reference.matmul(got[key + "_A"], got[key + "_W"], got[key + "_C0"],
+                                trans_b=trans == "1", beta=float(beta))
+        for C in got[key + "_got"]:
+            np.testing.assert_allclose(C, want, atol=tol * 10, rtol=tol, err_msg=key)
+
+
+@pytest.mark.parametrize("features,lanes", [
+    ({"avx512f": True, "avx2": True, "fma": True}, 16),
+    ({"avx512f": False, "avx2": True, "fma": True}, 8),
+    ({"avx2": True, "fma": False}, 4),  # AVX2 without FMA: no fused multiply-add vectors
+    ({"sse4.2": True, "sse2": True}, 4),
+    ({"neon": True}, 4),
+    ({}, 4),
+])
+def test_the_host_width_follows_llvms_cpu_features(features, lanes):
+    """16 float32 lanes with AVX-512, 8 with AVX2 + FMA, 4 otherwise; unforced, AVX-512 hosts
+    run the 8-lane tile (not measured faster at 16)."""
+    from rnn_tui.core.fast.simd import TILES, default_width, host_width
+
+    assert host_width(features) == lanes
+    assert default_width(lanes) == min(lanes, 8)
+    assert TILES[lanes].columns(32) == 2 * TILES[lanes].columns(64)
+
+
+@pytest.mark.parametrize("value", ["32", "eight", "8.0", "-8", "\x1b[31m"])
+def test_a_bad_forced_width_is_refused_in_one_line(value, tmp_path):
+    """A width other than 4, 8 or 16 in RNN_TUI_VECTOR_WIDTH makes a run exit 2 with one line
+    naming the choices, before any kernel compiles."""
+    corpus = tmp_path / "text.txt"
+    corpus.write_text("the cat sat on the mat. " * 200)
+    env = dict(os.environ, RNN_TUI_VECTOR_WIDTH=value)
+    res = subprocess.run([sys.executable, "-m", "rnn_tui.cli", "train", "--corpus", str(corpus),
+                          "--time-budget", "1", "--runs-dir", str(tmp_path / "runs")], env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert res.returncode == 2, res.stderr
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and "RNN_TUI_VECTOR_WIDTH must be one of 4, 8, 16" in lines[0]
+    assert "\x1b" not in res.stderr

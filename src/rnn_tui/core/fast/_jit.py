@@ -5,7 +5,8 @@ app draws, and a second start loads machine code from the cache instead of compi
 
 Where: ``<user cache dir>/rnn-tui/kernels-<hash of the core's sources>`` (``core/`` and
 ``core/fast/``; below ``NUMBA_CACHE_DIR`` when that is set). Keying the directory by a hash of
-every core module matters:
+every core module, and by the micro-kernel's vector width and tile
+(:mod:`rnn_tui.core.fast.simd`), matters:
 Numba checks only the timestamp of the file that holds a kernel, so a change to a helper it
 inlines from another file would otherwise load stale machine code. Using the user's cache
 directory also means a read-only installed package still caches. If that directory cannot be
@@ -39,6 +40,8 @@ from numba.core import event as _event
 from numba.core.caching import IndexDataCacheFile
 from numba.core.extending import _Intrinsic, intrinsic
 
+from rnn_tui.core.fast.simd import TILE
+
 # Fast-math flags that let LLVM vectorise reductions and fuse multiply-adds, but *not* the
 # ``nnan``/``ninf`` assumptions: the trainer must still see a NaN or Inf when a run blows up.
 FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"}
@@ -55,6 +58,7 @@ def _choose_cache_dir() -> str | None:
         digest.update(src.read_bytes())
     if os.environ.get(FULL_LLVM_ENV, "") not in ("", "0"):
         digest.update(b"full LLVM")  # other machine code for the same sources
+    digest.update(repr(TILE).encode())  # the micro-kernel's width (forced or the host's)
     base = os.environ.get("NUMBA_CACHE_DIR")
     if not base:
         try:

@@ -12,15 +12,17 @@ function computes an ``MR x NR`` tile of ``C`` from ``MR`` rows of ``A`` and one
     C_{[i_0, i_0+MR), [p NR, (p+1) NR)} = A_{[i_0, i_0+MR), :}\, \mathrm{panel}_p
     \;(+\ \beta\, C)
 
-holding the tile in ``MR * NV`` vector registers (4 x 3 of 8 float32 = 12 of AVX2's 16) across
-the whole ``K`` loop: per ``k``, ``NV`` vector loads of the panel, ``MR`` broadcasts of ``A``
-and ``MR * NV`` fused multiply-adds. That ran at 88-90 GFLOP/s on one Zen 4 core for the
-training shapes (W in L2 or L3), against 55-69 for OpenBLAS's ``sgemm``.
+holding the tile in ``MR * NV`` vector registers across the whole ``K`` loop: per ``k``, ``NV``
+vector loads of the panel, ``MR`` broadcasts of ``A`` and ``MR * NV`` fused multiply-adds. With
+AVX2 (4 x 3 of 8 float32 = 12 of its 16 registers) that ran at 88-90 GFLOP/s on one Zen 4 core
+for the training shapes (W in L2 or L3), against 55-69 for OpenBLAS's ``sgemm``.
 
-The body is written in LLVM IR with portable vector types (``<8 x float>``, ``<4 x double>``)
-and ``llvm.fmuladd``: LLVM turns them into AVX2 + FMA code on any x86-64 that has them (Intel
-or AMD), into pairs of SSE instructions on one that has not, and the result never depends on a
-cache size. Numba compiles for the host and keys its cache by it.
+The vector width and the tile come from :mod:`rnn_tui.core.fast.simd` (16 float32 lanes with
+AVX-512, 8 with AVX2, 4 otherwise, or as forced). The body is written in LLVM IR with portable
+vector types (``<8 x float>``, ``<4 x double>`` at 8 lanes) and ``llvm.fmuladd``: LLVM turns
+them into the host's vector instructions (several per operation where its registers are
+narrower), and the result never depends on a cache size. Numba compiles for the host and keys
+its cache by it; :mod:`rnn_tui.core.fast._jit` keys it by the width too.
 """
 
 from __future__ import annotations
@@ -31,11 +33,22 @@ from llvmlite import ir
 from numba import types
 from numba.core.extending import intrinsic
 
-MR = 4  # rows of A (and C) per tile
-NV = 3  # vectors per tile row
-VEC_BYTES = 32  # one AVX2 register
-NR32 = NV * VEC_BYTES // 4  # 24 float32 columns per panel
-NR64 = NV * VEC_BYTES // 8  # 12 float64 columns per panel
+from rnn_tui.core.fast.simd import TILE
+
+MR = TILE.rows  # rows of A (and C) per tile
+NV = TILE.vectors  # vectors per tile row
+VEC_BYTES = TILE.vec_bytes  # one vector register (32: AVX2)
+NR32 = TILE.columns(32)  # float32 columns per panel (24 with AVX2)
+NR64 = TILE.columns(64)  # float64 columns per panel (12 with AVX2)
+
+
+def _wide_registers(fn) -> None:
+    """Let LLVM keep ``fn``'s vectors in registers as wide as they are. On CPUs it tunes to
+    prefer 256-bit vectors (Intel's AVX-512 parts) it would otherwise split each 512-bit
+    operation in two; Clang marks functions that use 512-bit intrinsics the same way."""
+    if VEC_BYTES > 32:  # a string attribute, which llvmlite's known-attribute check refuses
+        set.add(fn.attributes, f'"min-legal-vector-width"="{VEC_BYTES * 8}"')
+        set.add(fn.attributes, f'"prefer-vector-width"="{VEC_BYTES * 8}"')
 
 
 def _fmuladd(mod, vt, bits, lanes):
@@ -106,7 +119,7 @@ def _define_tile(mod, bits, rows, panels):
     rows of A times ``panels`` consecutive panels (``ldb`` numbers apart), with
     ``rows * panels * NV`` vector accumulators. Rows mr..rows-1 repeat row 0's arithmetic and are
     not stored. K >= 1."""
-    name = f"rnn_tui_tile_f{bits}_{rows}x{panels}x{NV}"
+    name = f"rnn_tui_tile_f{bits}_{rows}x{panels}x{NV}x{VEC_BYTES}"
     if name in mod.globals:
         return mod.globals[name]
     ft, p, vt, pv, lanes, nr = _types(bits)
@@ -114,6 +127,7 @@ def _define_tile(mod, bits, rows, panels):
                                                           _I64, ft]), name)
     fn.linkage = "internal"
     fn.attributes.add("noinline")  # called from a few places: one copy
+    _wide_registers(fn)
     for a in (3, 5, 7):
         fn.args[a].add_attribute("noalias")
     K, mr, nc, a, lda, b, ldb, c, ldc, beta = fn.args
@@ -293,7 +307,7 @@ def _i64(builder, v):
 @intrinsic
 def panel_gemm(typingctx, m, n, k, a, lda, b, c, ldc, beta):
     """C (m x n) = A op(W) + beta C from the panels at ``b``; pointers arrive as integers and
-    ``beta``'s float type chooses float32 (NR = 24) or float64 (NR = 12)."""
+    ``beta``'s float type chooses float32 (NR32 columns a panel) or float64 (NR64)."""
     sig = types.void(m, n, k, a, lda, b, c, ldc, beta)
 
     def codegen(context, builder, signature, args):
