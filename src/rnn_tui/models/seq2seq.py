@@ -38,7 +38,16 @@ import numpy as np
 
 from rnn_tui.core import attention as att
 from rnn_tui.core import attention_kernels as attk
-from rnn_tui.core.layers import scatter_add_rows
+from rnn_tui.core.fast.blas import blas_handle
+from rnn_tui.core.layers import (
+    CELL_CODES,
+    GATES,
+    _cell_arrays,
+    accumulate_weight_grads,
+    input_grad,
+    scatter_add_rows,
+    sequence_backward,
+)
 from rnn_tui.core.losses import softmax_cross_entropy
 from rnn_tui.core.network import NetSpec, Network, State
 from rnn_tui.core.params import Layout, Params
@@ -297,11 +306,15 @@ class Seq2Seq:
         Hd, E = spec.dec_hidden, spec.embed
         dkeys = np.zeros_like(f.keys)
         dkp = None if f.kp is None else np.zeros_like(f.kp)
+        T, B = len(f.steps), f.s0.shape[0]
+        G = GATES[spec.dec_cell] * Hd
+        dGx = [np.empty((T, B, G), self.dtype) for _ in range(spec.layers)]
+        dGh = [np.empty_like(a) for a in dGx] if spec.dec_cell == "gru" else dGx
         dnext: State | None = None
-        for t in range(len(f.steps) - 1, -1, -1):
+        for t in range(T - 1, -1, -1):
             fwd, st, q, tok = f.steps[t]
             dy = np.ascontiguousarray(drows[t, :, :Hd][None], self.dtype)
-            dx, dh0, dc0 = self.dec.backward(fwd, dy, dnext, need_dx=True)
+            dx, dh0, dc0 = self._dec_step_backward(fwd, dy, dnext, dGx, dGh, t)
             scatter_add_rows(g["demb.W"], np.ascontiguousarray(tok, np.int64),
                              np.ascontiguousarray(dx[0, :, :E]))
             if st is not None:
@@ -327,6 +340,7 @@ class Seq2Seq:
                 dh0[-1] += dq
             dnext = State(np.ascontiguousarray(dh0, self.dtype),
                           None if dc0 is None else np.ascontiguousarray(dc0, self.dtype))
+        self._dec_weight_grads(f, dGx, dGh)
         ds0 = dnext.h.sum(axis=0)  # every decoder layer starts from s_0
         if spec.bridged:
             dpre = ds0 * (1.0 - f.s0 * f.s0)
@@ -341,6 +355,60 @@ class Seq2Seq:
             dkeys += dk
         dy_enc = dkeys + self.enc._summary_grad(f.enc, dsummary)
         self.enc.backward(f.enc, np.ascontiguousarray(dy_enc, self.dtype))
+
+    def _dec_step_backward(self, fwd, dy: np.ndarray, dstate: State | None, dGx: list,
+                           dGh: list, t: int):
+        """:meth:`Network.backward` of one decoder step (T = 1) without its weight gradients:
+        each layer's gate gradients :math:`\\delta A_t` land in ``dGx[layer][t]`` (GRU: the
+        recurrent ones in ``dGh``), for :meth:`_dec_weight_grads` to form every weight
+        gradient with one product over all steps. Returns (dL/dx (1, B, I), dL/dh0, dL/dc0)."""
+        dec, blas = self.dec, blas_handle()
+        cell = dec.spec.cell
+        L = dec.spec.layers
+        dh0 = np.empty_like(fwd.state.h)
+        dc0 = None if fwd.state.c is None else np.empty_like(fwd.state.c)
+        zeros = np.zeros(fwd.state.h.shape[1:], dtype=self.dtype)
+        top = fwd.layers[L - 1].mask
+        dcur = np.ascontiguousarray(dy if top is None else dy * top, dtype=self.dtype)
+        dx = None
+        for layer in range(L - 1, -1, -1):
+            cache = fwd.layers[layer]
+            w = dec.layer_weights(layer)
+            dhT = zeros if dstate is None else np.ascontiguousarray(dstate.h[layer])
+            dcT = dhT
+            if cell == "lstm":
+                dcT = zeros if dstate is None or dstate.c is None else \
+                    np.ascontiguousarray(dstate.c[layer])
+            gx, gh = dGx[layer][t : t + 1], dGh[layer][t : t + 1]
+            dh_norms = np.empty(1, dtype=np.float64)
+            dh, dc = sequence_backward(blas, CELL_CODES[cell], dcur, dhT, dcT, w["W_hh"],
+                                       cache.hs, *_cell_arrays(cache), gx, gh, dh_norms)
+            cache.dh_norms = dh_norms
+            dh0[layer] = dh
+            if dc0 is not None:
+                dc0[layer] = dc
+            B, G = gx.shape[1:]
+            dx = np.empty((1, B, cache.x.shape[2]), dtype=self.dtype)
+            input_grad(blas, gx.reshape(B, G), w["W_ih"], dx.reshape(B, -1))
+            if layer > 0:
+                mask = fwd.layers[layer - 1].mask
+                dcur = np.ascontiguousarray(dx * mask if mask is not None else dx)
+        return dx, dh0, dc0
+
+    def _dec_weight_grads(self, f: _Forward, dGx: list, dGh: list) -> None:
+        """Every decoder weight gradient from the gate gradients of all steps, one product
+        each: :math:`\\partial W_{ih} = X^\\top \\delta A`,
+        :math:`\\partial W_{hh} = H_{prev}^\\top \\delta A_h`."""
+        blas = blas_handle()
+        for layer in range(self.spec.layers):
+            caches = [step[0].layers[layer] for step in f.steps]
+            T, B, G = dGx[layer].shape
+            x = np.concatenate([c.x for c in caches]).reshape(T * B, -1)
+            hprev = np.concatenate([c.hs[:1] for c in caches]).reshape(T * B, -1)
+            gw = self.dec.layer_grads(layer)
+            accumulate_weight_grads(blas, x, hprev, dGx[layer].reshape(T * B, G),
+                                    dGh[layer].reshape(T * B, G), gw["W_ih"], gw["W_hh"],
+                                    gw["b_ih"], gw["b_hh"], True)
 
     def evaluate(self, batch: Batch) -> tuple[float, np.ndarray]:
         """(mean cross-entropy with teacher forcing, logits (T, B, V)), no gradients."""
