@@ -57,6 +57,17 @@ def test_evaluate_ends_with_the_scores_line(trained):
                         r.stdout.strip().splitlines()[-1])
 
 
+def test_evaluate_decodes_every_held_out_source_greedy_or_by_beam(trained):
+    lines = {}
+    for beam in (1, 3):
+        r = cli("evaluate", trained, "--beam", beam)
+        assert r.returncode == 0, r.stderr
+        out = r.stdout.strip().splitlines()
+        assert re.search(r"sources=\d+", out[-2]) and out[-1].startswith("exact_match=")
+        lines[beam] = out[-1]
+    one_line_error(cli("evaluate", trained, "--beam", "0"), "--beam must be from 1")
+
+
 def test_translate_greedy_beam_and_attention(trained):
     r = cli("translate", trained, "--text", "abcd", "--beam", "3", "--show-attention")
     assert r.returncode == 0, r.stderr

@@ -281,10 +281,35 @@ class Seq2SeqTask(Task):
         return self.decoder.translate(text, beam, alpha)
 
     # ------------------------------------------------------------------ scoring
-    def _scores(self, sources: list[str], refs: list[list[str]]):
+    def _scores(self, sources: list[str], refs: list[list[str]], beam: int = 1,
+                alpha: float = 1.0):
         ids = [self.encode_source(s)[0] if s else np.zeros(1, np.int64) for s in sources]
-        outs, atts = self.decode_batch(ids)
+        if beam <= 1:
+            outs, atts = self.decode_batch(ids)
+        else:  # one source at a time, its K hypotheses as a batch
+            outs = [self.tgt_vocab.decode(self.net.beam(i, beam, self.max_output(len(i)),
+                                                        alpha)[0].ids) for i in ids]
+            atts = [None] * len(outs)
         return score(outs, refs, self.how), outs, atts, ids
+
+    def _loss_of(self, enc) -> float:
+        losses, counts = [], []
+        for s in range(0, len(enc), EVAL_BATCH):
+            b = enc.batch(range(s, min(s + EVAL_BATCH, len(enc))))
+            loss, _ = self.net.evaluate(b)
+            losses.append(loss)
+            counts.append(int((b.tgt_out >= 0).sum()))
+        return float(np.average(losses, weights=counts))
+
+    def evaluate_all(self, beam: int = 1, alpha: float = 1.0) -> tuple[float, dict[str, float]]:
+        """Every held-out source decoded (greedily, or by beam search of width ``beam``) and
+        scored, with the copy baseline beside it (``rnn-tui evaluate``)."""
+        sc, outs, _, ids = self._scores(self.val_sources, self.val_refs, beam, alpha)
+        copy = score([normalise(s, self.how) for s in self.val_sources], self.val_refs,
+                     self.how)
+        return self._loss_of(self.val_set), {
+            **sc.to_dict(), "copy_exact_match": copy.exact_match, "copy_bleu": copy.bleu,
+            "copy_chrf": copy.chrf, "pairs": len(self.val_set), "sources": len(outs)}
 
     def _val_limit(self) -> int:
         return max(1, min(len(self.val_sources), self.cfg.train.eval_tokens))
@@ -313,13 +338,14 @@ class Seq2SeqTask(Task):
         sc, *_ = self._scores(self.val_sources, self.val_refs)
         return sc
 
-    def evaluate_file(self, path, encoding: str = "utf-8") -> tuple[float, dict[str, float]]:
+    def evaluate_file(self, path, encoding: str = "utf-8", beam: int = 1,
+                      alpha: float = 1.0) -> tuple[float, dict[str, float]]:
         data = load_pairs(str(path), encoding, max_chars=10 * MAX_SIDE)
         refs: dict[str, list[str]] = {}
         for s, t in zip(data.sources, data.targets, strict=True):
             refs.setdefault(s, []).append(normalise(t, self.how))
         sources = list(refs)
-        sc, *_ = self._scores(sources, [refs[s] for s in sources])
+        sc, *_ = self._scores(sources, [refs[s] for s in sources], beam, alpha)
         enc, _ = self._encode(data.sources, data.targets)
         losses, counts = [], []
         for s in range(0, len(enc), EVAL_BATCH):
