@@ -307,6 +307,8 @@ class Seq2SeqTask(Task):
         sc, outs, _, ids = self._scores(self.val_sources, self.val_refs, beam, alpha)
         copy = score([normalise(s, self.how) for s in self.val_sources], self.val_refs,
                      self.how)
+        self.length_table = by_length([len(i) for i in ids],
+                                      [o in r for o, r in zip(outs, self.val_refs, strict=True)])
         return self._loss_of(self.val_set), {
             **sc.to_dict(), "copy_exact_match": copy.exact_match, "copy_bleu": copy.bleu,
             "copy_chrf": copy.chrf, "pairs": len(self.val_set), "sources": len(outs)}
@@ -361,7 +363,10 @@ class Seq2SeqTask(Task):
                        if k not in ("exact_match", "token_accuracy", "bleu", "chrf"))
         sc = Scores(metrics["exact_match"], metrics["token_accuracy"], metrics["bleu"],
                     metrics["chrf"])
-        return [f"val_loss={val_loss:.6f}{rest}", sc.line()]
+        lengths = [f"  {r['from']}-{r['upto']} tokens: exact match {r['exact_match']:.4f} "
+                   f"({r['n']:,} sources)" for r in getattr(self, "length_table", [])]
+        head = ["exact match by source length:", *lengths] if lengths else []
+        return [*head, f"val_loss={val_loss:.6f}{rest}", sc.line()]
 
     def eval_events(self) -> list[ev.Event]:
         e = self._last
