@@ -105,14 +105,22 @@ def main() -> None:
     ap.add_argument("--app-only", action="store_true", help="only the default app run: no "
                     "--low-bandwidth run, no headless runs; print the last screen")
     ap.add_argument("--json", metavar="FILE")
+    ap.add_argument("--run-args", default="", metavar="ARGS",
+                    help="more options for the run, e.g. \"--task seq2seq --pairs 5000\" "
+                    "(with --app-only)")
     args = ap.parse_args()
+    import shlex
+
+    more = shlex.split(args.run_args)
     size = tuple(int(v) for v in args.size.lower().split("x"))
     if args.app_only:
         with tempfile.TemporaryDirectory() as d:
-            r = in_app(Path(d), "app", args.seconds, [], args.keys, args.theme, size)
+            r = in_app(Path(d), "app", args.seconds, more, args.keys, args.theme, size)
         print(r["screen"])
-        print(f"rnn-tui in a {args.size} pseudo-terminal, theme {args.theme}, default model"
+        print(f"rnn-tui in a {args.size} pseudo-terminal, theme {args.theme}, "
+              + ("the run of --run-args" if args.run_args else "default model")
               + (f", keys {args.keys!r} pressed" if args.keys else "")
+              + (f", {args.run_args}" if args.run_args else "")
               + f": terminal output {r['bytes_per_s'] / 1000:.1f} KB/s (<= 50 KB/s), "
               f"{r['tok_s']:,.0f} tokens/s")
         if args.json:
