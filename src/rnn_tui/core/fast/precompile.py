@@ -26,6 +26,7 @@ from collections.abc import Callable
 import numpy as np
 
 from rnn_tui.core import NetSpec, Network, clip_global_norm, make_optimizer
+from rnn_tui.core import attention_kernels as attk
 from rnn_tui.core.fast.ahead import SAMPLING, WORKER, usable_cores
 from rnn_tui.core.fast.fused import FusedLM
 from rnn_tui.core.fast.sampler import generate_tokens
@@ -52,6 +53,21 @@ def _training(dtype) -> None:
     for name in OPTIMIZERS:
         make_optimizer(name, net.params.data.size, dtype).step(net.params.data, net.params.grad)
     clip_global_norm(net.params.grad, 1.0)
+    _attention(dtype)
+
+
+def _attention(dtype) -> None:
+    """The encoder-decoder's attention kernels, dot and additive, forward and backward."""
+    S, B, H = 2, 3, 4
+    keys, q = np.ones((S, B, H), dtype), np.ones((B, H), dtype)
+    mask = np.ones((S, B), bool)
+    alpha, ctx, u = np.empty((S, B), dtype), np.empty((B, H), dtype), np.empty_like(keys)
+    attk.dot_step_forward(q, keys, mask, alpha, ctx)
+    attk.dot_step_backward(alpha, q, keys, ctx, np.zeros_like(keys), np.empty_like(q))
+    v = np.ones(H, dtype)
+    attk.additive_step_forward(keys, q, v, keys, mask, u, alpha, ctx)
+    attk.additive_step_backward(u, alpha, keys, v, ctx, np.zeros_like(keys), np.zeros_like(u),
+                                np.zeros_like(v), np.empty_like(q))
 
 
 def _sampling() -> None:
