@@ -24,7 +24,7 @@ def status_loss(text: str) -> float | None:
 def chart_top(text: str) -> float:
     """The highest y-axis label of the loss chart (the left panels)."""
     ticks = [float(m.group(1)) for line in text.splitlines()[:20]
-             for m in [re.match(r"│\s*(\d+\.\d+)┤", line)] if m]
+             for m in [re.match(r"│\s*(\d+(?:\.\d+)?)┤", line)] if m]  # 1-2-5 ticks: 4, 2, 0.5
     return max(ticks, default=0.0)
 
 
