@@ -249,12 +249,11 @@ def test_every_vector_width_matches_numpy(lanes, tmp_path):
     ({}, 4),
 ])
 def test_the_host_width_follows_llvms_cpu_features(features, lanes):
-    """16 float32 lanes with AVX-512, 8 with AVX2 + FMA, 4 otherwise; unforced, AVX-512 hosts
-    run the 8-lane tile (not measured faster at 16)."""
+    """16 float32 lanes with AVX-512, 8 with AVX2 + FMA, 4 otherwise; unforced, the host's."""
     from rnn_tui.core.fast.simd import TILES, default_width, host_width
 
     assert host_width(features) == lanes
-    assert default_width(lanes) == min(lanes, 8)
+    assert default_width(lanes) == lanes
     assert TILES[lanes].columns(32) == 2 * TILES[lanes].columns(64)
 
 
