@@ -43,15 +43,6 @@ NR64 = TILE.columns(64)  # float64 columns per panel (12 with AVX2)
 ROW_REPEAT_MAX = 4  # MR-row tiles up to this many rows also take a single row's last panels
 
 
-def _wide_registers(fn) -> None:
-    """Let LLVM keep ``fn``'s vectors in registers as wide as they are. On CPUs it tunes to
-    prefer 256-bit vectors (Intel's AVX-512 parts) it would otherwise split each 512-bit
-    operation in two; Clang marks functions that use 512-bit intrinsics the same way."""
-    if VEC_BYTES > 32:  # a string attribute, which llvmlite's known-attribute check refuses
-        set.add(fn.attributes, f'"min-legal-vector-width"="{VEC_BYTES * 8}"')
-        set.add(fn.attributes, f'"prefer-vector-width"="{VEC_BYTES * 8}"')
-
-
 def _fmuladd(mod, vt, bits, lanes):
     name = f"llvm.fmuladd.v{lanes}f{bits}"
     fn = mod.globals.get(name)
@@ -128,7 +119,6 @@ def _define_tile(mod, bits, rows, panels):
                                                           _I64, ft]), name)
     fn.linkage = "internal"
     fn.attributes.add("noinline")  # called from a few places: one copy
-    _wide_registers(fn)
     for a in (3, 5, 7):
         fn.args[a].add_attribute("noalias")
     K, mr, nc, a, lda, b, ldb, c, ldc, beta = fn.args
