@@ -384,13 +384,13 @@ def test_stale_temporaries_are_cleaned_on_resume(tmp_path):
 def test_settings_that_used_to_raise(tmp_path):
     (tmp_path / "seed.toml").write_text("[train]\nseed = -1\n")
     cases = [
-        (["train", "--seed", "-1"], "train.seed"),
-        (["train", "--config", tmp_path / "seed.toml"], "train.seed"),
-        (["train", "--embed", "1000000000"], "model.embed must be at most"),
+        (["train", "--seed", "-1"], "--seed must be a whole number from 0"),
+        (["train", "--config", tmp_path / "seed.toml"], "[train] seed must be a whole number"),
+        (["train", "--embed", "1000000000"], "--embed must be a whole number from 0 to 4,096"),
         (["train", "--hidden", "4096", "--layers", "8", "--batch", "4096", "--seq", "4096"],
          "needs about"),
         (["train", "--temperature", "inf"], "temperature"),
-        (["train", "--time-budget", "inf"], "time_budget"),
+        (["train", "--time-budget", "inf"], "--time-budget"),
         (["sample", tmp_path, "--seed", "-1"], "--seed"),
     ]
     for args, match in cases:

@@ -48,8 +48,8 @@ def test_float_grids_and_ranges():
 
 
 @pytest.mark.parametrize("key, text, message", [
-    ("hidden", "abc", "not a number"),
-    ("hidden", "64.5", "whole numbers"),
+    ("hidden", "abc", "must be a whole number"),
+    ("hidden", "64.5", "whole number"),
     ("hidden", "256..64..64", "ends below its start"),
     ("dropout", "0..0.5", "needs a step"),
     ("hidden", "64..256..0", "must be > 0"),
@@ -101,11 +101,14 @@ def test_samples_and_ranges_go_together():
         spec_from_args(sweep_args("--cell", "rnn,gru", "--samples", "2")).trials()
 
 
-def test_an_invalid_trial_is_named():
-    with pytest.raises(UserError, match=r"trial hidden0: model.hidden must be at least 1"):
+def test_an_invalid_value_names_its_axis_and_an_unfitting_trial_is_named():
+    with pytest.raises(UserError, match=r"sweep axis --hidden must be a whole number from 1 "):
         spec_from_args(sweep_args("--hidden", "0,64")).trials()
-    with pytest.raises(UserError, match="unknown value 'lstn'"):
+    with pytest.raises(UserError, match="got 'lstn' \\(did you mean 'lstm'"):
         spec_from_args(sweep_args("--cell", "rnn,lstn")).trials()
+    with pytest.raises(UserError, match="trial tag: sweep axis --windows does not apply to "
+                       "the tag task"):
+        spec_from_args(sweep_args("--task", "char,tag", "--windows", "5")).trials()
 
 
 def test_names_stay_distinct():

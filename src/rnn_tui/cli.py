@@ -45,10 +45,18 @@ EXIT_INTERRUPTED = 130  # 128 + SIGINT
 
 
 class Parser(argparse.ArgumentParser):
-    """argparse, with what the user typed made :func:`~rnn_tui.errors.visible` in its errors."""
+    """A parser whose refusals are one line (naming the option and what it takes, with what
+    the user typed made :func:`~rnn_tui.errors.visible`), exit 2."""
+
+    def _check_value(self, action, value):
+        if action.choices is not None and value not in action.choices:
+            from rnn_tui.options import suggest
+
+            raise argparse.ArgumentError(
+                action, f"invalid choice: {value!r}{suggest(value, action.choices)}")
 
     def error(self, message: str):
-        super().error(visible(message))
+        self.exit(EXIT_USER_ERROR, f"{error_line(message)} (see {visible(self.prog)} --help)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:

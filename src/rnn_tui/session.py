@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rnn_tui.config import TASK_DEFAULTS, RunConfig, load_toml
+from rnn_tui.config import Layer, RunConfig, load_toml, resolve_config
 from rnn_tui.errors import UserError
+from rnn_tui.options import COMMAND_LINE, FILE, RECIPE, Source, flags_to_dict
 from rnn_tui.train.runs import (
     BEST,
     CHECKPOINT,
@@ -272,15 +273,12 @@ def restore_checked(restore, path: Path, arrays, meta) -> None:
 
 
 # ---------------------------------------------------------------------- a run's settings
-def config_from_args(args, defaults: dict | None = None) -> RunConfig:
-    """Defaults (the task's), then a recipe or the resumed run's config, then --config, then
-    flags; validated, and the memory it needs checked."""
-    from rnn_tui.options import flags_to_dict
-
-    cfg = RunConfig()
-    if defaults:
-        cfg.update(defaults, "defaults")
-    recipe = None
+def config_from_args(args, defaults: dict | None = None,
+                     source: Source = COMMAND_LINE) -> RunConfig:
+    """A run's config from a command's arguments, through :func:`resolve_config`: defaults
+    (``defaults``, the app's, and the task's), then a recipe or the resumed run's config, then
+    --config, then the flags (named as ``source``); the memory it needs checked."""
+    layers = []
     if getattr(args, "recipe", None):
         from rnn_tui.recipes import get_recipe
 
@@ -288,15 +286,7 @@ def config_from_args(args, defaults: dict | None = None) -> RunConfig:
             raise UserError("--recipe starts a new run; --resume continues one with its own "
                             "settings: give one of them")
         recipe = get_recipe(args.recipe)
-    task = args.task
-    if task is None and args.config:
-        task = load_toml(args.config).get("data", {}).get("task")
-    if task is None and recipe is not None:
-        task = recipe.config.get("data", {}).get("task")
-    if task in TASK_DEFAULTS and not args.resume:
-        cfg.update(TASK_DEFAULTS[task], f"{task} defaults")
-    if recipe is not None:
-        cfg.update(recipe.config, f"recipe {recipe.name}")
+        layers.append(Layer(recipe.config, Source(RECIPE, recipe.name)))
     if args.resume:
         from rnn_tui.safeio import stat_path
 
@@ -305,11 +295,12 @@ def config_from_args(args, defaults: dict | None = None) -> RunConfig:
         if not stat.S_ISDIR(st.st_mode) or not (resume_dir / "config.toml").is_file():
             raise UserError(f"{resume_dir} is not a run directory (no config.toml); give the "
                             "directory `rnn-tui train` created")
-        cfg.update(load_toml(resume_dir / "config.toml"), str(resume_dir / "config.toml"))
+        path = resume_dir / "config.toml"
+        layers.append(Layer(load_toml(path), Source(FILE, str(path))))
     if args.config:
-        cfg.update(load_toml(args.config), args.config)
-    cfg.update(flags_to_dict(args), "command line")
-    cfg.validate()
+        layers.append(Layer(load_toml(args.config), Source(FILE, str(args.config))))
+    layers.append(Layer(flags_to_dict(args), source))
+    cfg = resolve_config(layers, base=defaults)
     from rnn_tui.memory import check_memory
 
     check_memory(cfg)  # before the data is read: the vocabulary at its smallest

@@ -35,8 +35,8 @@ def add_arguments(p) -> None:
                    "built-in ones or the one given here (`rnn-tui serve` runs its apps so)")
     g = p.add_argument_group(
         "model and training (the app's run)",
-        "The defaults shown are `rnn-tui train`'s; the app changes a few for watching: hidden 256, "
-        "time budget 600 s, evaluation and a sample every 100 steps.")
+        "Each option shows `rnn-tui train`'s default, each task's own and the app's where they "
+        "differ (the app is for watching: a smaller model, frequent evaluations and samples).")
     add_train_flags(g)
 
 

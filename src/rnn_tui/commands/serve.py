@@ -19,6 +19,7 @@ DESCRIPTION = ("An SSH server of its own: `ssh -p PORT HOST` opens the app, whic
 MAX_PORT = 65535
 SSH_PORT = 2222
 WEB_PORT = 8000
+SESSION_DEFAULTS = "serve session defaults"  # how its settings are named in a refusal
 
 
 def add_arguments(v) -> None:
@@ -62,11 +63,13 @@ def run(args) -> int:
     import os
 
     from rnn_tui.config import APP_DEFAULTS
+    from rnn_tui.options import FLAG, Source
     from rnn_tui.serve import app_argv, require, state_dir
     from rnn_tui.session import config_from_args
 
+    # every session's defaults, checked once here
+    cfg = config_from_args(args, APP_DEFAULTS, Source(FLAG, SESSION_DEFAULTS))
     require("textual_serve" if args.web else "asyncssh")
-    cfg = config_from_args(args, APP_DEFAULTS)  # every session's defaults, checked once here
     app_env(args)
     _check_corpus(cfg.data.task, cfg.data.corpus)
     runs_root = Path(args.runs_dir).expanduser().resolve()  # made once the checks pass

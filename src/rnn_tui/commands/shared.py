@@ -9,20 +9,13 @@ import sys
 from pathlib import Path
 
 from rnn_tui.errors import UserError, visible
-from rnn_tui.options import TRAIN_FLAGS
+from rnn_tui.options import SECTIONS, add_flags
 
 
-def add_train_flags(p, switches: bool = True, sections=("data", "model", "train")) -> None:
-    """Every model and training setting (of ``sections``) as a flag; values stay strings until
-    the config coerces and checks them (so a bad value gets the config's message). With
-    ``switches``, a bool setting is a flag without a value."""
-    for flag, sec, key, typ, hlp in TRAIN_FLAGS:
-        if sec not in sections:
-            continue
-        if typ is bool and switches:
-            p.add_argument(flag, dest=key, action="store_const", const="true", help=hlp)
-        else:
-            p.add_argument(flag, dest=key, type=str, metavar=typ.__name__.upper(), help=hlp)
+def add_train_flags(p, switches: bool = True, sections=SECTIONS) -> None:
+    """Every run setting (of ``sections``) as a flag, from the declared settings: choices and
+    defaults in the help. Without ``switches`` (a sweep) every flag takes text (lists, ranges)."""
+    add_flags(p, sections, text_only=not switches)
 
 
 def recipe_option(p) -> None:

@@ -16,7 +16,7 @@ import textwrap
 from typing import Any
 
 from rnn_tui.commands.shared import add_train_flags
-from rnn_tui.options import TRAIN_FLAGS
+from rnn_tui.options import flag_settings
 
 NAME = "summary"
 HELP = "the model layer by layer: shapes (batch, time, features), sequence or last state, " \
@@ -57,7 +57,7 @@ def run(args) -> int:
 
     configure_threads(1)
     if args.run:
-        given = [key for key in ("config", "recipe", *(key for _, _, key, _, _ in TRAIN_FLAGS))
+        given = [key for key in ("config", "recipe", *(s.key for s in flag_settings()))
                  if getattr(args, key, None) is not None]
         if given:
             flag = "--" + given[0].replace("_", "-")

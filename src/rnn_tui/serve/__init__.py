@@ -98,23 +98,23 @@ def app_argv(args) -> list[str]:
     """The server's own app flags, to be given to every session's app: every `train` option
     given, ``--recipe``, ``--config``, ``--theme`` and ``--low-bandwidth``. Paths are made
     absolute (the children run elsewhere)."""
-    from rnn_tui.options import TRAIN_FLAGS
+    from rnn_tui.options import flag_settings
 
     out: list[str] = []
     if args.config:
         out += ["--config", str(Path(args.config).resolve())]
     if getattr(args, "recipe", None):
         out += ["--recipe", args.recipe]
-    for flag, _sec, key, typ, _hlp in TRAIN_FLAGS:
-        v = getattr(args, key, None)
+    for s in flag_settings():
+        v = getattr(args, s.key, None)
         if v is None:
             continue
-        if typ is bool:  # a switch: given means on
-            out.append(flag)
+        if isinstance(v, bool):  # a switch: --x or --no-x
+            out.append(s.option if v else "--no-" + s.option[2:])
             continue
-        if key == "corpus" and os.path.exists(os.path.expanduser(v)):
+        if s.key == "corpus" and os.path.exists(os.path.expanduser(v)):
             v = str(Path(v).expanduser().resolve())
-        out += [flag, v]
+        out += [s.option, v]
     if args.theme:
         out += ["--theme", args.theme]
     if args.low_bandwidth:

@@ -34,8 +34,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rnn_tui.config import SERIES_DEFAULTS, RunConfig, load_toml, suggest
+from rnn_tui.config import Layer, RunConfig, load_toml, resolve_config
 from rnn_tui.errors import UserError
+from rnn_tui.options import FILE, SWEEP, Setting, Source, check, flag_settings, suggest
 
 MAX_TRIALS = 10_000
 MAX_AXIS = 1_000
@@ -47,13 +48,10 @@ _RANDOM = re.compile(rf"^({_NUM}):({_NUM})(?::(log|uniform))?$")
 _RANGE = re.compile(rf"^({_NUM})\.\.({_NUM})(?:\.\.(x?)({_NUM}))?$")
 
 
-def flag_table() -> dict[str, tuple[str, str, type]]:
-    """Every ``train`` option: key (as in ``--time-budget`` -> ``time_budget``) ->
-    (flag, section, type). Read from the command line's own table, so a new option can be
-    swept as soon as ``train`` has it."""
-    from rnn_tui.options import TRAIN_FLAGS
-
-    return {key: (flag, sec, typ) for flag, sec, key, typ, _hlp in TRAIN_FLAGS}
+def flag_table() -> dict[str, Setting]:
+    """Every ``train`` option by key (as in ``--time-budget`` -> ``time_budget``): the declared
+    settings, so a new option can be swept as soon as it is declared."""
+    return {s.key: s for s in flag_settings()}
 
 
 @dataclass
@@ -102,15 +100,6 @@ def _number(text: str, typ: type, name: str) -> int | float:
     return v
 
 
-def _value(text: str, typ: type, name: str) -> Any:
-    text = text.strip()
-    if not text:
-        raise UserError(f"{name}: an empty value in the list")
-    if typ in (int, float):
-        return _number(text, typ, name)
-    return text
-
-
 def _grid_range(m: re.Match, typ: type, name: str) -> list[Any]:
     lo, hi = _number(m.group(1), float, name), _number(m.group(2), float, name)
     geometric = m.group(3) == "x"
@@ -149,30 +138,35 @@ def _grid_range(m: re.Match, typ: type, name: str) -> list[Any]:
 
 
 def parse_axis(key: str, raw: Any, source: str = "command line") -> Axis:
-    """An axis from what was written: a string in the syntax above, a TOML list or a value."""
+    """An axis from what was written: a string in the syntax above, a TOML list or a value.
+    Every value is held to its setting, as ``train`` would hold it."""
     table = flag_table()
     if key not in table:
         raise UserError(f"{source}: unknown setting {key!r} to sweep{suggest(key, table)}")
-    flag, section, typ = table[key]
-    name = flag if source == "command line" else f"{source}: {key}"
+    where = Source(SWEEP, "" if source == "command line" else source)
+    axis = _parse_axis(table[key], raw, source, where)
+    if axis.values is not None:
+        axis.values = _unique([check(table[key], v, where) for v in axis.values])
+    return axis
+
+
+def _parse_axis(s: Setting, raw: Any, source: str, where: Source) -> Axis:
+    key, section, typ = s.key, s.section, s.type
+    name = f"sweep axis {s.option}" if source == "command line" else f"{source}: {key}"
     if isinstance(raw, list):
         if not raw:
             raise UserError(f"{name}: an empty list")
         values: list[Any] = []
         for item in raw:
             if isinstance(item, str):
-                sub = parse_axis(key, item, source)
+                sub = _parse_axis(s, item, source, where)
                 if sub.dist is not None:
                     raise UserError(f"{name}: a random range ({item!r}) cannot be a list item")
                 values += sub.values
-            elif isinstance(item, bool) or typ not in (int, float):
-                values.append(typ(item) if typ is str else item)
             else:
-                values.append(_number(str(item), typ, name))
-        return Axis(key, section, typ, str(raw), values=_unique(values))
+                values.append(item)  # held to the setting by parse_axis
+        return Axis(key, section, typ, str(raw), values=values)
     if not isinstance(raw, str):
-        if typ in (int, float) and not isinstance(raw, bool):
-            return Axis(key, section, typ, str(raw), values=[_number(str(raw), typ, name)])
         return Axis(key, section, typ, str(raw), values=[raw])
     text = raw.strip()
     if typ in (int, float):
@@ -187,6 +181,8 @@ def parse_axis(key: str, raw: Any, source: str = "command line") -> Axis:
                 raise UserError(f"{name}: a log range needs a low end > 0, got {text!r}")
             if typ is int and math.floor(hi) < math.ceil(lo):
                 raise UserError(f"{name}: {text!r} holds no whole number")
+            for end in (lo, hi):  # the draws stay within the setting's range
+                check(s, int(end) if typ is int and float(end).is_integer() else end, where)
             return Axis(key, section, typ, text, dist=(kind, lo, hi))
     values = []
     for item in text.split(","):
@@ -197,10 +193,12 @@ def parse_axis(key: str, raw: Any, source: str = "command line") -> Axis:
             if typ in (int, float) and ":" in item:
                 raise UserError(f"{name}: {item!r}: a random range LO:HI[:log] must be the "
                                 "whole value, not a list item")
-            values.append(_value(item, typ, name))
+            if not item.strip():
+                raise UserError(f"{name}: an empty value in the list")
+            values.append(item.strip())  # text: held to the setting by parse_axis
     if len(values) > MAX_AXIS:
         raise UserError(f"{name}: {len(values)} values; at most {MAX_AXIS}")
-    return Axis(key, section, typ, text, values=_unique(values))
+    return Axis(key, section, typ, text, values=values)
 
 
 def _unique(values: list[Any]) -> list[Any]:
@@ -273,21 +271,17 @@ class SweepSpec:
         return out
 
     def trial_config(self, settings: dict[str, Any]) -> RunConfig:
-        """Defaults (series defaults for a series task), then the --config file, then the
-        fixed options, then this trial's swept values: the order ``train`` uses."""
+        """The run ``train`` would make with the same options: :func:`resolve_config` over
+        the --config file, then the fixed options and this trial's swept values."""
         table = flag_table()
-        merged = {**self.fixed(), **settings}
-        task = merged.get("task") or self.file_body.get("data", {}).get("task")
-        cfg = RunConfig()
-        if task == "series":
-            cfg.update(SERIES_DEFAULTS, "series defaults")
-        if self.file_body:
-            cfg.update(self.file_body, self.file_name)
         nested: dict[str, dict[str, Any]] = {}
-        for k, v in merged.items():
-            nested.setdefault(table[k][1], {})[k] = v
-        cfg.update(nested, "sweep")
-        cfg.validate()
+        for k, v in {**self.fixed(), **settings}.items():
+            nested.setdefault(table[k].section, {})[k] = v
+        layers = []
+        if self.file_body:
+            layers.append(Layer(self.file_body, Source(FILE, self.file_name)))
+        layers.append(Layer(nested, Source(SWEEP)))
+        cfg = resolve_config(layers)
         _absolute_corpus(cfg)
         return cfg
 

@@ -12,25 +12,33 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.css.query import NoMatches
 from textual.message import Message
 from textual.screen import Screen
-from textual.validation import Function, Integer, Number
+from textual.validation import Function
 from textual.widgets import Button, Footer, Input, Label, Select
 
-from rnn_tui.config import CELLS, OPTIMIZERS, TASK_DEFAULTS, TASKS, RunConfig
+from rnn_tui.config import APP_DEFAULTS, Layer, RunConfig, resolve_config
 from rnn_tui.errors import UserError
+from rnn_tui.options import FILE as FILE_SOURCE
+from rnn_tui.options import FORM, SETTING, TASK_DEFAULTS, Source, check
 
-INT_FIELDS = {  # id -> (section, key, minimum, label)
-    "hidden": ("model", "hidden", 1, "hidden units"),
-    "layers": ("model", "layers", 1, "layers"),
-    "embed": ("model", "embed", 0, "embedding (0 = one-hot)"),
-    "seq": ("train", "seq", 1, "sequence length (BPTT)"),
-    "batch": ("train", "batch", 1, "batch"),
-}
+# The form's fields, in order: the declared settings give each its label, type, choices, range
+# and the task's default. Choices are a drop-down, numbers an input held to the setting.
+CHOICE_FIELDS = ("task", "cell", "optimizer")
+NUMBER_FIELDS = ("hidden", "layers", "embed", "seq", "batch", "lr", "clip", "time_budget")
 COMPARE_CELLS = ("rnn", "lstm", "gru")  # the "same run as …" buttons
-FLOAT_FIELDS = {
-    "lr": ("train", "lr", "learning rate"),
-    "clip": ("train", "clip", "clip gradient norm (0=off)"),
-    "time_budget": ("train", "time_budget", "time limit (s, 0=none)"),
-}
+
+
+def field_check(key: str):
+    """A validator for the field of setting ``key``: the setting's own check."""
+    s = SETTING[key]
+
+    def ok(value: str) -> bool:
+        try:
+            check(s, value, Source(FORM))
+        except UserError:
+            return False
+        return True
+
+    return Function(ok, s.allowed())
 
 
 # manifest kinds that hold labelled data, by the task that reads them
@@ -90,33 +98,29 @@ class SetupScreen(Screen):
             yield Label("New run — the defaults are filled in; ctrl+s starts", classes="title")
             with Horizontal(classes="form-row"):
                 yield Label("task", classes="form-label")
-                yield Select([(t, t) for t in TASKS], value=c.data.task, allow_blank=False,
-                             id="task", compact=True)
+                yield Select([(t, t) for t in SETTING["task"].choices], value=c.data.task,
+                             allow_blank=False, id="task", compact=True)
             with Horizontal(classes="form-row"):
-                yield Label("corpus / file", classes="form-label")
+                yield Label(SETTING["corpus"].label, classes="form-label")
                 yield Input(c.data.corpus, id="corpus", compact=True, validators=[Function(
                     lambda v: corpus_ok(v, self.task(), self.allow_files, c.data.corpus),
                     "not a built-in name or an existing file" if self.allow_files else
                     "not a built-in name")])
             yield Label("", id="corpus-hint", classes="hint")
             with Horizontal(classes="form-row"):
-                yield Label("cell", classes="form-label")
-                yield Select([(x, x) for x in CELLS], value=c.model.cell, allow_blank=False,
-                             id="cell", compact=True)
-                yield Label("optimizer", classes="form-label")
-                yield Select([(x, x) for x in OPTIMIZERS], value=c.train.optimizer,
-                             allow_blank=False, id="optimizer", compact=True)
-            for fid, (sec, key, lo, label) in INT_FIELDS.items():
+                for key in CHOICE_FIELDS[1:]:
+                    st = SETTING[key]
+                    yield Label(st.label, classes="form-label")
+                    yield Select([(x, x) for x in st.choices],
+                                 value=getattr(getattr(c, st.section), key), allow_blank=False,
+                                 id=key, compact=True)
+            for key in NUMBER_FIELDS:
+                st = SETTING[key]
                 with Horizontal(classes="form-row"):
-                    yield Label(label, classes="form-label")
-                    yield Input(str(getattr(getattr(c, sec), key)), id=fid, type="integer",
-                                compact=True, validators=[Integer(minimum=lo, maximum=1 << 16)])
-            for fid, (sec, key, label) in FLOAT_FIELDS.items():
-                with Horizontal(classes="form-row"):
-                    yield Label(label, classes="form-label")
-                    lo = 0.0 if fid in ("time_budget", "clip") else 1e-9
-                    yield Input(str(getattr(getattr(c, sec), key)), id=fid, compact=True,
-                                validators=[Number(minimum=lo)])
+                    yield Label(st.label, classes="form-label")
+                    yield Input(str(getattr(getattr(c, st.section), key)), id=key,
+                                type="integer" if st.type is int else "text", compact=True,
+                                validators=[field_check(key)])
             yield Label("", id="setup-error", classes="error")
             with Horizontal(classes="form-row"):
                 yield Button("Start", id="start", variant="primary", compact=True)
@@ -151,13 +155,16 @@ class SetupScreen(Screen):
             corpus = self.query_one("#corpus", Input)
             if not corpus_ok(corpus.value, self.task(), self.allow_files, self.cfg.data.corpus):
                 corpus.value = known_sources(self.task())[0]
-            defaults = TASK_DEFAULTS.get(self.task(), {})
-            for fid, (sec, key, _lo, _label) in INT_FIELDS.items():
-                if key in defaults.get(sec, {}):
-                    self.query_one(f"#{fid}", Input).value = str(defaults[sec][key])
-            cell = defaults.get("model", {}).get("cell")
-            if cell:
-                self.query_one("#cell", Select).value = cell
+            own = TASK_DEFAULTS.get(self.task(), {})
+            for key in NUMBER_FIELDS:  # the new task's defaults (the app's where it has none)
+                st = SETTING[key]
+                value = own.get(st.section, {}).get(key, APP_DEFAULTS.get(st.section, {}).get(
+                    key, st.default))
+                self.query_one(f"#{key}", Input).value = str(value)
+            for key in CHOICE_FIELDS[1:]:
+                st = SETTING[key]
+                if key in own.get(st.section, {}):
+                    self.query_one(f"#{key}", Select).value = own[st.section][key]
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         bid = event.button.id or ""
@@ -175,18 +182,16 @@ class SetupScreen(Screen):
             if res is not None and not res.is_valid:
                 inp.focus()
                 raise UserError(f"{inp.id}: {'; '.join(res.failure_descriptions)}")
-        cfg = RunConfig.from_dict(self.cfg.to_dict())
-        if self.task() != self.cfg.data.task and self.task() in TASK_DEFAULTS:
-            cfg.update(TASK_DEFAULTS[self.task()])
-        cfg.data.task = self.task()
-        cfg.data.corpus = self.query_one("#corpus", Input).value.strip()
-        cfg.model.cell = str(self.query_one("#cell", Select).value)
-        cfg.train.optimizer = str(self.query_one("#optimizer", Select).value)
-        for fid, (sec, key, _lo, _label) in INT_FIELDS.items():
-            setattr(getattr(cfg, sec), key, int(self.query_one(f"#{fid}", Input).value))
-        for fid, (sec, key, _label) in FLOAT_FIELDS.items():
-            setattr(getattr(cfg, sec), key, float(self.query_one(f"#{fid}", Input).value))
-        return cfg.validate()
+        form: dict[str, dict] = {"data": {"task": self.task(),
+                                          "corpus": self.query_one("#corpus", Input).value.strip()}}
+        for key in (*CHOICE_FIELDS[1:], *NUMBER_FIELDS):
+            widget = self.query_one(f"#{key}")
+            value = widget.value if isinstance(widget, Input) else str(widget.value)
+            form.setdefault(SETTING[key].section, {})[key] = value
+        layers = [Layer(form, Source(FORM))]
+        if self.task() == self.cfg.data.task:  # the same task: the rest as the app's run has it
+            layers.insert(0, Layer(self.cfg.to_dict(), Source(FILE_SOURCE, "the app's run")))
+        return resolve_config(layers, base=APP_DEFAULTS)
 
     def action_start(self, cell: str | None = None) -> None:
         """Start the form's run; with ``cell``, the same run with that cell instead."""
