@@ -91,6 +91,7 @@ class SetupScreen(Screen):
         super().__init__(**kw)
         self.cfg = cfg
         self.allow_files = allow_files
+        self.shown_task = cfg.data.task  # the task whose defaults the form shows
 
     def compose(self) -> ComposeResult:
         c = self.cfg
@@ -150,7 +151,8 @@ class SetupScreen(Screen):
             + ", ".join(known_sources(self.task())))
 
     def on_select_changed(self, event: Select.Changed) -> None:
-        if event.select.id == "task":
+        if event.select.id == "task" and self.task() != self.shown_task:
+            self.shown_task = self.task()
             self._hint()
             corpus = self.query_one("#corpus", Input)
             if not corpus_ok(corpus.value, self.task(), self.allow_files, self.cfg.data.corpus):
