@@ -197,7 +197,7 @@ def test_train_help_lists_the_choices_and_shows_every_default():
         assert describe_default(s) in line, (s.key, line)
         assert "(default " in line
     hidden = lines["--hidden"]
-    assert "(default 512; series 32, classify 64, tag 128, the app 256)" in hidden
+    assert "(default 512; series 32, classify 64, tag 128, seq2seq 128, the app 256)" in hidden
 
 
 def test_every_setting_has_a_default_within_its_own_rules():
