@@ -80,7 +80,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as done:  # --help, --version, or a refusal already said in one line
+        return done.code if isinstance(done.code, int) else EXIT_USER_ERROR
     try:
         from rnn_tui.limits import check_ranges
 
