@@ -15,32 +15,19 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import statistics
 import sys
-import time
+from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from throughput import median_rate  # noqa: E402  (the same timing as the core's benchmark)
 
 V_SRC, V_TGT, E = 40, 40, 64
 CONFIGS = [  # (hidden, batch, source length, target length, attention)
     (128, 64, 10, 10, "additive"), (128, 64, 10, 10, "dot"), (128, 64, 10, 10, "none"),
     (256, 64, 20, 20, "additive"), (128, 128, 7, 5, "additive"),
 ]
-
-
-def median_rate(fn, work, repeats, min_time=0.3):
-    fn()
-    t = time.perf_counter()
-    fn()
-    one = max(time.perf_counter() - t, 1e-7)
-    inner = max(1, int(min_time / one))
-    rates = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        for _ in range(inner):
-            fn()
-        rates.append(work * inner / (time.perf_counter() - t))
-    return statistics.median(rates)
 
 
 def random_batch(rng, B, S, T):
