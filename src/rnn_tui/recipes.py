@@ -41,6 +41,14 @@ class Recipe:
 _PLAIN_TRAIN = {"optimizer": "adam", "lr": 1e-3, "warmup": 0, "lr_schedule": "constant",
                 "clip": 0.0, "steps": 0, "time_budget": 0.0, "patience": 0}
 
+# the seq2seq recipes' shared settings: pairs with and without attention differ in that only
+_ADDITION = {"task": "seq2seq", "corpus": "addition", "digits": 3, "pairs": 50_000,
+             "reverse_source": True, "tokens": "char", "min_count": 1}
+_REVERSE = {"task": "seq2seq", "corpus": "reverse:min=5,max=30", "pairs": 50_000,
+            "tokens": "char", "min_count": 1}
+_SEQ2SEQ_TRAIN = {"batch": 64, "lr": 3e-3, "time_budget": 600.0, "eval_every": 250,
+                  "eval_tokens": 1000, "patience": 0}
+
 RECIPES: dict[str, Recipe] = {r.name: r for r in [
     Recipe(
         "sales-simplernn",
@@ -206,12 +214,10 @@ RECIPES: dict[str, Recipe] = {r.name: r for r in [
         "digits that decide the answer's first digits next to it",
         "the exact-match rate climbing against the copy baseline, the held-out sums decoded "
         "with their mistakes marked, and the accuracy by question length",
-        {"data": {"task": "seq2seq", "corpus": "addition", "digits": 3, "pairs": 50_000,
-                  "reverse_source": True, "tokens": "char", "min_count": 1},
+        {"data": {**_ADDITION},
          "model": {"cell": "lstm", "hidden": 128, "layers": 1, "embed": 32,
                    "attention": "none"},
-         "train": {"batch": 64, "lr": 3e-3, "time_budget": 600.0, "eval_every": 250,
-                   "eval_tokens": 1000, "patience": 0}},
+         "train": {**_SEQ2SEQ_TRAIN}},
         origin="Keras examples, addition_rnn.py: 3 digits, 50,000 questions, reversed, one "
                "LSTM of 128 units, 99 % in about 100 epochs"),
     Recipe(
@@ -222,24 +228,20 @@ RECIPES: dict[str, Recipe] = {r.name: r for r in [
         "the attention heatmap (answer digits down, question across) turning into the "
         "diagonal pattern of column addition while it trains, beside the no-attention run's "
         "accuracy (rnn-tui compare)",
-        {"data": {"task": "seq2seq", "corpus": "addition", "digits": 3, "pairs": 50_000,
-                  "reverse_source": True, "tokens": "char", "min_count": 1},
+        {"data": {**_ADDITION},
          "model": {"cell": "lstm", "hidden": 128, "layers": 1, "embed": 32,
                    "attention": "additive"},
-         "train": {"batch": 64, "lr": 3e-3, "time_budget": 600.0, "eval_every": 250,
-                   "eval_tokens": 1000, "patience": 0}}),
+         "train": {**_SEQ2SEQ_TRAIN}}),
     Recipe(
         "reverse",
         "a string of 5-30 letters written backwards, with attention",
         "attention on the plainest alignment there is: output step t reads source position "
         "n - t, however long the string",
         "an anti-diagonal heatmap, and exact match that holds up for the longest strings",
-        {"data": {"task": "seq2seq", "corpus": "reverse:min=5,max=30", "pairs": 50_000,
-                  "tokens": "char", "min_count": 1},
+        {"data": {**_REVERSE},
          "model": {"cell": "lstm", "hidden": 128, "layers": 1, "embed": 32,
                    "attention": "additive"},
-         "train": {"batch": 64, "lr": 3e-3, "time_budget": 600.0, "eval_every": 250,
-                   "eval_tokens": 1000, "patience": 0}}),
+         "train": {**_SEQ2SEQ_TRAIN}}),
     Recipe(
         "reverse-no-attention",
         "the same strings without attention: everything through one fixed-size state",
@@ -247,12 +249,10 @@ RECIPES: dict[str, Recipe] = {r.name: r for r in [
         "held in one vector of 128 numbers",
         "exact match by source length falling for long strings, where the attention run's "
         "stays up (rnn-tui compare shows both)",
-        {"data": {"task": "seq2seq", "corpus": "reverse:min=5,max=30", "pairs": 50_000,
-                  "tokens": "char", "min_count": 1},
+        {"data": {**_REVERSE},
          "model": {"cell": "lstm", "hidden": 128, "layers": 1, "embed": 32,
                    "attention": "none"},
-         "train": {"batch": 64, "lr": 3e-3, "time_budget": 600.0, "eval_every": 250,
-                   "eval_tokens": 1000, "patience": 0}}),
+         "train": {**_SEQ2SEQ_TRAIN}}),
     Recipe(
         "translate",
         "English to French on 5,000 short Tatoeba pairs, words, GRU(256) with attention (the "
