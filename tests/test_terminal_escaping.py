@@ -98,7 +98,7 @@ CLI_CASES = {  # name: (argv with {placeholders}, what the line says)
     "run to sample": (["sample", "runs/{s}"], ""),
     "run to evaluate": (["evaluate", "runs/{s}"], ""),
     "unknown argument": (["train", "{s}"], "unrecognized"),
-    "bad choice": (["train", "--cell", "{s}"], "unknown value"),
+    "bad choice": (["train", "--cell", "{s}"], "invalid choice"),
     "bad command choice": (["export", "x", "--format", "{s}"], "invalid choice"),
 }
 

@@ -29,6 +29,7 @@ from rnn_tui.options import (  # noqa: F401  (re-exported: the names the rest of
     MAX_SEED,
     MAX_SENTENCE,
     OPTIMIZERS,
+    RUN,
     SCALINGS,
     SECTIONS,
     SEQUENCE_TASKS,
@@ -156,6 +157,8 @@ def resolve_config(layers: Sequence[Layer], base: dict[str, Any] | None = None) 
         for key in cfg.update(layer.values, layer.source):
             given[key] = layer.source
     for key, source in given.items():
+        if source.kind == RUN:  # written by rnn-tui, every key in it: not the user's choice
+            continue
         s = SETTING[key]
         value = getattr(getattr(cfg, s.section), key)
         if task not in s.tasks and value != defaults[s.section][key]:

@@ -265,12 +265,14 @@ APP_DEFAULTS: dict[str, dict[str, Any]] = {
 
 # ---------------------------------------------------------------------- where a value came from
 FLAG, FILE, SWEEP, RECIPE, DEFAULTS, FORM = "flag", "file", "sweep", "recipe", "defaults", "form"
+RUN = "run"  # a run's own config.toml, as rnn-tui wrote it (resumed)
 
 
 @dataclass(frozen=True)
 class Source:
     """Where settings came from: flags (``name`` a prefix such as "serve session defaults"),
-    a TOML file (``name`` its path), a sweep axis, a recipe, defaults, or a form. Flags, sweep
+    a TOML file (``name`` its path), a resumed run's own config.toml (``name`` its path), a
+    sweep axis, a recipe, defaults, or a form. Flags, sweep
     axes and forms are written as text, so their numbers may arrive as strings."""
 
     kind: str

@@ -19,7 +19,7 @@ from typing import Any
 
 from rnn_tui.config import Layer, RunConfig, load_toml, resolve_config
 from rnn_tui.errors import UserError
-from rnn_tui.options import COMMAND_LINE, FILE, RECIPE, Source, flags_to_dict
+from rnn_tui.options import COMMAND_LINE, FILE, RECIPE, RUN, Source, flags_to_dict
 from rnn_tui.train.runs import (
     BEST,
     CHECKPOINT,
@@ -296,7 +296,7 @@ def config_from_args(args, defaults: dict | None = None,
             raise UserError(f"{resume_dir} is not a run directory (no config.toml); give the "
                             "directory `rnn-tui train` created")
         path = resume_dir / "config.toml"
-        layers.append(Layer(load_toml(path), Source(FILE, str(path))))
+        layers.append(Layer(load_toml(path), Source(RUN, str(path))))
     if args.config:
         layers.append(Layer(load_toml(args.config), Source(FILE, str(args.config))))
     layers.append(Layer(flags_to_dict(args), source))
