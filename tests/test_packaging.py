@@ -263,13 +263,13 @@ def test_corpora_lists_the_builtins(installed):
     assert f"every *.txt in {installed.env['RNN_TUI_DATA_DIR']}" in out.stdout
 
 
-TASKS = ("char", "word", "series", "classify", "tag")
+TASKS = ("char", "word", "series", "classify", "tag", "seq2seq")
 
 
 def test_help_and_every_task_train_from_an_empty_directory(installed, tmp_path):
     """``rnn-tui --help``, then ``rnn-tui train --task T --time-budget 10`` for every task, each
     from an empty directory with the default corpus: exit 0 and a checkpoint. One test for all
-    five, so the kernels compile once for the venv."""
+    six, so the kernels compile once for the venv."""
     out = run_in_empty_dir(installed, "--help", timeout=120)
     assert out.returncode == 0 and "train" in out.stdout, out.stdout + out.stderr
     failed = []
