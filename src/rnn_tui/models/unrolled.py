@@ -140,19 +140,7 @@ def model_snapshot(net: Network, x: np.ndarray, tokens: list[str], last_only: bo
             sat = _saturated(spec.cell, cache, mask)
         elif row.kind == "head":
             mean, std = float(np.mean(outs)), float(np.std(outs))
-        sq = dsq = 0.0
-        for w in row.weights:
-            s = layout.slots[w.slot]
-            part = flat[s.offset : s.offset + s.size].astype(np.float64)
-            sq += float(part @ part)
-            if before is not None:
-                d = part - before[s.offset : s.offset + s.size]
-                dsq += float(d @ d)
-        norm = float(np.sqrt(sq))
-        upd = float(np.sqrt(dsq)) / norm if before is not None and norm > 0 else float("nan")
-        for key, v in zip(stats, (mean, std, sat, norm if row.weights else float("nan"), upd),
-                          strict=True):
-            stats[key].append(round(v, 6) if np.isfinite(v) else float("nan"))
+        _add_row_stats(stats, row, layout, flat, before, mean, std, sat)
     return dict(
         cell=spec.cell, units=spec.hidden, inputs=[tokens[t] for t in times], times=times,
         h=strips, outputs=outputs, probs=probs, last_only=last_only,
@@ -233,19 +221,7 @@ def seq2seq_snapshot(model, src_ids: np.ndarray, src_tokens: list[str], tgt_toke
             mean, std = float(a.mean()), float(a.std())
         elif row.kind == "head":
             mean, std = float(logits.mean()), float(logits.std())
-        sq = dsq = 0.0
-        for w in row.weights:
-            s = layout.slots[w.slot]
-            vals = flat[s.offset : s.offset + s.size].astype(np.float64)
-            sq += float(vals @ vals)
-            if before is not None:
-                d = vals - before[s.offset : s.offset + s.size]
-                dsq += float(d @ d)
-        norm = float(np.sqrt(sq))
-        upd = float(np.sqrt(dsq)) / norm if before is not None and norm > 0 else float("nan")
-        for key, v in zip(stats, (mean, std, sat, norm if row.weights else float("nan"), upd),
-                          strict=True):
-            stats[key].append(round(v, 6) if np.isfinite(v) else float("nan"))
+        _add_row_stats(stats, row, layout, flat, before, mean, std, sat)
     return dict(
         cell=model.spec.cell, units=model.spec.hidden, inputs=[src_tokens[t] for t in times],
         times=times, h=strips, outputs=[""] * len(times), probs=[float("nan")] * len(times),
@@ -255,3 +231,22 @@ def seq2seq_snapshot(model, src_ids: np.ndarray, src_tokens: list[str], tgt_toke
         weight_norm=stats["norm"], update_ratio=stats["upd"],
         dec_inputs=[fed_labels[t] for t in dec_times], dec_times=dec_times, dec_h=dec_strips,
         dec_outputs=outputs, dec_probs=probs, attention=attention)
+
+
+def _add_row_stats(stats: dict, row, layout, flat: np.ndarray, before, mean: float, std: float,
+                   sat: float) -> None:
+    """Append one row's statistics: activation mean, std and saturation as measured, and its
+    weights' norm and the last update's size relative to it (NaN where they do not apply)."""
+    sq = dsq = 0.0
+    for w in row.weights:
+        s = layout.slots[w.slot]
+        vals = flat[s.offset : s.offset + s.size].astype(np.float64)
+        sq += float(vals @ vals)
+        if before is not None:
+            d = vals - before[s.offset : s.offset + s.size]
+            dsq += float(d @ d)
+    norm = float(np.sqrt(sq))
+    upd = float(np.sqrt(dsq)) / norm if before is not None and norm > 0 else float("nan")
+    for key, v in zip(stats, (mean, std, sat, norm if row.weights else float("nan"), upd),
+                      strict=True):
+        stats[key].append(round(v, 6) if np.isfinite(v) else float("nan"))

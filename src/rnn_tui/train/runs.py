@@ -171,17 +171,9 @@ def remove_unsaved_run_dir(run_dir: Path, made_root: Path | None = None) -> bool
 
 def remove_empty_dirs(path: Path, up_to: Path | None) -> None:
     """Remove the empty directories from ``path`` up to ``up_to`` (those a run made)."""
-    if up_to is None:
-        return
-    p = path.absolute()
-    while True:
-        try:
-            p.rmdir()
-        except OSError:
-            return
-        if p == up_to or p.parent == p:
-            return
-        p = p.parent
+    from rnn_tui.safeio import remove_made_dirs
+
+    remove_made_dirs(path, up_to)
 
 
 PROBE = ".write-test"
